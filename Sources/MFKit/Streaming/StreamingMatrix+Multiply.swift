@@ -1,0 +1,76 @@
+extension StreamingMatrix {
+    /// out = A x for x of shape (n, ...) (`multiply_array`): out[t] = (A x)[t].
+    ///
+    /// `out` may be `x` itself (in place); any other overlap is refused. Both may have any
+    /// strides. Each slice is cut into pieces of ~2K elements; a piece runs through all n steps
+    /// with its state in cache, so x and out are each streamed through memory once, and pieces
+    /// are spread over the cores.
+    /// Time O(n m s) for m elements per slice and s stages; memory O(2K (s + 1)) per thread.
+    public func multiply(_ x: StridedArray, into out: StridedArray) throws {
+        try checkStreamOperands(x, out, xName: "x", outName: "out")
+        guard x.ndim >= 1 else { throw MFError.shape("x must have at least one dimension (the step axis)") }
+        switch x.dtype {
+        case .float32: multiplyKernel(Float.self, x, out)
+        case .float64: multiplyKernel(Double.self, x, out)
+        default: throw MFError.dtype("x must be float32 or float64, got \(x.dtype)")
+        }
+    }
+
+    private func multiplyKernel<T: StreamScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray) {
+        let n = x.shape[0], size = T.dtype.itemSize
+        guard n > 0, x.count > 0, let xb = x.data, let ob = out.data else { return }
+        let lines = PairedLines(shape: Array(x.shape.dropFirst()), a: Array(x.strides.dropFirst()),
+                                b: Array(out.strides.dropFirst()), itemSize: size)
+        let xRow = x.strides[0] / size, oRow = out.strides[0] / size
+        let xBase = xb.assumingMemoryBound(to: T.self), oBase = ob.assumingMemoryBound(to: T.self)
+        let pipeline = Pipeline(self)
+        let length = lines.length, perLine = (length + pieceWidth - 1) / pieceWidth
+        let pieces = lines.lineCount * perLine
+        parallelRanges(pieces, work: x.count * Swift.max(1, stages.count)) { _, range in
+            let width = pieceWidth
+            let state = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, pipeline.stateCount * width))
+            let buffer = UnsafeMutablePointer<T>.allocate(capacity: width)
+            defer { state.deallocate(); buffer.deallocate() }
+            for p in range {
+                let (line, first) = (p / perLine, (p % perLine) * width)
+                let count = Swift.min(width, length - first)
+                let offs = lines.lineOffsets(line)
+                let xp = xBase + offs.a + first * lines.strideA
+                let op = oBase + offs.b + first * lines.strideB
+                state.initialize(repeating: 0, count: pipeline.stateCount * width)
+                for t in 0..<n {
+                    let xr = xp + t * xRow, or = op + t * oRow
+                    if lines.strideB == 1 {
+                        // Work directly in the output row.
+                        if xr != or || lines.strideA != 1 { gather(or, xr, lines.strideA, count) }
+                        pipeline.step(t, or, count, state, width)
+                    } else {
+                        gather(buffer, xr, lines.strideA, count)
+                        pipeline.step(t, buffer, count, state, width)
+                        scatter(or, lines.strideB, buffer, count)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Checks that x and out are real arrays of one dtype and shape with element strides, and
+/// that out is x itself or does not overlap it.
+func checkStreamOperands(_ x: StridedArray, _ out: StridedArray, xName: String, outName: String) throws {
+    guard x.dtype.isReal else { throw MFError.dtype("\(xName) must be float32 or float64, got \(x.dtype)") }
+    guard out.dtype == x.dtype else {
+        throw MFError.dtype("\(outName) has dtype \(out.dtype) but \(xName) has dtype \(x.dtype); they must match")
+    }
+    guard out.shape == x.shape else {
+        throw MFError.shape("\(outName) has shape \(out.shape) but \(xName) has shape \(x.shape); they must match")
+    }
+    try x.requireElementStrides(xName)
+    try out.requireElementStrides(outName)
+    if x.count > 0 && (x.data == nil || out.data == nil) {
+        throw MFError.invalidArgument("\(x.data == nil ? xName : outName): data pointer is null")
+    }
+    if out.overlaps(x) && !out.isSameView(x) {
+        throw MFError.invalidArgument("\(outName) overlaps \(xName) without being the same view; pass the same array for in-place work or a separate one")
+    }
+}

@@ -1,0 +1,91 @@
+/// A lower-triangular linear map x ↦ A x computed one row-slice at a time (the semantics of
+/// jax_privacy's `streaming_matrix`): step t takes the slice x[t], of any shape, and returns
+/// (A x)[t] from x[t] and state kept from earlier steps. A is infinite; any n rows of it can
+/// be used.
+///
+/// A is held as a pipeline of stages applied in order to each slice (a product A B runs B's
+/// stages, then A's). The description is immutable and may be shared between threads; the state
+/// of a computation lives in a `Stream` or in the work space of `multiply`.
+public final class StreamingMatrix: Sendable {
+    /// The stages, applied first to last.
+    public let stages: [any StreamStage]
+
+    public init(stages: [any StreamStage]) { self.stages = stages }
+
+    /// State buffers per slice element, summed over the stages.
+    public var stateCount: Int { stages.reduce(0) { $0 + $1.stateCount } }
+
+    /// The identity matrix.
+    public static func identity() -> StreamingMatrix { StreamingMatrix(stages: []) }
+
+    /// The lower-triangular matrix of ones: (A x)[t] = x[0] + … + x[t].
+    public static func prefixSum() -> StreamingMatrix { StreamingMatrix(stages: [PrefixSumStage()]) }
+
+    /// diag(d) with d_t = diag[min(t, len − 1)]: past its end the last entry repeats.
+    public static func diagonal(_ diag: [Double], name: String = "diag") throws -> StreamingMatrix {
+        try require(!diag.isEmpty, "\(name) must have at least one entry")
+        try require(diag.allSatisfy { $0.isFinite }, "\(name) must be finite (found NaN or infinity)")
+        return StreamingMatrix(stages: [DiagonalStage(diag: diag)])
+    }
+
+    /// Momentum SGD: m_t = μ m_{t−1} + x_t, y_t = y_{t−1} + lr_t m_t, with lr_t =
+    /// learningRates[min(t, len − 1)] (all ones when nil). Learning rates must be positive.
+    public static func momentumSGD(momentum: Double = 0, learningRates: [Double]? = nil) throws -> StreamingMatrix {
+        try require(momentum.isFinite, "momentum must be finite, got \(momentum)")
+        let lr = learningRates ?? [1]
+        try require(!lr.isEmpty, "learning_rates must have at least one entry")
+        if let bad = lr.first(where: { !($0 > 0) || !$0.isFinite }) {
+            throw MFError.invalidArgument(
+                "Learning rates must be positive and finite (zero learning rates may prevent matrix factorization from succeeding); found \(bad)")
+        }
+        return StreamingMatrix(stages: [MomentumStage(momentum: momentum, learningRates: lr)])
+    }
+
+    /// The product A B (`multiply_streaming_matrices(A, B)`): B's stages, then A's.
+    public static func * (a: StreamingMatrix, b: StreamingMatrix) -> StreamingMatrix {
+        StreamingMatrix(stages: b.stages + a.stages)
+    }
+
+    /// A · scalar, as A diag([scalar]) (jax_privacy's `A * scalar`).
+    public func scaled(by scalar: Double) throws -> StreamingMatrix {
+        try require(scalar.isFinite, "scalar must be finite, got \(scalar)")
+        return self * StreamingMatrix(stages: [DiagonalStage(diag: [scalar])])
+    }
+
+    /// diag(rowScale) A diag(colScale); a nil scale is the identity. Schedules repeat their
+    /// last entry past their end.
+    public func scalingRowsAndColumns(rowScale: [Double]?, colScale: [Double]?) throws -> StreamingMatrix {
+        var result = self
+        if let r = rowScale { result = try StreamingMatrix.diagonal(r, name: "row_scale") * result }
+        if let c = colScale { result = result * (try StreamingMatrix.diagonal(c, name: "col_scale")) }
+        return result
+    }
+}
+
+/// The state offsets of a pipeline's stages and the kernel that runs one step over a piece.
+struct Pipeline {
+    let stages: [any StreamStage]
+    let offsets: [Int]
+    let stateCount: Int
+
+    init(_ matrix: StreamingMatrix) {
+        stages = matrix.stages
+        var o: [Int] = [], total = 0
+        for s in stages { o.append(total); total += s.stateCount }
+        offsets = o
+        stateCount = total
+    }
+
+    /// Step t over `n` elements of v; the piece's state buffers are `state + k * stride`.
+    @inline(__always)
+    func step<T: StreamScalar>(_ t: Int, _ v: UnsafeMutablePointer<T>, _ n: Int,
+                               _ state: UnsafeMutablePointer<T>, _ stride: Int) {
+        for k in 0..<stages.count {
+            T.apply(stages[k], step: t, v, n, state + offsets[k] * stride, stride)
+        }
+    }
+}
+
+/// Elements per piece: a slice is cut into pieces this long so that a piece's value and state
+/// buffers stay in the L1/L2 cache across steps.
+let pieceWidth = 2048

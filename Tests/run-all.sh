@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every MFKit test on this machine, setting up what it needs first:
+# Swift (XCTest, swift test), C (programs built against include/mfkit.h and libmfkit.so),
+# Python (pytest, including parity with ../shared/reference). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+PY=${PYTHON:-python3}
+
+echo "== set-up: NumPy, pytest, mfkit (builds libmfkit.so)"
+$PY -m pip install -q --disable-pip-version-check numpy pytest
+$PY -m pip install -q --disable-pip-version-check -e python
+
+echo "== Swift tests"
+swift test 2>&1 | tail -n 25
+
+echo "== C tests and examples"
+bash Tests/c/run.sh
+
+echo "== Python tests"
+$PY -m pytest -q python/tests

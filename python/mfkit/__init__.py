@@ -1,0 +1,13 @@
+"""MFKit: structured matrices for differentially private training, Kronecker sums and
+parametric matrix models, computed by a Swift library (libmfkit.so).
+
+Modules keep the names of the libraries they overlap with: `mfkit.streaming_matrix` follows
+`jax_privacy.matrix_factorization.streaming_matrix`.
+"""
+__version__ = "0.1.0"
+
+from . import _ffi  # noqa: F401  (loads the library and checks its version)
+from . import streaming_matrix
+from .streaming_matrix import StreamingMatrix, Stream
+
+__all__ = ["streaming_matrix", "StreamingMatrix", "Stream", "__version__"]
