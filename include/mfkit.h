@@ -130,7 +130,10 @@ mfkit_status mfkit_stream_step(const mfkit_stream *stream, int64_t *out);
 mfkit_status mfkit_stream_reset(mfkit_stream *stream);
 mfkit_status mfkit_stream_free(mfkit_stream *stream);
 
-/* ---------------------------------------------------------------- banded strategies (mfkit_banded_*, mfkit_sens_*) */
+/* ---------------------------------------------------------------- banded strategies (mfkit_banded_*) */
+
+
+/* ---------------------------------------------------------------- sensitivity of dense strategies (mfkit_sens_*) */
 
 
 /* ---------------------------------------------------------------- Kronecker sums (mfkit_kron_*) */

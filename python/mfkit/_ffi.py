@@ -69,7 +69,11 @@ _SIGNATURES = {
     "mfkit_stream_free": [Handle],
 }
 
-# Banded strategies and sensitivity (mfkit_banded_*, mfkit_sens_*).
+# Banded strategies (mfkit_banded_*).
+_SIGNATURES.update({
+})
+
+# Sensitivity of dense strategies (mfkit_sens_*).
 _SIGNATURES.update({
 })
 
