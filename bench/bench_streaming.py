@@ -1,0 +1,101 @@
+"""Streaming multiply benchmark: MFKit against NumPy and a memory-bandwidth probe, same run.
+
+x is float32 of shape (256, 10^6) (1 GB), multiplied in place by
+  - prefix_sum (NumPy: np.cumsum(x, axis=0, out=x)),
+  - prefix_sum @ momentum_sgd_matrix(0.9) (NumPy: a Python loop over steps for momentum,
+    then np.cumsum),
+and the probe np.copyto moves the same bytes (read 1 GB, write 1 GB). Bandwidth ratio =
+probe time / MFKit time. Also times a Stream fed one (10^6,) slice per step.
+
+    python3 bench/bench_streaming.py [--quick] [--repeats R]
+"""
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+import mfkit
+from mfkit import streaming_matrix as sm
+
+
+def best_of(fn, repeats, setup=None):
+    """Median wall time of fn() over repeats; setup() runs untimed before each."""
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def numpy_momentum_then_prefix(x, mu):
+    m = np.zeros_like(x[0])
+    y = np.zeros_like(x[0])
+    for t in range(x.shape[0]):
+        m *= mu
+        m += x[t]
+        y += m
+        x[t] = y
+    np.cumsum(x, axis=0, out=x)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    n, m = (32, 10**5) if args.quick else (256, 10**6)
+
+    x0 = np.random.default_rng(0).normal(size=(n, m)).astype(np.float32)
+    x = x0.copy()
+    dst = np.empty_like(x)
+
+    def fresh():  # in-place runs start from the same data (no overflow across repeats)
+        np.copyto(x, x0)
+
+    gb = x.nbytes / 1e9
+    P = sm.prefix_sum()
+    PM = sm.prefix_sum() @ sm.momentum_sgd_matrix(0.9)
+
+    # Correctness on this very input before timing.
+    ref = np.cumsum(x.astype(np.float64), axis=0)
+    assert np.allclose(P @ x, ref, rtol=1e-3, atol=1e-3)
+
+    rows = []
+    probe = best_of(lambda: np.copyto(dst, x), args.repeats)
+    rows.append(("probe np.copyto (same bytes)", probe, None))
+    t_p = best_of(lambda: sm.multiply_array(P, x, out=x), args.repeats, fresh)
+    t_np_p = best_of(lambda: np.cumsum(x, axis=0, out=x), args.repeats, fresh)
+    t_pm = best_of(lambda: sm.multiply_array(PM, x, out=x), args.repeats, fresh)
+    t_np_pm = best_of(lambda: numpy_momentum_then_prefix(x, 0.9), max(1, args.repeats // 2), fresh)
+    stream = PM.stream((m,), np.float32)
+
+    def run_stream():
+        stream.reset()
+        for t in range(n):
+            stream.next(x[t], out=x[t])
+
+    t_stream = best_of(run_stream, args.repeats, fresh)
+
+    def bw(t):
+        return 2 * gb / t
+
+    print(f"MFKit {mfkit.__version__}, {mfkit._ffi.lib.mfkit_num_threads()} threads, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; float32 {n} x {m} ({gb:.2f} GB)")
+    print(f"{'case':48s} {'time ms':>9s} {'GB/s':>7s}  ratio")
+    print(f"{'probe np.copyto (same bytes)':48s} {probe*1e3:9.1f} {bw(probe):7.2f}")
+    print(f"{'MFKit prefix_sum in place':48s} {t_p*1e3:9.1f} {bw(t_p):7.2f}  {probe/t_p:.2f} of probe bandwidth")
+    print(f"{'NumPy np.cumsum(axis=0, out=x)':48s} {t_np_p*1e3:9.1f} {bw(t_np_p):7.2f}  MFKit {t_np_p/t_p:.1f}x faster")
+    print(f"{'MFKit prefix_sum @ momentum(0.9) in place':48s} {t_pm*1e3:9.1f} {bw(t_pm):7.2f}  {probe/t_pm:.2f} of probe bandwidth")
+    print(f"{'NumPy momentum loop + cumsum':48s} {t_np_pm*1e3:9.1f} {bw(t_np_pm):7.2f}  MFKit {t_np_pm/t_pm:.1f}x faster")
+    print(f"{'MFKit Stream.next per slice, prefix@momentum':48s} {t_stream*1e3:9.1f} {bw(t_stream):7.2f}  {probe/t_stream:.2f} of probe bandwidth")
+    target = probe / t_p >= 0.60
+    print(f"target prefix_sum >= 60% of probe bandwidth: {'met' if target else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
