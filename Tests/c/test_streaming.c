@@ -1,6 +1,7 @@
 /* C ABI tests for streaming matrices: results against closed forms, in-place and strided
  * arrays, and every error path (status code, message, outputs left untouched). */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "mfkit.h"
@@ -28,7 +29,26 @@ static mfkit_array vec64(double *data, int64_t n) {
     return a;
 }
 
+/* A failure on another thread leaves this thread's message alone. */
+static void *fail_on_other_thread(void *arg) {
+    (void)arg;
+    mfkit_sm_prefix_sum(NULL);
+    return strstr(mfkit_last_error(), "out is a null pointer") ? (void *)1 : NULL;
+}
+
+static int thread_local_errors(void) {
+    mfkit_sm_scale(NULL, 1.0, NULL); /* this thread: "matrix"/"A" message */
+    char mine[256];
+    snprintf(mine, sizeof mine, "%s", mfkit_last_error());
+    pthread_t th;
+    void *ok = NULL;
+    if (pthread_create(&th, NULL, fail_on_other_thread, NULL) != 0) return 0;
+    pthread_join(th, &ok);
+    return ok != NULL && strcmp(mine, mfkit_last_error()) == 0 && strstr(mine, "null handle") != NULL;
+}
+
 int main(void) {
+    EXPECT(thread_local_errors());
     EXPECT(strcmp(mfkit_version(), "0.1.0") == 0);
     EXPECT(mfkit_num_threads() >= 1);
 
