@@ -5,8 +5,11 @@ import MFKit
 /// `*p`, or nil (None) for a null pointer.
 private func optionalCount(_ p: UnsafePointer<Int64>?) -> Int? { p.map { Int($0.pointee) } }
 
+/// A view of C (any 2-D real array) or X (jax_privacy calls an X that is not 2-D "not square").
 private func matrixView(_ p: UnsafeRawPointer?, _ name: String) throws -> RealMatrixView {
-    try RealMatrixView(try readArray(p, name), name)
+    let a = try readArray(p, name)
+    if name == "X" && a.ndim != 2 && a.dtype.isReal { throw MFError.shape("Matrix X should be square") }
+    return try RealMatrixView(a, name)
 }
 
 /// Runs `compute` and stores its result into `*out` (checked before any work).

@@ -50,17 +50,27 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 
 # ---------------------------------------------------------------- arguments and checks
-def _call(function, name, *args):
+# The library checks every matrix (C: finite, lower-triangular up to np.allclose when square;
+# X: finite, square, symmetric up to np.allclose) with jax_privacy's wording; its messages
+# are completed here as jax_privacy prints them: the offending matrix follows ", found".
+_DUMPED = ("is not finite", "should be lower-triangular", "should be square", "should be symmetric")
+
+
+def _call(function, name, matrices, *args):
     """_ffi.call, with the library's "function: " prefix dropped so messages read as
-    jax_privacy's."""
+    jax_privacy's; a failed matrix check names the matrix the caller passed."""
     try:
         _ffi.call(name, *args)
     except (ValueError, TypeError) as exc:
         message = str(exc)
         prefix = f"{function}: "
-        if message.startswith(prefix):
-            raise type(exc)(message[len(prefix):]) from None
-        raise
+        if not message.startswith(prefix):
+            raise
+        message = message[len(prefix):]
+        for letter, M in matrices.items():
+            if any(message == f"Matrix {letter} {what}" for what in _DUMPED):
+                message = f"{message}, found\n{M}"
+        raise type(exc)(message) from None
 
 
 def _integer(value, name, function):
@@ -89,48 +99,9 @@ def _real(M, name, function):
     raise TypeError(f"{function}: {name} must be an array of real numbers, got dtype {a.dtype}")
 
 
-def _pad(name):
-    return name + " " if name else ""
-
-
-def _check_C(C, name="C"):
-    """jax_privacy's checks of an encoder: a finite matrix, lower-triangular when square
-    (np.allclose defaults). Time O(k n)."""
-    if np.ndim(C) != 2:
-        raise ValueError(f"Matrix {_pad(name)}has unexpected shape {np.shape(C)}")
-    if not np.all(np.isfinite(C)):
-        raise ValueError(f"Matrix {_pad(name)}is not finite, found\n{C}")
-    k, n = np.shape(C)
-    if k == n and not np.allclose(C, np.tril(C)):
-        raise ValueError(f"Matrix {_pad(name)}should be lower-triangular, found\n{C}")
-
-
-def _check_X(X, name="X"):
-    """jax_privacy's checks of a Gram matrix: finite, square, symmetric (np.allclose
-    defaults). Time O(n^2)."""
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"Matrix {_pad(name)}is not finite, found\n{X}")
-    if np.ndim(X) != 2 or np.shape(X)[0] != np.shape(X)[1]:
-        raise ValueError(f"Matrix {_pad(name)}should be square, found\n{X}")
-    if not np.allclose(X, X.T):
-        raise ValueError(f"Matrix {_pad(name)}should be symmetric, found\n{X}")
-
-
-def _encoder(C, function):
-    C = _real(C, "C", function)
-    _check_C(C)
-    return C
-
-
-def _gram(X, function):
-    X = _real(X, "X", function)
-    _check_X(X)
-    return X
-
-
-def _scalar(name, function, *args):
+def _scalar(name, function, matrices, *args):
     out = ctypes.c_double()
-    _call(function, name, *args, ctypes.byref(out))
+    _call(function, name, matrices, *args, ctypes.byref(out))
     return float(out.value)
 
 
@@ -147,7 +118,7 @@ def minsep_true_max_participations(n, min_sep, max_participations=None):
     """
     function = "minsep_true_max_participations"
     out = ctypes.c_int64()
-    _call(function, "mfkit_sens_minsep_true_max_participations",
+    _call(function, "mfkit_sens_minsep_true_max_participations", {},
           _integer(n, "n", function), _integer(min_sep, "min_sep", function),
           _cap(max_participations, function), ctypes.byref(out))
     return int(out.value)
@@ -172,7 +143,7 @@ def max_participation_for_linear_fn(x, min_sep=1, max_participations=None):
     """
     function = "max_participation_for_linear_fn"
     x = _real(x, "x", function)
-    return _scalar("mfkit_sens_max_participation_for_linear_fn", function,
+    return _scalar("mfkit_sens_max_participation_for_linear_fn", function, {},
                    _ffi.describe(x, "x"), _integer(min_sep, "min_sep", function),
                    _cap(max_participations, function))
 
@@ -196,8 +167,8 @@ def single_participation_sensitivity(C):
     """max_j ||C[:, j]||_2, the sensitivity of C when a user participates once.
     Time O(k n) over the cores; memory O(n)."""
     function = "single_participation_sensitivity"
-    C = _encoder(C, function)
-    return _scalar("mfkit_sens_single_participation", function, _ffi.describe(C, "C"))
+    C = _real(C, "C", function)
+    return _scalar("mfkit_sens_single_participation", function, {"C": C}, _ffi.describe(C, "C"))
 
 
 def get_min_sep_sensitivity_upper_bound_for_X(X, min_sep=1, max_participations=None):
@@ -217,8 +188,8 @@ def get_min_sep_sensitivity_upper_bound_for_X(X, min_sep=1, max_participations=N
       The L2 sensitivity bound, a float.
     """
     function = "get_min_sep_sensitivity_upper_bound_for_X"
-    X = _gram(X, function)
-    return _scalar("mfkit_sens_min_sep_upper_bound_for_x", function, _ffi.describe(X, "X"),
+    X = _real(X, "X", function)
+    return _scalar("mfkit_sens_min_sep_upper_bound_for_x", function, {"X": X}, _ffi.describe(X, "X"),
                    _integer(min_sep, "min_sep", function), _cap(max_participations, function))
 
 
@@ -227,8 +198,8 @@ def get_min_sep_sensitivity_upper_bound(C, min_sep=1, max_participations=None):
     X = C^T C is formed in Swift: O(n^3 / 6) for a lower-triangular C, over the cores;
     memory n^2 + n k doubles."""
     function = "get_min_sep_sensitivity_upper_bound"
-    C = _encoder(C, function)
-    return _scalar("mfkit_sens_min_sep_upper_bound", function, _ffi.describe(C, "C"),
+    C = _real(C, "C", function)
+    return _scalar("mfkit_sens_min_sep_upper_bound", function, {"C": C}, _ffi.describe(C, "C"),
                    _integer(min_sep, "min_sep", function), _cap(max_participations, function))
 
 
@@ -243,8 +214,8 @@ def get_sensitivity_banded_for_X(X, min_sep=1, max_participations=None):
       The L2 sensitivity, a float.
     """
     function = "get_sensitivity_banded_for_X"
-    X = _gram(X, function)
-    return _scalar("mfkit_sens_banded_for_x", function, _ffi.describe(X, "X"),
+    X = _real(X, "X", function)
+    return _scalar("mfkit_sens_banded_for_x", function, {"X": X}, _ffi.describe(X, "X"),
                    _integer(min_sep, "min_sep", function), _cap(max_participations, function))
 
 
@@ -255,8 +226,8 @@ def get_sensitivity_banded(C, min_sep=1, max_participations=None):
     columns |i - j| >= min_sep whose supports overlap (none when C has at most min_sep
     bands). Time O(k n + n^2) for such C; memory n k doubles."""
     function = "get_sensitivity_banded"
-    C = _encoder(C, function)
-    return _scalar("mfkit_sens_banded", function, _ffi.describe(C, "C"),
+    C = _real(C, "C", function)
+    return _scalar("mfkit_sens_banded", function, {"C": C}, _ffi.describe(C, "C"),
                    _integer(min_sep, "min_sep", function), _cap(max_participations, function))
 
 
@@ -268,8 +239,8 @@ def fixed_epoch_sensitivity_for_X(X, epochs):
     epochs must be positive and divide n. Time O(n^2) (the checks) + O(n k); memory O(1).
     """
     function = "fixed_epoch_sensitivity_for_X"
-    X = _gram(X, function)
-    return _scalar("mfkit_sens_fixed_epoch_for_x", function, _ffi.describe(X, "X"),
+    X = _real(X, "X", function)
+    return _scalar("mfkit_sens_fixed_epoch_for_x", function, {"X": X}, _ffi.describe(X, "X"),
                    _integer(epochs, "epochs", function))
 
 
@@ -278,6 +249,6 @@ def fixed_epoch_sensitivity(C, epochs):
     k^2 entries of X per pattern are formed, as column dot products: time O(n * epochs * k)
     at most, over the cores; memory n k doubles."""
     function = "fixed_epoch_sensitivity"
-    C = _encoder(C, function)
-    return _scalar("mfkit_sens_fixed_epoch", function, _ffi.describe(C, "C"),
+    C = _real(C, "C", function)
+    return _scalar("mfkit_sens_fixed_epoch", function, {"C": C}, _ffi.describe(C, "C"),
                    _integer(epochs, "epochs", function))
