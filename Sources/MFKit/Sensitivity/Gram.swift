@@ -1,62 +1,70 @@
 extension Sensitivity {
     /// X = Cᵀ C (n × n, row-major float64) for an encoder C (k × n).
     ///
-    /// Upper triangle by 4 × 4 register tiles of column dot products, each over the union of
-    /// its columns' supports (so a lower-triangular C costs n³/6 multiply-adds, a banded one
-    /// O(n b²)), blocked over rows of C (256) and columns of X (64) so a block stays in cache;
-    /// column blocks are dealt round-robin to the cores. The lower triangle is mirrored, so X
-    /// is exactly symmetric.
-    /// Time O(k n²/2) dense, memory n² + n k doubles (X and the packed columns).
+    /// C is packed into panels of 4 columns (row r of a panel is 4 contiguous doubles, so one
+    /// SIMD load); the upper triangle is computed by 4 × 4 register tiles, each over the union
+    /// of its columns' supports (first to last nonzero row: a lower-triangular C costs n³/6
+    /// multiply-adds, a banded one O(n b²)), blocked over rows of C (256) and columns of X
+    /// (64) so the panels in use stay in cache; column blocks are dealt round-robin to the
+    /// cores. Terms outside a column's support are exact zeros, so every entry is the plain
+    /// dot product. The lower triangle is mirrored: X is exactly symmetric.
+    /// Time O(k n²/2) dense; memory n² + n k doubles (X and the panels).
     public static func gram(_ c: RealMatrixView) -> [Double] {
-        let store = ColumnStore(c)
         let n = c.cols
         var x = [Double](repeating: 0, count: n * n)
-        x.withUnsafeMutableBufferPointer { gram(store, into: $0.baseAddress!) }
+        x.withUnsafeMutableBufferPointer { gram(c, into: $0.baseAddress!) }
         return x
     }
 
-    /// X = Cᵀ C into `out` (n × n row-major, any initial content).
-    static func gram(_ store: ColumnStore, into out: UnsafeMutablePointer<Double>) {
-        let k = store.k, n = store.n
+    /// X = Cᵀ C into `out` (n × n row-major, any initial content). C is fully packed before
+    /// `out` is written.
+    static func gram(_ c: RealMatrixView, into out: UnsafeMutablePointer<Double>) {
+        let k = c.rows, n = c.cols
         guard n > 0 else { return }
-        out.initialize(repeating: 0, count: n * n)
-        guard k > 0 else { return }
-        let zero = UnsafeMutablePointer<Double>.allocate(capacity: k)
-        zero.initialize(repeating: 0, count: k)
-        defer { zero.deallocate() }
-        // Panels of 4 columns (the last one padded with zero columns) and their supports.
         let panels = (n + 3) / 4
-        var cols = [UnsafePointer<Double>](repeating: UnsafePointer(zero), count: 4 * panels)
-        var plo = [Int](repeating: k, count: panels), phi = [Int](repeating: 0, count: panels)
-        for j in 0..<n {
-            cols[j] = UnsafePointer(store.ct + j * k)
-            if store.lo[j] < store.hi[j] {
-                plo[j / 4] = Swift.min(plo[j / 4], store.lo[j])
-                phi[j / 4] = Swift.max(phi[j / 4], store.hi[j])
+        // Panel p holds columns 4p ..< 4p + 4 (zeros past n): element (r, a) at p·4k + 4r + a.
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(32, panels * k * 32), alignment: 32)
+        defer { packed.deallocate() }
+        let pan = packed.bindMemory(to: Double.self, capacity: panels * k * 4)
+        let plo = UnsafeMutablePointer<Int>.allocate(capacity: panels)
+        let phi = UnsafeMutablePointer<Int>.allocate(capacity: panels)
+        defer { plo.deallocate(); phi.deallocate() }
+        parallelRanges(panels, work: k * n) { _, range in
+            let j0 = range.lowerBound * 4, j1 = Swift.min(n, range.upperBound * 4)
+            let row = UnsafeMutablePointer<Double>.allocate(capacity: 4 * range.count)
+            defer { row.deallocate() }
+            row.initialize(repeating: 0, count: 4 * range.count)
+            for p in range { plo[p] = k; phi[p] = 0 }
+            for r in 0..<k {
+                c.row(r, j0..<j1, into: row)
+                for p in range {
+                    let src = row + 4 * (p - range.lowerBound), dst = pan + p * 4 * k + 4 * r
+                    dst[0] = src[0]; dst[1] = src[1]; dst[2] = src[2]; dst[3] = src[3]
+                    if src[0] != 0 || src[1] != 0 || src[2] != 0 || src[3] != 0 {
+                        if plo[p] == k { plo[p] = r }
+                        phi[p] = r + 1
+                    }
+                }
             }
         }
+        out.initialize(repeating: 0, count: n * n)
         let kc = 256, jcPanels = 16
         let blocks = (panels + jcPanels - 1) / jcPanels
         let workers = Swift.max(1, Swift.min(mfkitThreadCount, blocks))
-        cols.withUnsafeBufferPointer { cols in
-            plo.withUnsafeBufferPointer { plo in
-                phi.withUnsafeBufferPointer { phi in
-                    parallelRanges(workers, work: k * n * n / 2, threshold: 1 << 20) { _, range in
-                        for w in range {
-                            for jb in stride(from: w, to: blocks, by: workers) {
-                                let q0 = jb * jcPanels, q1 = Swift.min(panels, q0 + jcPanels)
-                                for r0 in stride(from: 0, to: k, by: kc) {
-                                    let r1 = Swift.min(k, r0 + kc)
-                                    for p in 0..<q1 {
-                                        let a = Swift.max(r0, plo[p]), b = Swift.min(r1, phi[p])
-                                        if a >= b { continue }
-                                        for q in Swift.max(p, q0)..<q1 {
-                                            let lo = Swift.max(a, plo[q]), hi = Swift.min(b, phi[q])
-                                            if lo >= hi { continue }
-                                            tile(cols, p, q, lo, hi, out, n)
-                                        }
-                                    }
-                                }
+        parallelRanges(workers, work: k * n * n / 2, threshold: 1 << 20) { _, range in
+            for w in range {
+                for jb in stride(from: w, to: blocks, by: workers) {
+                    let q0 = jb * jcPanels, q1 = Swift.min(panels, q0 + jcPanels)
+                    for r0 in stride(from: 0, to: k, by: kc) {
+                        let r1 = Swift.min(k, r0 + kc)
+                        for p in 0..<q1 {
+                            let a = Swift.max(r0, plo[p]), b = Swift.min(r1, phi[p])
+                            if a >= b { continue }
+                            for q in Swift.max(p, q0)..<q1 {
+                                let lo = Swift.max(a, plo[q]), hi = Swift.min(b, phi[q])
+                                if lo >= hi { continue }
+                                tile(pan + p * 4 * k, pan + q * 4 * k, lo, hi, out + 4 * p * n + 4 * q,
+                                     n, Swift.min(4, n - 4 * p), Swift.min(4, n - 4 * q))
                             }
                         }
                     }
@@ -67,22 +75,23 @@ extension Sensitivity {
         for i in 0..<n { for j in 0..<i { out[i * n + j] = out[j * n + i] } }
     }
 
-    /// out[4p + a, 4q + b] += Σ_{r ∈ [lo, hi)} C[r, 4p + a] C[r, 4q + b] for valid indices.
+    /// dst[a, b] += Σ_{r ∈ [lo, hi)} A[r, a] B[r, b] for a < rows, b < cols (dst row stride n),
+    /// A and B panels (4 doubles per row, 32-byte aligned).
     @inline(__always)
-    private static func tile(_ cols: UnsafeBufferPointer<UnsafePointer<Double>>, _ p: Int, _ q: Int,
-                             _ lo: Int, _ hi: Int, _ out: UnsafeMutablePointer<Double>, _ n: Int) {
-        let a0 = cols[4 * p], a1 = cols[4 * p + 1], a2 = cols[4 * p + 2], a3 = cols[4 * p + 3]
-        let b0 = cols[4 * q], b1 = cols[4 * q + 1], b2 = cols[4 * q + 2], b3 = cols[4 * q + 3]
+    private static func tile(_ pa: UnsafeMutablePointer<Double>, _ pb: UnsafeMutablePointer<Double>,
+                             _ lo: Int, _ hi: Int, _ dst: UnsafeMutablePointer<Double>, _ n: Int,
+                             _ rows: Int, _ cols: Int) {
         var s0 = SIMD4<Double>(), s1 = SIMD4<Double>(), s2 = SIMD4<Double>(), s3 = SIMD4<Double>()
+        let vb = UnsafeRawPointer(pb)
         for r in lo..<hi {
-            let bv = SIMD4(b0[r], b1[r], b2[r], b3[r])
-            s0 += a0[r] * bv; s1 += a1[r] * bv; s2 += a2[r] * bv; s3 += a3[r] * bv
+            let bv = vb.load(fromByteOffset: 32 * r, as: SIMD4<Double>.self)
+            let a = pa + 4 * r
+            s0 += a[0] * bv; s1 += a[1] * bv; s2 += a[2] * bv; s3 += a[3] * bv
         }
-        let rowsLeft = Swift.min(4, n - 4 * p), colsLeft = Swift.min(4, n - 4 * q)
-        @inline(__always) func add(_ s: SIMD4<Double>, _ a: Int) {
-            guard a < rowsLeft else { return }
-            let dst = out + (4 * p + a) * n + 4 * q
-            for b in 0..<colsLeft { dst[b] += s[b] }
+        @inline(__always) func add(_ s: SIMD4<Double>, _ row: Int) {
+            guard row < rows else { return }
+            let d = dst + row * n
+            for b in 0..<cols { d[b] += s[b] }
         }
         add(s0, 0); add(s1, 1); add(s2, 2); add(s3, 3)
     }
@@ -102,17 +111,16 @@ extension Sensitivity {
         guard out.dtype.isReal else { throw MFError.dtype("out must be float32 or float64, got \(out.dtype)") }
         try out.requireElementStrides("out")
         guard n > 0, let base = out.data else { return }
-        let store = ColumnStore(c)
         let size = out.dtype.itemSize
         let rs = out.strides[0] / size, cs = out.strides[1] / size
         if out.dtype == .float64 && rs == n && cs == 1 {
             let x = base.assumingMemoryBound(to: Double.self)
-            gram(store, into: x)
+            gram(c, into: x)
             return
         }
         let x = UnsafeMutablePointer<Double>.allocate(capacity: n * n)
         defer { x.deallocate() }
-        gram(store, into: x)
+        gram(c, into: x)
         for i in 0..<n {
             if out.dtype == .float64 {
                 scatter(base.assumingMemoryBound(to: Double.self) + i * rs, cs, x + i * n, n)

@@ -24,7 +24,7 @@ extension Sensitivity {
         let n = c.cols
         let x = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, n * n))
         defer { x.deallocate() }
-        gram(ColumnStore(c), into: x)
+        gram(c, into: x)
         try checkGramFinite(x, n * n)
         let view = RealMatrixView(contiguous: UnsafePointer(x), rows: n, cols: n)
         return upperBound(view, minSep, k)
