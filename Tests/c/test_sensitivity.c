@@ -60,6 +60,17 @@ int main(void) {
     CHECK(mfkit_sens_gram(&C, &G) == MFKIT_OK, "gram: %s", mfkit_last_error());
     for (int i = 0; i < N * N; i++) CHECK(close_to(g[i], x[i]), "gram entry %d: %g vs %g", i, g[i], x[i]);
 
+    /* Gram into float32, and in place over C's own memory (C is packed first). */
+    float g32[N * N];
+    mfkit_array G32 = {g32, MFKIT_FLOAT32, 2, {N, N}, {N * sizeof(float), sizeof(float)}};
+    CHECK(mfkit_sens_gram(&CF, &G32) == MFKIT_OK, "gram float32: %s", mfkit_last_error());
+    for (int i = 0; i < N * N; i++) CHECK(fabs(g32[i] - x[i]) <= 1e-5 * fmax(1.0, fabs(x[i])), "gram float32 entry %d", i);
+    double alias[N * N];
+    memcpy(alias, c, sizeof(alias));
+    mfkit_array A = matrix(alias, N, N);
+    CHECK(mfkit_sens_gram(&A, &A) == MFKIT_OK, "gram in place: %s", mfkit_last_error());
+    for (int i = 0; i < N * N; i++) CHECK(close_to(alias[i], x[i]), "gram in place entry %d", i);
+
     /* Single participation: the largest column norm. */
     double best = 0;
     for (int j = 0; j < N; j++) best = fmax(best, x[j * N + j]);
