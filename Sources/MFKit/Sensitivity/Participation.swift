@@ -21,8 +21,8 @@ extension Sensitivity {
     ///
     /// Time O(n k) for k = min(max_participations, ⌈n / min_sep⌉), stopping early once F_k
     /// stops changing (F is then a fixed point, bit for bit); O(n) without a binding cap
-    /// (a single pass of F[i] = max(x[i] + F[i + min_sep], F[i + 1])); O(n log n) for
-    /// min_sep = 1 (the sum of the k largest positive entries). Memory O(n).
+    /// (a single pass of F[i] = max(x[i] + F[i + min_sep], F[i + 1])); for min_sep = 1 the
+    /// sum of the k largest positive entries, O(n) for k ≤ 64, O(n log n) above. Memory O(n).
     public static func maxParticipationForLinearFn(_ x: UnsafeBufferPointer<Double>, minSep: Int,
                                                    maxParticipations: Int?) throws -> Double {
         let k = try minsepTrueMaxParticipations(n: x.count, minSep: minSep, maxParticipations: maxParticipations)
@@ -72,15 +72,37 @@ extension Sensitivity {
     }
 
     /// Sum of the k largest positive entries (the optimum for min_sep = 1), added from the
-    /// smallest up. Time O(n log n); `scratch` holds n doubles.
+    /// smallest up. For k ≤ 64 a sorted window of the k best so far: time O(n) plus O(k) per
+    /// entry that enters it; otherwise a sort, O(n log n). `scratch` holds n doubles.
     static func sumOfLargestPositive(_ x: UnsafePointer<Double>, _ n: Int, _ k: Int,
                                      _ scratch: UnsafeMutablePointer<Double>) -> Double {
         var m = 0
-        for i in 0..<n where x[i] > 0 { scratch[m] = x[i]; m += 1 }
-        var buffer = UnsafeMutableBufferPointer(start: scratch, count: m)
-        buffer.sort()
+        if k <= 64 {
+            // scratch[0 ..< m] ascending, m ≤ k.
+            for i in 0..<n {
+                let v = x[i]
+                guard v > 0, m < k || v > scratch[0] else { continue }
+                var j: Int
+                if m < k {
+                    // Grow the window: insert from the top.
+                    j = m
+                    m += 1
+                    while j > 0 && scratch[j - 1] > v { scratch[j] = scratch[j - 1]; j -= 1 }
+                } else {
+                    // Full: drop the smallest, insert from the bottom.
+                    j = 0
+                    while j + 1 < k && scratch[j + 1] < v { scratch[j] = scratch[j + 1]; j += 1 }
+                }
+                scratch[j] = v
+            }
+        } else {
+            for i in 0..<n where x[i] > 0 { scratch[m] = x[i]; m += 1 }
+            var buffer = UnsafeMutableBufferPointer(start: scratch, count: m)
+            buffer.sort()
+            if m > k { scratch.update(from: scratch + (m - k), count: k); m = k }
+        }
         var total = 0.0
-        for i in Swift.max(0, m - k)..<m { total += buffer[i] }
+        for i in 0..<m { total += scratch[i] }
         return total
     }
 }
