@@ -149,8 +149,8 @@ mfkit_status mfkit_stream_free(mfkit_stream *stream);
 mfkit_status mfkit_sens_minsep_true_max_participations(int64_t n, int64_t min_sep,
                                                        const int64_t *max_participations, int64_t *out);
 /* max over patterns of sum_{i in pattern} x[i] (>= 0: the empty pattern counts); x is 1-D,
- * finite. Time O(n k) dynamic program, O(n) when the cap does not bind, O(n log n) for
- * min_sep = 1; memory O(n). */
+ * finite. Time O(n k) dynamic program, O(n) when the cap does not bind; for min_sep = 1
+ * O(n) (k <= 64) or O(n log n); memory O(n). */
 mfkit_status mfkit_sens_max_participation_for_linear_fn(const mfkit_array *x, int64_t min_sep,
                                                         const int64_t *max_participations, double *out);
 /* max_j ||C[:, j]||_2 (n >= 1). Time O(k n) over the cores; memory O(n). */
@@ -158,7 +158,7 @@ mfkit_status mfkit_sens_single_participation(const mfkit_array *c, double *out);
 /* Upper bound on the (min_sep, max_participations) sensitivity valid for any X: per row the
  * best pattern of |X[i, :]|, then the best pattern of those row values, square root (exact
  * for min_sep-banded X). min_sep >= 1. Time O(n^2 k) at most (O(n^2) without a binding cap,
- * O(n^2 log n) for min_sep = 1) over the cores; memory O(n) per core. The C variant forms
+ * O(n^2) to O(n^2 log n) for min_sep = 1) over the cores; memory O(n) per core. The C variant forms
  * X = C^T C first: O(n^3 / 6) for a lower-triangular C, O(n^2 + n k) memory. */
 mfkit_status mfkit_sens_min_sep_upper_bound(const mfkit_array *c, int64_t min_sep,
                                             const int64_t *max_participations, double *out);

@@ -130,7 +130,8 @@ def max_participation_for_linear_fn(x, min_sep=1, max_participations=None):
 
     Dynamic program of Choquette-Choo et al. (2023), Algorithm 3 (VecSens):
     time O(len(x) * k) for the capped count k (stopping once the table stops changing),
-    O(len(x)) when the cap does not bind, O(len(x) log len(x)) for min_sep = 1; memory
+    O(len(x)) when the cap does not bind, for min_sep = 1 O(len(x)) (k <= 64) or
+    O(len(x) log len(x)); memory
     O(len(x)).
 
     Args:
@@ -177,7 +178,7 @@ def get_min_sep_sensitivity_upper_bound_for_X(X, min_sep=1, max_participations=N
     For every row of |X| the best participation pattern's sum v_i, then the best pattern's
     sum over v, square root. Identical to get_sensitivity_banded_for_X when X is
     min_sep-banded. Time O(n^2 k) at most: O(n^2) when max_participations does not bind,
-    O(n^2 log n) for min_sep = 1; rows over the cores, memory O(n) per core.
+    O(n^2) to O(n^2 log n) for min_sep = 1; rows over the cores, memory O(n) per core.
 
     Args:
       X: the Gram matrix C.T @ C (finite, square, symmetric).

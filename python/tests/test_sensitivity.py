@@ -165,6 +165,8 @@ def test_max_linear_fn_cases():
     assert f(np.zeros(0), min_sep=3) == 0.0
     assert f([1.0, 2.0, 3.0], min_sep=2) == 4.0           # array-likes are accepted
     assert f(np.array([1.0, 2, 3], dtype=np.float32)) == 6.0
+    x = np.random.default_rng(3).normal(size=41)
+    assert f(x[::-3], min_sep=2, max_participations=4) == f(x[::-3].copy(), min_sep=2, max_participations=4)
 
 
 def test_masks():

@@ -5,7 +5,7 @@ extension Sensitivity {
     /// min_sep-banded. Checks X (finite, square, symmetric) and min_sep ≥ 1.
     ///
     /// Time O(n²) for the checks plus n + 1 runs of `maxParticipationForLinearFn` on length n:
-    /// O(n²) without a binding participation cap, O(n² log n) for min_sep = 1, O(n² k)
+    /// O(n²) without a binding participation cap, O(n²) (k ≤ 64) to O(n² log n) for min_sep = 1, O(n² k)
     /// otherwise (often less: each run stops when its table stops changing); rows are split
     /// over the cores. Memory O(n) per core; X is read in place.
     public static func minSepUpperBound(x: RealMatrixView, minSep: Int, maxParticipations: Int?) throws -> Double {

@@ -46,13 +46,6 @@ public struct RealMatrixView {
             for j in 0..<m { dst[j] = Double(p[j * cs]) }
         }
     }
-
-    /// The view of the transpose (no copy).
-    var transposed: RealMatrixView { RealMatrixView(self, transpose: ()) }
-
-    private init(_ v: RealMatrixView, transpose: Void) {
-        rows = v.cols; cols = v.rows; base = v.base; isDouble = v.isDouble; rs = v.cs; cs = v.rs
-    }
 }
 
 /// NumPy's way of writing a shape: (3,), (2, 3).
