@@ -131,11 +131,27 @@ final class SensitivityTests: XCTestCase {
                 var g = LCG(state: 3)
                 c = (0..<(k * n)).map { _ in g.next() }
             }
-            let x = try withView(c, k, n) { Sensitivity.gram($0) }
+            var x = [Double](repeating: .nan, count: n * n)
+            try withView(c, k, n) { view in
+                try x.withUnsafeMutableBytes { raw in
+                    try Sensitivity.gram(view, into: StridedArray(data: raw.baseAddress, dtype: .float64, shape: [n, n]))
+                }
+            }
             let want = denseGram(c, k, n)
             for i in 0..<(n * n) { assertClose(x[i], want[i], 1e-13) }
             for i in 0..<n { for j in 0..<n { XCTAssertEqual(x[i * n + j], x[j * n + i]) } }
         }
+    }
+
+    func testImpossibleSizesThrowInsteadOfTrapping() throws {
+        XCTAssertThrowsError(try allocateWorkSpace(Int.max / 2, Double.self, "x")) { XCTAssertEqual($0 as? MFError, .outOfMemory("cannot allocate x (\(Int.max / 2) elements of 8 bytes)")) }
+        XCTAssertThrowsError(try squareCount(1 << 32, "X"))
+        // A broadcast view (zero strides) of 2⁴⁰ × 2³¹ elements: packing it cannot be sized.
+        var one = 1.0
+        let huge = StridedArray(data: &one, dtype: .float64, shape: [1 << 40, 1 << 31], strides: [0, 0])
+        let view = try RealMatrixView(huge, "C")
+        var sink = 0.0
+        XCTAssertThrowsError(try Sensitivity.gram(view, into: &sink)) { XCTAssertTrue(($0 as? MFError)?.message.contains("too many") ?? false) }
     }
 
     // MARK: sensitivities

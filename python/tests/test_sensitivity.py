@@ -416,3 +416,25 @@ def test_type_errors():
         sens.minsep_true_max_participations(2**64, 1)
     # Integer and boolean matrices are converted to float64.
     assert sens.fixed_epoch_sensitivity(np.eye(4, dtype=np.int64), epochs=2) == np.sqrt(2)
+
+
+def test_banded_from_C_with_scattered_supports(rng):
+    # Columns with arbitrary supports (non-square C): the C path (dot products only where
+    # supports overlap) must decide orthogonality as X = C^T C does.
+    decided = {"orthogonal": 0, "not": 0}
+    for trial in range(60):
+        k, n = 9, 7
+        C = rng.normal(size=(k, n)) * (rng.random(size=(k, n)) < 0.25)
+        X = C.T @ C
+        for min_sep in range(1, n + 1):
+            try:
+                want = sens.get_sensitivity_banded_for_X(X, min_sep)
+            except ValueError as exc:
+                assert "must be orthogonal" in str(exc)
+                with pytest.raises(ValueError, match="must be orthogonal"):
+                    sens.get_sensitivity_banded(C, min_sep)
+                decided["not"] += 1
+                continue
+            assert rel(sens.get_sensitivity_banded(C, min_sep), want) < 1e-12
+            decided["orthogonal"] += 1
+    assert decided["orthogonal"] > 20 and decided["not"] > 20

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The columns of an encoder C (k × n) packed as contiguous float64 rows (the transpose Cᵀ),
 /// with each column's support [lo, hi) (first and last nonzero row). Column dot products
 /// ⟨C[:, i], C[:, j]⟩ — entries of X = Cᵀ C — then run over the overlap of two supports only:
@@ -5,17 +11,25 @@
 /// columns of disjoint support. Terms outside a support are exact zeros, so a sum over any
 /// range covering the overlap is the same number.
 ///
-/// Built once per call: time O(k n) (a tiled transpose, over the cores), memory n k doubles.
+/// Built once per call (MFError.outOfMemory if the space cannot be had): time O(k n) (a tiled transpose, over the cores), memory n k doubles.
 final class ColumnStore {
     let k: Int, n: Int
     /// Column j is ct[j * k ..< (j + 1) * k].
     let ct: UnsafeMutablePointer<Double>
     let lo: UnsafeMutablePointer<Int>, hi: UnsafeMutablePointer<Int>
 
-    init(_ c: RealMatrixView) {
+    init(_ c: RealMatrixView) throws {
         k = c.rows; n = c.cols
-        ct = .allocate(capacity: Swift.max(1, k * n))
-        lo = .allocate(capacity: Swift.max(1, n)); hi = .allocate(capacity: Swift.max(1, n))
+        let (count, overflow) = k.multipliedReportingOverflow(by: n)
+        guard !overflow else { throw MFError.outOfMemory("C has too many entries to pack") }
+        let supports = try allocateWorkSpace(2 * n, Int.self, "column supports")
+        do {
+            ct = try allocateWorkSpace(count, Double.self, "the packed columns of C")
+        } catch {
+            free(supports)
+            throw error
+        }
+        lo = supports; hi = supports + n
         let (k, n, ct, lo, hi) = (self.k, self.n, self.ct, self.lo, self.hi)
         let tile = 32
         let tiles = (n + tile - 1) / tile
@@ -40,7 +54,7 @@ final class ColumnStore {
         }
     }
 
-    deinit { ct.deallocate(); lo.deallocate(); hi.deallocate() }
+    deinit { free(ct); free(lo) }
 
     /// ⟨C[:, i], C[:, j]⟩ over the overlap of the supports. Time O(overlap).
     @inline(__always)

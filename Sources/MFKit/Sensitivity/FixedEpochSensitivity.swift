@@ -26,7 +26,7 @@ extension Sensitivity {
         try c.checkEncoder()
         let n = try requireEpochs(epochs, c.cols)
         let b = n / epochs
-        let store = ColumnStore(c)
+        let store = try ColumnStore(c)
         let totals = UnsafeMutablePointer<Double>.allocate(capacity: b)
         defer { totals.deallocate() }
         parallelRanges(b, work: epochs * epochs * c.rows * b / 2, threshold: 1 << 16) { _, range in

@@ -1,5 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension Sensitivity {
-    /// X = Cᵀ C (n × n, row-major float64) for an encoder C (k × n).
+    /// X = Cᵀ C into `out` (n × n row-major float64, any initial content) for an encoder C
+    /// (k × n). C is fully packed before `out` is written, so `out` may overlap C.
     ///
     /// C is packed into panels of 4 columns (row r of a panel is 4 contiguous doubles, so one
     /// SIMD load); the upper triangle is computed by 4 × 4 register tiles, each over the union
@@ -8,27 +15,20 @@ extension Sensitivity {
     /// (64) so the panels in use stay in cache; column blocks are dealt round-robin to the
     /// cores. Terms outside a column's support are exact zeros, so every entry is the plain
     /// dot product. The lower triangle is mirrored: X is exactly symmetric.
-    /// Time O(k n²/2) dense; memory n² + n k doubles (X and the panels).
-    public static func gram(_ c: RealMatrixView) -> [Double] {
-        let n = c.cols
-        var x = [Double](repeating: 0, count: n * n)
-        x.withUnsafeMutableBufferPointer { gram(c, into: $0.baseAddress!) }
-        return x
-    }
-
-    /// X = Cᵀ C into `out` (n × n row-major, any initial content). C is fully packed before
-    /// `out` is written.
-    static func gram(_ c: RealMatrixView, into out: UnsafeMutablePointer<Double>) {
+    /// Time O(k n²/2) dense; memory n k doubles for the panels.
+    static func gram(_ c: RealMatrixView, into out: UnsafeMutablePointer<Double>) throws {
         let k = c.rows, n = c.cols
         guard n > 0 else { return }
         let panels = (n + 3) / 4
         // Panel p holds columns 4p ..< 4p + 4 (zeros past n): element (r, a) at p·4k + 4r + a.
-        let packed = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(32, panels * k * 32), alignment: 32)
-        defer { packed.deallocate() }
+        let (bytes, overflow) = (panels * 32).multipliedReportingOverflow(by: k)
+        guard !overflow else { throw MFError.outOfMemory("C has too many entries to pack") }
+        let packed = try allocateAligned(bytes, alignment: 32, "the packed panels of C")
+        defer { free(packed) }
         let pan = packed.bindMemory(to: Double.self, capacity: panels * k * 4)
-        let plo = UnsafeMutablePointer<Int>.allocate(capacity: panels)
-        let phi = UnsafeMutablePointer<Int>.allocate(capacity: panels)
-        defer { plo.deallocate(); phi.deallocate() }
+        let supports = try allocateWorkSpace(2 * panels, Int.self, "panel supports")
+        defer { free(supports) }
+        let plo = supports, phi = supports + panels
         parallelRanges(panels, work: k * n) { _, range in
             let j0 = range.lowerBound * 4, j1 = Swift.min(n, range.upperBound * 4)
             let row = UnsafeMutablePointer<Double>.allocate(capacity: 4 * range.count)
@@ -114,13 +114,12 @@ extension Sensitivity {
         let size = out.dtype.itemSize
         let rs = out.strides[0] / size, cs = out.strides[1] / size
         if out.dtype == .float64 && rs == n && cs == 1 {
-            let x = base.assumingMemoryBound(to: Double.self)
-            gram(c, into: x)
+            try gram(c, into: base.assumingMemoryBound(to: Double.self))
             return
         }
-        let x = UnsafeMutablePointer<Double>.allocate(capacity: n * n)
-        defer { x.deallocate() }
-        gram(c, into: x)
+        let x = try allocateWorkSpace(try squareCount(n, "X"), Double.self, "X")
+        defer { free(x) }
+        try gram(c, into: x)
         for i in 0..<n {
             if out.dtype == .float64 {
                 scatter(base.assumingMemoryBound(to: Double.self) + i * rs, cs, x + i * n, n)

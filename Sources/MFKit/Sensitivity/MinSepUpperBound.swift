@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension Sensitivity {
     /// An upper bound on the (min_sep, max_participations) sensitivity for any X = Cᵀ C:
     /// v_i = max over patterns π of Σ_{j∈π} |X[i, j]| for every row i, then the same maximum
@@ -22,9 +28,9 @@ extension Sensitivity {
         try c.checkEncoder()
         let k = try minsepTrueMaxParticipations(n: c.cols, minSep: minSep, maxParticipations: maxParticipations)
         let n = c.cols
-        let x = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(1, n * n))
-        defer { x.deallocate() }
-        gram(c, into: x)
+        let x = try allocateWorkSpace(try squareCount(n, "X"), Double.self, "X")
+        defer { free(x) }
+        try gram(c, into: x)
         try checkGramFinite(x, n * n)
         let view = RealMatrixView(contiguous: UnsafePointer(x), rows: n, cols: n)
         return upperBound(view, minSep, k)
