@@ -156,8 +156,8 @@ mfkit_status mfkit_sens_max_participation_for_linear_fn(const mfkit_array *x, in
 /* max_j ||C[:, j]||_2 (n >= 1). Time O(k n) over the cores; memory O(n). */
 mfkit_status mfkit_sens_single_participation(const mfkit_array *c, double *out);
 /* Upper bound on the (min_sep, max_participations) sensitivity valid for any X: per row the
- * best pattern of |X[i, :]|, then the best pattern of those row values, square root (exact
- * for min_sep-banded X). min_sep >= 1. Time O(n^2 k) at most (O(n^2) without a binding cap,
+ * best pattern of |X[i, :]|, then the best pattern of those row values, square root (at least
+ * the exact value; equal for diagonal X, often for min_sep-banded X). min_sep >= 1. Time O(n^2 k) at most (O(n^2) without a binding cap,
  * O(n^2) to O(n^2 log n) for min_sep = 1) over the cores; memory O(n) per core. The C variant forms
  * X = C^T C first: O(n^3 / 6) for a lower-triangular C, O(n^2 + n k) memory. */
 mfkit_status mfkit_sens_min_sep_upper_bound(const mfkit_array *c, int64_t min_sep,

@@ -176,8 +176,9 @@ def get_min_sep_sensitivity_upper_bound_for_X(X, min_sep=1, max_participations=N
     """An upper bound on the min_sep sensitivity of X = C^T C, valid for any X.
 
     For every row of |X| the best participation pattern's sum v_i, then the best pattern's
-    sum over v, square root. Identical to get_sensitivity_banded_for_X when X is
-    min_sep-banded. Time O(n^2 k) at most: O(n^2) when max_participations does not bind,
+    sum over v, square root. Never below get_sensitivity_banded_for_X; equal to it for a
+    diagonal X and often for a min_sep-banded one (jax_privacy's docstring says always, but
+    a row of |X| may pick two entries of its band: the tests show a case). Time O(n^2 k) at most: O(n^2) when max_participations does not bind,
     O(n^2) to O(n^2 log n) for min_sep = 1; rows over the cores, memory O(n) per core.
 
     Args:

@@ -438,3 +438,13 @@ def test_banded_from_C_with_scattered_supports(rng):
             assert rel(sens.get_sensitivity_banded(C, min_sep), want) < 1e-12
             decided["orthogonal"] += 1
     assert decided["orthogonal"] > 20 and decided["not"] > 20
+
+
+def test_upper_bound_can_exceed_banded_value():
+    # X is 2-banded, so get_sensitivity_banded is exact: sqrt(X00 + X22) = sqrt(15). Row 1 of
+    # |X| is [2, 10, 9, 0]: its best pattern {0, 2} takes two band entries (11 > X11 = 10), and
+    # the bound becomes sqrt(5 + 11) = 4.
+    C = np.array([[-1.0, 0, 0, 0], [2, -1, 0, 0], [0, 3, 3, 0], [0, 0, 1, 2]])
+    assert rel(sens.get_sensitivity_banded(C, 2), np.sqrt(15)) < 1e-15
+    assert rel(sens.get_min_sep_sensitivity_upper_bound(C, 2), 4.0) < 1e-15
+    assert rel(brute_upper_bound(C.T @ C, 2), 4.0) < 1e-15

@@ -7,8 +7,9 @@ import Darwin
 extension Sensitivity {
     /// An upper bound on the (min_sep, max_participations) sensitivity for any X = Cᵀ C:
     /// v_i = max over patterns π of Σ_{j∈π} |X[i, j]| for every row i, then the same maximum
-    /// over v, and the square root (Choquette-Choo et al. 2023). Exact when X is
-    /// min_sep-banded. Checks X (finite, square, symmetric) and min_sep ≥ 1.
+    /// over v, and the square root (Choquette-Choo et al. 2023). At least the exact value;
+    /// equal for a diagonal X and often (not always: a row may pick two entries of its band)
+    /// for a min_sep-banded one. Checks X (finite, square, symmetric) and min_sep ≥ 1.
     ///
     /// Time O(n²) for the checks plus n + 1 runs of `maxParticipationForLinearFn` on length n:
     /// O(n²) without a binding participation cap, O(n²) (k ≤ 64) to O(n² log n) for min_sep = 1, O(n² k)
