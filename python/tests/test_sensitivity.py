@@ -448,3 +448,21 @@ def test_upper_bound_can_exceed_banded_value():
     assert rel(sens.get_sensitivity_banded(C, 2), np.sqrt(15)) < 1e-15
     assert rel(sens.get_min_sep_sensitivity_upper_bound(C, 2), 4.0) < 1e-15
     assert rel(brute_upper_bound(C.T @ C, 2), 4.0) < 1e-15
+
+
+def test_empty_encoders():
+    # k = 0 rows: X = C^T C is the zero matrix, as in jax_privacy.
+    E = np.zeros((0, 3))
+    assert sens.get_min_sep_sensitivity_upper_bound(E) == 0.0
+    assert sens.get_sensitivity_banded(E) == 0.0
+    assert sens.fixed_epoch_sensitivity(E, 3) == 0.0
+    assert sens.single_participation_sensitivity(E) == 0.0
+    # n = 0 columns: an empty X.
+    F = np.zeros((3, 0))
+    assert sens.get_min_sep_sensitivity_upper_bound(F) == 0.0
+    with pytest.raises(ValueError, match=exact("min_sep must be in the range [1, 0], found 1.")):
+        sens.get_sensitivity_banded(F)
+    with pytest.raises(ValueError, match=re.escape("Matrix X is empty (n=0).")):
+        sens.fixed_epoch_sensitivity(F, 1)
+    with pytest.raises(ValueError, match=re.escape("Matrix C has unexpected shape ()")):
+        sens.get_min_sep_sensitivity_upper_bound(np.zeros(()))
