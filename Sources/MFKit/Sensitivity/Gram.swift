@@ -71,8 +71,18 @@ extension Sensitivity {
                 }
             }
         }
-        // Mirror the upper triangle.
-        for i in 0..<n { for j in 0..<i { out[i * n + j] = out[j * n + i] } }
+        // Mirror the upper triangle, in 64 × 64 tiles so both sides stay in cache.
+        let t = 64, tiles = (n + t - 1) / t
+        parallelRanges(tiles, work: n * n / 2) { _, range in
+            for ti in range {
+                let i0 = ti * t, i1 = Swift.min(n, i0 + t)
+                for j0 in stride(from: 0, to: i1, by: t) {
+                    for i in i0..<i1 {
+                        for j in j0..<Swift.min(i, j0 + t) { out[i * n + j] = out[j * n + i] }
+                    }
+                }
+            }
+        }
     }
 
     /// dst[a, b] += Σ_{r ∈ [lo, hi)} A[r, a] B[r, b] for a < rows, b < cols (dst row stride n),
