@@ -134,6 +134,54 @@ mfkit_status mfkit_stream_free(mfkit_stream *stream);
 
 
 /* ---------------------------------------------------------------- sensitivity of dense strategies (mfkit_sens_*) */
+/*
+ * Sensitivity of a dense encoder C (k x n, any strides, float32 or float64; square C must be
+ * lower-triangular up to 1e-8) or of its Gram matrix X = C^T C (n x n, finite, symmetric up to
+ * NumPy's allclose), under multiple participations. Names, semantics, checks and messages
+ * follow jax_privacy.matrix_factorization.sensitivity. Everything is computed in float64;
+ * results go to *out, which is written only on success. A participation pattern is a set of
+ * steps i_1 < i_2 < ... with i_{m+1} - i_m >= min_sep (min_sep = 1: adjacent steps allowed),
+ * at most max_participations of them: max_participations is a pointer, NULL meaning "as many
+ * as n and min_sep allow" (None in Python); a cap <= 0 allows only the empty pattern.
+ * Inputs are read in place; only the C variants pack C's columns (n k doubles).
+ */
+/* ceil(n / min_sep), capped at *max_participations when given. n >= 0, min_sep >= 1. O(1). */
+mfkit_status mfkit_sens_minsep_true_max_participations(int64_t n, int64_t min_sep,
+                                                       const int64_t *max_participations, int64_t *out);
+/* max over patterns of sum_{i in pattern} x[i] (>= 0: the empty pattern counts); x is 1-D,
+ * finite. Time O(n k) dynamic program, O(n) when the cap does not bind; for min_sep = 1
+ * O(n) (k <= 64) or O(n log n); memory O(n). */
+mfkit_status mfkit_sens_max_participation_for_linear_fn(const mfkit_array *x, int64_t min_sep,
+                                                        const int64_t *max_participations, double *out);
+/* max_j ||C[:, j]||_2 (n >= 1). Time O(k n) over the cores; memory O(n). */
+mfkit_status mfkit_sens_single_participation(const mfkit_array *c, double *out);
+/* Upper bound on the (min_sep, max_participations) sensitivity valid for any X: per row the
+ * best pattern of |X[i, :]|, then the best pattern of those row values, square root (at least
+ * the exact value; equal for diagonal X, often for min_sep-banded X). min_sep >= 1. Time O(n^2 k) at most (O(n^2) without a binding cap,
+ * O(n^2) to O(n^2 log n) for min_sep = 1) over the cores; memory O(n) per core. The C variant forms
+ * X = C^T C first: O(n^3 / 6) for a lower-triangular C, O(n^2 + n k) memory. */
+mfkit_status mfkit_sens_min_sep_upper_bound(const mfkit_array *c, int64_t min_sep,
+                                            const int64_t *max_participations, double *out);
+mfkit_status mfkit_sens_min_sep_upper_bound_for_x(const mfkit_array *x, int64_t min_sep,
+                                                  const int64_t *max_participations, double *out);
+/* Exact sensitivity when columns i, j of C with |i - j| >= min_sep are orthogonal (X exactly
+ * zero off the min_sep band, else MFKIT_ERR_INVALID_ARGUMENT "... must be orthogonal.");
+ * 1 <= min_sep <= n. Time O(n^2) + O(n k) for X; for C, O(k n) plus a dot product only for
+ * far-apart columns whose supports overlap (none for C with at most min_sep bands). */
+mfkit_status mfkit_sens_banded(const mfkit_array *c, int64_t min_sep, const int64_t *max_participations,
+                               double *out);
+mfkit_status mfkit_sens_banded_for_x(const mfkit_array *x, int64_t min_sep, const int64_t *max_participations,
+                                     double *out);
+/* Sensitivity under (epochs, n / epochs)-fixed-epoch participation: sqrt(max_j sum_{a,c} |X[j +
+ * a b, j + c b]|) with b = n / epochs. epochs > 0 must divide n >= 1. Time O(n^2) (checks)
+ * + O(n epochs) for X; for C only the needed column dot products, O(n epochs k) at most. */
+mfkit_status mfkit_sens_fixed_epoch(const mfkit_array *c, int64_t epochs, double *out);
+mfkit_status mfkit_sens_fixed_epoch_for_x(const mfkit_array *x, int64_t epochs, double *out);
+/* X = C^T C into out (n x n, float32 or float64, any strides; may be C's own memory, which is
+ * packed first). C must be finite. Exactly symmetric. Time O(k n^2 / 2) (n^3 / 6 for a
+ * lower-triangular C, O(n b^2) for a banded one) over the cores; memory n k doubles (+ n^2
+ * when out is not C-ordered float64). */
+mfkit_status mfkit_sens_gram(const mfkit_array *c, const mfkit_array *out);
 
 
 /* ---------------------------------------------------------------- Kronecker sums (mfkit_kron_*) */

@@ -74,7 +74,19 @@ _SIGNATURES.update({
 })
 
 # Sensitivity of dense strategies (mfkit_sens_*).
+_Int64P = POINTER(c_int64)
+_DoubleP = POINTER(c_double)
 _SIGNATURES.update({
+    "mfkit_sens_minsep_true_max_participations": [c_int64, c_int64, _Int64P, _Int64P],
+    "mfkit_sens_max_participation_for_linear_fn": [ArrayP, c_int64, _Int64P, _DoubleP],
+    "mfkit_sens_single_participation": [ArrayP, _DoubleP],
+    "mfkit_sens_min_sep_upper_bound": [ArrayP, c_int64, _Int64P, _DoubleP],
+    "mfkit_sens_min_sep_upper_bound_for_x": [ArrayP, c_int64, _Int64P, _DoubleP],
+    "mfkit_sens_banded": [ArrayP, c_int64, _Int64P, _DoubleP],
+    "mfkit_sens_banded_for_x": [ArrayP, c_int64, _Int64P, _DoubleP],
+    "mfkit_sens_fixed_epoch": [ArrayP, c_int64, _DoubleP],
+    "mfkit_sens_fixed_epoch_for_x": [ArrayP, c_int64, _DoubleP],
+    "mfkit_sens_gram": [ArrayP, ArrayP],
 })
 
 # Kronecker sums (mfkit_kron_*).
