@@ -64,17 +64,10 @@ public final class Stream {
                 let (line, first) = (p / perLine, (p % perLine) * pieceWidth)
                 let count = Swift.min(pieceWidth, length - first)
                 let offs = lines.lineOffsets(line)
-                let xr = xBase + offs.a + first * lines.strideA
-                let or = oBase + offs.b + first * lines.strideB
-                let s = st + line * length + first   // flat C-order index of the piece
-                if lines.strideB == 1 {
-                    if xr != or || lines.strideA != 1 { gather(or, xr, lines.strideA, count) }
-                    pipeline.step(t, or, count, s, m)
-                } else {
-                    gather(buffer, xr, lines.strideA, count)
-                    pipeline.step(t, buffer, count, s, m)
-                    scatter(or, lines.strideB, buffer, count)
-                }
+                pipeline.step(t, from: xBase + offs.a + first * lines.strideA, lines.strideA,
+                              to: oBase + offs.b + first * lines.strideB, lines.strideB, count,
+                              st + line * length + first, m,   // state at the piece's flat C-order index
+                              buffer: buffer)
             }
         }
     }

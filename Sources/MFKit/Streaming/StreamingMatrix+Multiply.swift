@@ -39,16 +39,8 @@ extension StreamingMatrix {
                 let op = oBase + offs.b + first * lines.strideB
                 state.initialize(repeating: 0, count: pipeline.stateCount * width)
                 for t in 0..<n {
-                    let xr = xp + t * xRow, or = op + t * oRow
-                    if lines.strideB == 1 {
-                        // Work directly in the output row.
-                        if xr != or || lines.strideA != 1 { gather(or, xr, lines.strideA, count) }
-                        pipeline.step(t, or, count, state, width)
-                    } else {
-                        gather(buffer, xr, lines.strideA, count)
-                        pipeline.step(t, buffer, count, state, width)
-                        scatter(or, lines.strideB, buffer, count)
-                    }
+                    pipeline.step(t, from: xp + t * xRow, lines.strideA, to: op + t * oRow, lines.strideB,
+                                  count, state, width, buffer: buffer)
                 }
             }
         }

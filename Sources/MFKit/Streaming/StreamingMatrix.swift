@@ -84,6 +84,23 @@ struct Pipeline {
             T.apply(stages[k], step: t, v, n, state + offsets[k] * stride, stride)
         }
     }
+
+    /// Step t of one piece read from x (element stride sx) and written to out (stride so):
+    /// in out itself when it is contiguous (out may be x), else through `buffer`.
+    @inline(__always)
+    func step<T: StreamScalar>(_ t: Int, from x: UnsafeMutablePointer<T>, _ sx: Int,
+                               to out: UnsafeMutablePointer<T>, _ so: Int, _ n: Int,
+                               _ state: UnsafeMutablePointer<T>, _ stride: Int,
+                               buffer: UnsafeMutablePointer<T>) {
+        if so == 1 {
+            if x != out || sx != 1 { gather(out, x, sx, n) }
+            step(t, out, n, state, stride)
+        } else {
+            gather(buffer, x, sx, n)
+            step(t, buffer, n, state, stride)
+            scatter(out, so, buffer, n)
+        }
+    }
 }
 
 /// Elements per piece: a slice is cut into pieces this long so that a piece's value and state
