@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from . import _ffi  # noqa: F401  (loads the library and checks its version)
 from . import streaming_matrix
+from . import kron
 from .streaming_matrix import StreamingMatrix, Stream
 
-__all__ = ["streaming_matrix", "StreamingMatrix", "Stream", "__version__"]
+__all__ = ["streaming_matrix", "kron", "StreamingMatrix", "Stream", "__version__"]
