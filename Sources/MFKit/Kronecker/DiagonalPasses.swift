@@ -316,7 +316,7 @@ struct AxisTotals {
     /// factor carries an equal share Σx / (K N) of the mean diagonal.
     func projection() -> [[Double]] {
         let kk = Double(dims.count)
-        let shift = (kk - 1) / kk * total / Double(count)
+        let shift = dims.count == 1 ? 0 : (kk - 1) / kk * total / Double(count)
         return (0..<dims.count).map { k in average(k).map { $0 - shift } }
     }
 }

@@ -34,7 +34,7 @@ extension Kron {
         let n = dims.reduce(1, *), kk = Double(dims.count)
         var trace = CompensatedSum()
         for i in 0..<n { trace.add(m[i, i].asDouble) }
-        let shift = (kk - 1) / kk * trace.value / Double(n)
+        let shift = dims.count == 1 ? 0 : (kk - 1) / kk * trace.value / Double(n)
         let factors = dims.indices.map { k -> [Double] in
             var a = blockAverage(m, dims, k)
             for i in 0..<dims[k] { a[i * dims[k] + i] -= shift }

@@ -140,5 +140,6 @@ struct CompensatedSum {
         sum = t
     }
 
-    var value: Double { sum + c }
+    /// The compensated sum (the plain sum once it is not finite: inf and NaN propagate).
+    var value: Double { sum.isFinite ? sum + c : sum }
 }
