@@ -426,3 +426,31 @@ def test_errors_matvec_and_fused(rng):
     out = [np.empty(2), np.empty(3)]
     expect_error(ValueError, "overlaps", lambda: kron.ks_project_diag_map(vecs, None, "log", out=[vecs[0], out[1]]), out[1])
     expect_error(TypeError, "dtype", lambda: kron.ks_project_diag_map(vecs, None, "log", out=[out[0], np.empty(3, np.float32)]), out[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_outputs_streaming_stores(rng, dtype):
+    """Outputs of 16 MB and more are written with non-temporal stores: check them, including
+    an output that starts off the 16-byte boundary."""
+    dims = (2000, 1100) if dtype == np.float64 else (2000, 2100)
+    vecs = random_vecs(rng, dims, dtype)
+    ref = np.add.outer(vecs[0].astype(np.float64), vecs[1].astype(np.float64)).ravel().astype(dtype)
+    assert np.array_equal(kron.kronsum_diag(*vecs), ref)
+    big = np.empty(ref.size + 1, dtype)
+    assert np.array_equal(kron.kronsum_diag(*vecs, out=big[1:]), ref)
+    d = 40 if dtype == np.float64 else 48
+    mats = random_mats(rng, (d, d), dtype)
+    a, b = (m.astype(np.float64) for m in mats)
+    dense = np.kron(a, np.eye(d))
+    dense += np.kron(np.eye(d), b)
+    got = kron.kronsum(*mats)
+    assert rel_err(got, dense) < TOL[np.dtype(dtype)]
+    off = np.diag_indices(d * d)
+    mask = np.ones(dense.shape, bool)
+    mask[off] = False
+    assert np.array_equal(got[mask], dense[mask].astype(dtype))  # off-diagonal entries are copies
+    del dense
+    buf = np.empty((d * d) ** 2 + 1, dtype)
+    out = buf[1:].reshape(d * d, d * d)
+    kron.kronsum(*mats, out=out)
+    assert np.array_equal(out, got)

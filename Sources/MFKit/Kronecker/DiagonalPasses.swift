@@ -1,5 +1,5 @@
 /// The element types of the Kronecker kernels, with direct conversions to and from Double.
-public protocol KronScalar: RealScalar {
+public protocol KronScalar: RealScalar, KronRunStores {
     init(_ value: Double)
     var asDouble: Double { get }
 }
@@ -106,8 +106,10 @@ final class KronDiagValues {
         }
 
         /// Writes the next `count` values to out[0], out[stride], ... (rounded once to T):
-        /// row by row, the head's prefix sum plus the tail's values.
-        mutating func fill<T: KronScalar>(_ out: UnsafeMutablePointer<T>, _ stride: Int, _ count: Int) {
+        /// row by row, the head's prefix sum plus the tail's values. `streaming` (contiguous
+        /// outputs only) writes with non-temporal stores; the caller fences afterwards.
+        mutating func fill<T: KronScalar>(_ out: UnsafeMutablePointer<T>, _ stride: Int, _ count: Int,
+                                          streaming: Bool = false) {
             let length = values.split.tailLength, tail = values.tail
             var done = 0
             while done < count {
@@ -115,8 +117,7 @@ final class KronDiagValues {
                 let base = prefix.last ?? 0
                 let src = tail + offset
                 if stride == 1 {
-                    let dst = out + done
-                    for j in 0..<run { dst[j] = T(base + src[j]) }
+                    T.storeSums(out + done, base, src, run, streaming: streaming)
                 } else {
                     let dst = out + done * stride
                     for j in 0..<run { dst[j * stride] = T(base + src[j]) }

@@ -4,6 +4,8 @@ extension Kron {
     /// only, where it is A_k[i_k, j_k], and at J = I, where it is Σ_k A_k[i_k, i_k].
     ///
     /// Each row is zeroed, then its Σ_k d_k nonzeros written; rows are spread over the cores.
+    /// Outputs of 16 MB and more with contiguous rows are composed row by row in a cached
+    /// buffer and written with non-temporal stores (each byte of out crosses memory once).
     /// When out's columns are closer in memory than its rows (Fortran order) the transpose
     /// ⊕ A_k^T is written row by row instead, so writes stay contiguous.
     /// Time O(N^2 + N Σ d_k); no memory beyond out.
@@ -40,20 +42,39 @@ extension Kron {
         var strides = [Int](repeating: 1, count: k)
         for a in stride(from: k - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * dims[a + 1] }
         let cs = o.colStride
+        let streaming = cs == 1 && n * n * T.dtype.itemSize >= streamingStoreBytes
         parallelRanges(n, work: n * n, threshold: 1 << 16) { _, range in
+            // Streaming: each row is composed in a zeroed, cache-resident buffer, copied out
+            // with non-temporal stores, and its nonzeros cleared again.
+            let buffer = UnsafeMutablePointer<T>.allocate(capacity: streaming ? n : 0)
+            buffer.initialize(repeating: 0, count: streaming ? n : 0)
+            defer { buffer.deallocate() }
             for row in range {
                 let p = o.base + row * o.rowStride
-                if cs == 1 { p.update(repeating: 0, count: n) } else { for j in 0..<n { p[j * cs] = 0 } }
+                let (q, qs) = streaming ? (buffer, 1) : (p, cs)
+                if !streaming {
+                    if cs == 1 { p.update(repeating: 0, count: n) } else { for j in 0..<n { p[j * cs] = 0 } }
+                }
                 var rest = row, diagonal = 0.0
                 for a in stride(from: k - 1, through: 0, by: -1) {
                     let d = dims[a], i = rest % d, s = strides[a], f = factors[a]
                     rest /= d
                     let first = row - i * s
-                    for j in 0..<d where j != i { p[(first + j * s) * cs] = f[i, j] }
+                    for j in 0..<d where j != i { q[(first + j * s) * qs] = f[i, j] }
                     diagonal += f[i, i].asDouble
                 }
-                p[row * cs] = T(diagonal)
+                q[row * qs] = T(diagonal)
+                if streaming {
+                    T.streamCopy(p, buffer, n)
+                    rest = row
+                    for a in stride(from: k - 1, through: 0, by: -1) {
+                        let d = dims[a], i = rest % d, s = strides[a], first = row - i * s
+                        rest /= d
+                        for j in 0..<d { buffer[first + j * s] = 0 }
+                    }
+                }
             }
+            if streaming { streamingStoreFence() }
         }
     }
 }

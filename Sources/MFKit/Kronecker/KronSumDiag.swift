@@ -4,7 +4,8 @@ extension Kron {
     ///
     /// The trailing factors are folded into one precomputed run of L values (see TailSplit);
     /// each row of out is that run plus a scalar (the head factors' sum), written with a
-    /// contiguous inner loop, rows spread over the cores. Sums are formed in Double and
+    /// contiguous inner loop, rows spread over the cores; outputs of 16 MB and more are written
+    /// with non-temporal stores (no read-for-ownership). Sums are formed in Double and
     /// rounded once to the output type. Time O(N + L + Σ d_k); memory O(L) beyond out;
     /// out is written once and no input is re-read from memory.
     public static func kronsumDiag(_ vecs: [StridedArray], into out: StridedArray) throws {
@@ -24,9 +25,11 @@ extension Kron {
     private static func diagKernel<T: KronScalar>(_: T.Type, _ vecs: [StridedArray], _ out: StridedArray) {
         let values = KronDiagValues(vecs.map { VectorView<T>($0).doubles() })
         let o = VectorView<T>(out)
+        let streaming = o.stride == 1 && o.count * T.dtype.itemSize >= streamingStoreBytes
         parallelRanges(o.count, work: o.count, threshold: 1 << 17) { _, range in
             var cursor = values.cursor(at: range.lowerBound)
-            cursor.fill(o.base + range.lowerBound * o.stride, o.stride, range.count)
+            cursor.fill(o.base + range.lowerBound * o.stride, o.stride, range.count, streaming: streaming)
+            if streaming { streamingStoreFence() }
         }
     }
 
