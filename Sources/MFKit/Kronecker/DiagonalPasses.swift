@@ -18,9 +18,9 @@ struct TailSplit {
     /// L = Π dims[headCount...].
     let tailLength: Int
 
-    init(_ dims: [Int]) {
+    init(_ dims: [Int], cap: Int = 1 << 15) {
         var t = dims.count - 1, length = dims[t]
-        while t > 0 && length < 1024 && length * dims[t - 1] <= 1 << 15 {
+        while t > 0 && length < 1024 && length * dims[t - 1] <= cap {
             t -= 1
             length *= dims[t]
         }
@@ -40,9 +40,10 @@ final class KronDiagValues {
     /// kronsum_diag of the tail factors, length L.
     let tail: UnsafeMutablePointer<Double>
 
-    /// `vectors` are the K factors' values in Double. Cost O(L + Σ d_k).
-    init(_ vectors: [[Double]]) {
-        split = TailSplit(vectors.map(\.count))
+    /// `vectors` are the K factors' values in Double; `cap` bounds the folded tail (see
+    /// TailSplit). Cost O(L + Σ d_k).
+    init(_ vectors: [[Double]], cap: Int = 1 << 15) {
+        split = TailSplit(vectors.map(\.count), cap: cap)
         head = Array(vectors[..<split.headCount])
         tail = .allocate(capacity: split.tailLength)
         // Fold the tail factors from the innermost out: new[a L' + b] = v[a] + old[b].
@@ -103,6 +104,35 @@ final class KronDiagValues {
                 k -= 1
             }
             if k >= 0 { refresh(from: k) }
+        }
+
+        /// The head factors' sum for the current row.
+        @inline(__always) var base: Double { prefix.last ?? 0 }
+
+        /// Advances by `count` values without producing them.
+        mutating func skip(_ count: Int) {
+            var left = count
+            let length = values.split.tailLength
+            while left > 0 {
+                let run = Swift.min(left, length - offset)
+                left -= run
+                offset += run
+                if offset == length { offset = 0; nextRow() }
+            }
+        }
+
+        /// Σ F(w) over the next `count` values w (one pass per run, nothing stored).
+        mutating func mappedSum<F: ScalarMap>(_: F.Type, _ count: Int) -> Double {
+            let length = values.split.tailLength
+            var done = 0, total = CompensatedSum()
+            while done < count {
+                let run = Swift.min(count - done, length - offset)
+                total.add(mapSum(F.self, values.tail + offset, base, run))
+                done += run
+                offset += run
+                if offset == length { offset = 0; nextRow() }
+            }
+            return total.value
         }
 
         /// Writes the next `count` values to out[0], out[stride], ... (rounded once to T):
@@ -199,6 +229,23 @@ struct AxisSums {
         for k in 0..<index.count { sums[k][index[k]] += rowSum }
         total.add(rowSum)
         nextRow()
+    }
+
+    /// Adds F(w) for the next `count` values w of `cursor`, whose split must equal this one's
+    /// (same dims and cap), advancing both: one pass per run, acc[j] += F(base + tail[j]).
+    mutating func addMapped<F: ScalarMap>(_: F.Type, _ cursor: inout KronDiagValues.Cursor, _ count: Int) {
+        let length = split.tailLength, tail = cursor.values.tail
+        var done = 0
+        while done < count {
+            let run = Swift.min(count - done, length - offset)
+            let rowSum = mapAccumulate(F.self, tailSums + offset, tail + offset, cursor.base, run)
+            for k in 0..<index.count { sums[k][index[k]] += rowSum }
+            total.add(rowSum)
+            cursor.skip(run)
+            done += run
+            offset += run
+            if offset == length { offset = 0; nextRow() }
+        }
     }
 
     /// acc[j] += x0[j] + x1[j] + x2[j] + x3[j] (stride apart) for j < n; returns the four rows'
@@ -320,4 +367,44 @@ struct AxisTotals {
         let shift = dims.count == 1 ? 0 : (kk - 1) / kk * total / Double(count)
         return (0..<dims.count).map { k in average(k).map { $0 - shift } }
     }
+}
+
+/// Tail cap of the accumulating passes: a tail accumulator of at most 4096 Doubles (32 KB)
+/// stays in L1/L2 while the input streams past.
+let accumulatorCap = 4096
+
+/// An elementwise function inlined into the fused row loops.
+protocol ScalarMap { static func apply(_ x: Double) -> Double }
+enum IdentityMap: ScalarMap { @inline(__always) static func apply(_ x: Double) -> Double { x } }
+enum ReciprocalMap: ScalarMap { @inline(__always) static func apply(_ x: Double) -> Double { 1 / x } }
+enum SquareMap: ScalarMap { @inline(__always) static func apply(_ x: Double) -> Double { x * x } }
+enum SqrtMap: ScalarMap { @inline(__always) static func apply(_ x: Double) -> Double { x.squareRoot() } }
+
+/// acc[j] += F(base + src[j]) for j < n; returns Σ_j F(base + src[j]) (four partial sums).
+@inline(__always)
+func mapAccumulate<F: ScalarMap>(_: F.Type, _ acc: UnsafeMutablePointer<Double>, _ src: UnsafePointer<Double>,
+                                 _ base: Double, _ n: Int) -> Double {
+    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, j = 0
+    while j + 4 <= n {
+        let a = F.apply(base + src[j]), b = F.apply(base + src[j + 1])
+        let c = F.apply(base + src[j + 2]), d = F.apply(base + src[j + 3])
+        acc[j] += a; acc[j + 1] += b; acc[j + 2] += c; acc[j + 3] += d
+        s0 += a; s1 += b; s2 += c; s3 += d
+        j += 4
+    }
+    while j < n { let a = F.apply(base + src[j]); acc[j] += a; s0 += a; j += 1 }
+    return (s0 + s1) + (s2 + s3)
+}
+
+/// Σ_j F(base + src[j]) for j < n (four partial sums).
+@inline(__always)
+func mapSum<F: ScalarMap>(_: F.Type, _ src: UnsafePointer<Double>, _ base: Double, _ n: Int) -> Double {
+    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, j = 0
+    while j + 4 <= n {
+        s0 += F.apply(base + src[j]); s1 += F.apply(base + src[j + 1])
+        s2 += F.apply(base + src[j + 2]); s3 += F.apply(base + src[j + 3])
+        j += 4
+    }
+    while j < n { s0 += F.apply(base + src[j]); j += 1 }
+    return (s0 + s1) + (s2 + s3)
 }

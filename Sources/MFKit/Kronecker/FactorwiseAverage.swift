@@ -86,7 +86,7 @@ extension Kron {
 
     /// Per-axis sums of a vector in one pass, over the cores.
     static func axisTotals<T: KronScalar>(_ v: VectorView<T>, _ dims: [Int]) -> AxisTotals {
-        parallelAxisSums(TailSplit(dims), v.count, work: v.count) { acc, lo, hi in
+        parallelAxisSums(TailSplit(dims, cap: accumulatorCap), v.count, work: v.count) { acc, lo, hi in
             acc.add(UnsafePointer(v.base + lo * v.stride), v.stride, hi - lo)
         }
     }

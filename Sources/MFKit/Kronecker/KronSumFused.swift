@@ -12,9 +12,16 @@ extension Kron {
         var parts = [Double](repeating: 0, count: mfkitThreadCount)
         parts.withUnsafeMutableBufferPointer { slots in
             parallelRanges(n, work: n * 4, threshold: 1 << 16) { worker, range in
+                var cursor = generator.cursor(at: range.lowerBound)
+                switch f {
+                case .identity: slots[worker] = cursor.mappedSum(IdentityMap.self, range.count); return
+                case .reciprocal: slots[worker] = cursor.mappedSum(ReciprocalMap.self, range.count); return
+                case .square: slots[worker] = cursor.mappedSum(SquareMap.self, range.count); return
+                case .sqrt: slots[worker] = cursor.mappedSum(SqrtMap.self, range.count); return
+                case .log, .exp: break
+                }
                 let buffer = UnsafeMutablePointer<Double>.allocate(capacity: chunk)
                 defer { buffer.deallocate() }
-                var cursor = generator.cursor(at: range.lowerBound)
                 var total = CompensatedSum()
                 var p = range.lowerBound
                 while p < range.upperBound {
@@ -39,8 +46,10 @@ extension Kron {
     /// All K diagonal KS projections of f(kronsum_diag(vecs)) in one pass, without holding the
     /// N-vector (`ks_project_diag_map`): out[k] is ks_project_diag(f(w)) for the axis lengths
     /// d_k of the outputs (Π d_k = N; usually the lengths of vecs, but any factorization of N
-    /// works). Chunks of 2048 values are generated, mapped by f and fed to per-thread axis sums
-    /// (see AxisSums), which are combined at the end. Everything is in Double; outputs are
+    /// works). identity, reciprocal, square and sqrt with the vectors' own lengths run in one
+    /// loop per row (acc[j] += f(base + tail[j])); otherwise chunks of 2048 values are
+    /// generated, mapped by f and fed to per-thread axis sums (see AxisSums), which are
+    /// combined at the end. Everything is in Double; outputs are
     /// rounded once. Time O(N) evaluations of f; memory O(L + Σ d_k) Doubles per thread.
     public static func ksProjectDiagMap(_ vecs: [StridedArray], _ f: ElementFunction,
                                         into outs: [StridedArray]) throws {
@@ -54,11 +63,23 @@ extension Kron {
         }
         try KronCheck.disjoint(outputs: outs.enumerated().map { ($1, "out[\($0)]") },
                                inputs: vecs.enumerated().map { ($1, "vecs[\($0)]") })
-        let generator = KronDiagValues(values)
-        let totals = parallelAxisSums(TailSplit(dims), n, work: n * 4, threshold: 1 << 16) { acc, lo, hi in
+        // With the vectors' own lengths as dims, generator and accumulator share one split and
+        // the simple functions run fused in one loop per row; otherwise chunk by chunk.
+        let generator = KronDiagValues(values, cap: accumulatorCap)
+        let sameSplit = dims == values.map(\.count)
+        let totals = parallelAxisSums(TailSplit(dims, cap: accumulatorCap), n, work: n * 4, threshold: 1 << 16) { acc, lo, hi in
+            var cursor = generator.cursor(at: lo)
+            if sameSplit {
+                switch f {
+                case .identity: acc.addMapped(IdentityMap.self, &cursor, hi - lo); return
+                case .reciprocal: acc.addMapped(ReciprocalMap.self, &cursor, hi - lo); return
+                case .square: acc.addMapped(SquareMap.self, &cursor, hi - lo); return
+                case .sqrt: acc.addMapped(SqrtMap.self, &cursor, hi - lo); return
+                case .log, .exp: break
+                }
+            }
             let buffer = UnsafeMutablePointer<Double>.allocate(capacity: chunk)
             defer { buffer.deallocate() }
-            var cursor = generator.cursor(at: lo)
             var p = lo
             while p < hi {
                 let c = Swift.min(chunk, hi - p)
