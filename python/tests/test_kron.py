@@ -454,3 +454,13 @@ def test_large_outputs_streaming_stores(rng, dtype):
     out = buf[1:].reshape(d * d, d * d)
     kron.kronsum(*mats, out=out)
     assert np.array_equal(out, got)
+
+
+def test_self_overlapping_output_refused(rng):
+    v, w = rng.normal(size=3), rng.normal(size=2)
+    base = np.zeros(6)
+    out = np.lib.stride_tricks.as_strided(base, shape=(6,), strides=(0,))
+    expect_error(ValueError, "overlaps itself", lambda: kron.kronsum_diag(v, w, out=out), base)
+    base2 = np.zeros(12)
+    rows = np.lib.stride_tricks.as_strided(base2, shape=(3, 3), strides=(16, 8))  # rows interleave
+    expect_error(ValueError, "overlaps itself", lambda: kron.ks_project(np.eye(3), [3], out=[rows]), base2)

@@ -66,12 +66,21 @@ enum KronCheck {
         }
     }
 
-    /// An output of a given shape and dtype.
+    /// An output of a given shape and dtype whose elements are all distinct in memory.
     static func output(_ o: StridedArray, _ name: String, shape: [Int], dtype: DType) throws {
         guard o.dtype == dtype else { throw MFError.dtype("\(name) has dtype \(o.dtype) but the inputs are \(dtype); they must match") }
         guard o.shape == shape else { throw MFError.shape("\(name) has shape \(o.shape) but the result has shape \(shape)") }
         try o.requireElementStrides(name)
         if o.count > 0 && o.data == nil { throw MFError.invalidArgument("\(name): data pointer is null") }
+        // Sufficient test: with axes sorted by |stride|, each stride clears the span of the
+        // axes inside it (zero strides and interleaved rows are refused).
+        var span = o.dtype.itemSize
+        for (n, s) in zip(o.shape, o.strides).filter({ $0.0 > 1 }).sorted(by: { abs($0.1) < abs($1.1) }) {
+            guard abs(s) >= span else {
+                throw MFError.invalidArgument("\(name) overlaps itself (strides \(o.strides) for shape \(o.shape)); pass an array whose elements are distinct")
+            }
+            span = abs(s) * (n - 1) + span
+        }
     }
 }
 
