@@ -163,7 +163,8 @@ enum {
  * space. A Fortran-ordered out is written column-contiguously. N <= 2^28. */
 mfkit_status mfkit_kron_sum(int32_t k, const mfkit_array *mats, const mfkit_array *out);
 /* out (length N) = diagonal of diag(vecs[0]) ⊕ ... ⊕ diag(vecs[k-1]): out[i] = Σ_j vecs[j][i_j].
- * Time O(N), one write of out; work space O(L) doubles, L <= 32768 (the folded trailing axes). */
+ * Time O(N), one write of out; work space O(L) doubles, L = the folded trailing axes
+ * (L <= max(d_last, 32768)). Outputs of 16 MB and more are written with non-temporal stores. */
 mfkit_status mfkit_kron_sum_diag(int32_t k, const mfkit_array *vecs, const mfkit_array *out);
 /* out (d_axis x d_axis) = the average of the diagonal blocks of axis `axis` (0-based) of the
  * N x N mat for factor sizes dims[0..k): out[i][j] = mean over the other axes' multi-index l

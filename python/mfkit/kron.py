@@ -43,7 +43,7 @@ accumulation error. Inputs of any strides (negative, Fortran order, every other 
 read in place without a copy. `out` must not overlap an input or another output. Errors
 (ValueError / TypeError) leave `out` untouched. Large work runs on every core.
 
-Costs (N = Π d_k, L <= 32768 the folded trailing-axis length):
+Costs (N = Π d_k; L the folded trailing-axis length, L <= max(d_K, 32768)):
   kronsum                       O(N^2 + N Σ d_k) time, no extra memory
   kronsum_diag                  O(N) time, O(L) memory
   factorwise_average            O(N d_k) time, O(d_k^2) memory per thread

@@ -9,8 +9,9 @@ extension Double: KronScalar { @inline(__always) public var asDouble: Double { s
 
 /// The axes d_0 ... d_{K-1} of a flat index, split into head axes (walked as an odometer) and a
 /// tail: the trailing axes folded into one contiguous run of length L. Trailing axes are folded
-/// while L < 1024 and the folded run stays within 2^15 elements, so runs are long enough for
-/// vector loops and tail buffers stay in the L2 cache.
+/// while L < 1024 and the folded run stays within `cap` elements (2^15 for generated values,
+/// 4096 for accumulators), so runs are long enough for vector loops and tail buffers stay in
+/// cache; L <= max(d_last, cap).
 struct TailSplit {
     let dims: [Int]
     /// Number of head axes (dims[0 ..< headCount]).
