@@ -39,6 +39,14 @@ extension Double: KronRunStores {
         if streaming {
             while j < n && Int(bitPattern: dst + j) & 15 != 0 { dst[j] = base + src[j]; j += 1 }
             let b = SIMD2<Double>(repeating: base)
+            while j + 8 <= n {  // one 64-byte line per iteration
+                let s = UnsafeRawPointer(src + j)
+                _mm_stream_pd(dst + j, s.loadUnaligned(as: SIMD2<Double>.self) + b)
+                _mm_stream_pd(dst + j + 2, s.loadUnaligned(fromByteOffset: 16, as: SIMD2<Double>.self) + b)
+                _mm_stream_pd(dst + j + 4, s.loadUnaligned(fromByteOffset: 32, as: SIMD2<Double>.self) + b)
+                _mm_stream_pd(dst + j + 6, s.loadUnaligned(fromByteOffset: 48, as: SIMD2<Double>.self) + b)
+                j += 8
+            }
             while j + 2 <= n {
                 _mm_stream_pd(dst + j, UnsafeRawPointer(src + j).loadUnaligned(as: SIMD2<Double>.self) + b)
                 j += 2
