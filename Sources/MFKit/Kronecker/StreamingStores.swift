@@ -1,7 +1,7 @@
-#if arch(x86_64)
+// Non-temporal stores need SSE2's streaming stores and a fence after them; without either
+// module the ordinary-store loops are used.
+#if arch(x86_64) && canImport(_Builtin_intrinsics) && canImport(Synchronization)
 import _Builtin_intrinsics.intel
-#endif
-#if canImport(Synchronization)
 import Synchronization
 #endif
 
@@ -25,7 +25,7 @@ public protocol KronRunStores {
 /// Orders this thread's non-temporal stores before everything after it (call once after a
 /// worker's last streaming store, before the results are handed to another thread).
 @inline(__always) func streamingStoreFence() {
-    #if canImport(Synchronization)
+    #if arch(x86_64) && canImport(_Builtin_intrinsics) && canImport(Synchronization)
     atomicMemoryFence(ordering: .sequentiallyConsistent)
     #endif
 }
@@ -35,7 +35,7 @@ extension Double: KronRunStores {
     public static func storeSums(_ dst: UnsafeMutablePointer<Double>, _ base: Double, _ src: UnsafePointer<Double>,
                                  _ n: Int, streaming: Bool) {
         var j = 0
-        #if arch(x86_64)
+        #if arch(x86_64) && canImport(_Builtin_intrinsics) && canImport(Synchronization)
         if streaming {
             while j < n && Int(bitPattern: dst + j) & 15 != 0 { dst[j] = base + src[j]; j += 1 }
             let b = SIMD2<Double>(repeating: base)
@@ -59,7 +59,7 @@ extension Double: KronRunStores {
     @inline(__always)
     public static func streamCopy(_ dst: UnsafeMutablePointer<Double>, _ src: UnsafePointer<Double>, _ n: Int) {
         var j = 0
-        #if arch(x86_64)
+        #if arch(x86_64) && canImport(_Builtin_intrinsics) && canImport(Synchronization)
         while j < n && Int(bitPattern: dst + j) & 15 != 0 { dst[j] = src[j]; j += 1 }
         while j + 2 <= n {
             _mm_stream_pd(dst + j, UnsafeRawPointer(src + j).loadUnaligned(as: SIMD2<Double>.self))
@@ -75,7 +75,7 @@ extension Float: KronRunStores {
     public static func storeSums(_ dst: UnsafeMutablePointer<Float>, _ base: Double, _ src: UnsafePointer<Double>,
                                  _ n: Int, streaming: Bool) {
         var j = 0
-        #if arch(x86_64)
+        #if arch(x86_64) && canImport(_Builtin_intrinsics) && canImport(Synchronization)
         if streaming {
             while j < n && Int(bitPattern: dst + j) & 15 != 0 { dst[j] = Float(base + src[j]); j += 1 }
             let b = SIMD2<Double>(repeating: base)
@@ -93,7 +93,7 @@ extension Float: KronRunStores {
     @inline(__always)
     public static func streamCopy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
         var j = 0
-        #if arch(x86_64)
+        #if arch(x86_64) && canImport(_Builtin_intrinsics) && canImport(Synchronization)
         while j < n && Int(bitPattern: dst + j) & 15 != 0 { dst[j] = src[j]; j += 1 }
         while j + 4 <= n {
             _mm_stream_ps(dst + j, UnsafeRawPointer(src + j).loadUnaligned(as: SIMD4<Float>.self))
