@@ -140,7 +140,8 @@ mfkit_status mfkit_stream_free(mfkit_stream *stream);
 /*
  * A_1 ⊕ ... ⊕ A_K = Σ_k I ⊗ A_k ⊗ I for K >= 1 square factors of sizes d_1..d_K, N = Π d_k;
  * the first factor is the outermost axis (flat index Σ_k i_k d_{k+1}...d_K, as np.kron).
- * Lists of K arrays are passed as a pointer to K consecutive mfkit_array descriptors.
+ * Lists of K arrays are passed as a pointer to K consecutive mfkit_array descriptors
+ * (1 <= K <= 64).
  * Every array of one call has the same dtype (float32 or float64); sums are accumulated in
  * float64 and rounded once into the output. Inputs and outputs may have any strides; an output
  * that overlaps an input or another output is refused (MFKIT_ERR_INVALID_ARGUMENT); on any
