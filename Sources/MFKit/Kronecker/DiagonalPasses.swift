@@ -189,7 +189,7 @@ struct AxisSums {
         }
     }
 
-    /// Frees the tail accumulator (call once, after `finish`).
+    /// Frees the tail accumulator (call once, when the accumulator is no longer used).
     func release() { tailSums.deallocate() }
 
     @inline(__always) private mutating func nextRow() {

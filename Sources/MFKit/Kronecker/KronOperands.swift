@@ -100,11 +100,6 @@ struct VectorView<T: RealScalar> {
     func doubles() -> [Double] {
         (0..<count).map { Double(base[$0 * stride]) }
     }
-
-    /// Writes `values` (rounded to T).
-    func store(_ values: UnsafePointer<Double>) {
-        for i in 0..<count { base[i * stride] = T(values[i]) }
-    }
 }
 
 /// A strided 2-D view (row and column element strides).
