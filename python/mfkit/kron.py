@@ -33,8 +33,8 @@ N-vector (memory independent of N). With the eigenvalues of the factors as `vecs
 `kronsum_diag_reduce(evals, "log")` is log det(⊕ A_k), and
 `ks_project_diag_map(evals, None, "reciprocal")` is the diagonal KS projection of the inverse's
 eigenvalues, the inner loop of GmGM / TeraLasso. (GmGM's `project_inv_kron_sum` scales axis
-k's sums by 1/d_k where the KS projection uses d_k/N and subtracts the trace share.) IEEE
-semantics as in NumPy: log(0) = -inf, log(-1) = nan, 1/0 = inf.
+k's sums by 1/d_k where the KS projection uses d_k/N, so its factor k is this one times
+N/d_k^2.) IEEE semantics as in NumPy: log(0) = -inf, log(-1) = nan, 1/0 = inf.
 
 Numbers: float32 and float64; every result keeps the inputs' dtype (all inputs share one).
 Sums are accumulated in float64 (per-row totals combined with Neumaier compensation) and
