@@ -322,6 +322,11 @@ def test_ieee_special_values():
         assert kron.ks_project_diag_map([np.array([0.0, 2.0])], None, "reciprocal")[0][0] == np.inf
         assert kron.kronsum_diag_reduce([np.array([0.0, 1.0])], "log") == -np.inf
         assert np.isnan(kron.kronsum_diag_reduce([np.array([-1.0, 1.0])], "sqrt"))
+        assert np.isnan(kron.kronsum_diag_reduce([np.array([-1.0, 1.0])], "log"))
+        assert np.isnan(kron.kronsum_diag_reduce([np.array([np.nan, 1.0])], "log"))
+        assert kron.kronsum_diag_reduce([np.array([np.inf, 1.0])], "log") == np.inf
+        tiny = np.array([5e-324, 2.0, 3.0])
+        assert abs(kron.kronsum_diag_reduce([tiny], "log") - np.log(tiny).sum()) < 1e-13 * abs(np.log(tiny).sum())
 
 
 def test_docstring_examples():

@@ -82,46 +82,54 @@ public func fastLog(_ x: UnsafeMutablePointer<Double>, _ n: Int) {
 /// the bits), mantissas multiplied in groups of 32 (products below 2^32, relative rounding
 /// error below 32 ulp, i.e. an absolute error in the log of about one ulp per element, as
 /// for summing the logs), one log per group, plus ln2 Σ e. Falls back to summing libm logs
-/// when a value is outside the positive normal range. x is used as scratch space.
+/// when a value is outside the positive normal range. x is not modified.
 public func sumOfLogs(_ x: UnsafeMutablePointer<Double>, _ n: Int) -> Double {
-    var outside: UInt64 = 0
-    for i in 0..<n {
-        let shifted = x[i].bitPattern &- 0x0010_0000_0000_0000
-        outside |= shifted >= 0x7fe0_0000_0000_0000 ? 1 : 0
+    // One pass: mantissa products, integer exponent sums and a count of values outside the
+    // positive normal range (compares that fail for NaN), all in vector-friendly lanes.
+    let products = UnsafeMutablePointer<Double>.allocate(capacity: n / 32 + 1)
+    defer { products.deallocate() }
+    let low = Double.leastNormalMagnitude, high = Double.greatestFiniteMagnitude
+    var exponents: UInt64 = 0, outside = 0.0, groups = 0, i = 0
+    while i < n {
+        let width = Swift.min(32, n - i)
+        var p0 = 1.0, p1 = 1.0, p2 = 1.0, p3 = 1.0, j = 0
+        var e0: UInt64 = 0, e1: UInt64 = 0, e2: UInt64 = 0, e3: UInt64 = 0
+        var o0 = 0.0, o1 = 0.0, o2 = 0.0, o3 = 0.0
+        let g = x + i
+        while j + 4 <= width {
+            let v0 = g[j], v1 = g[j + 1], v2 = g[j + 2], v3 = g[j + 3]
+            let b0 = v0.bitPattern, b1 = v1.bitPattern, b2 = v2.bitPattern, b3 = v3.bitPattern
+            p0 *= Double(bitPattern: (b0 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
+            p1 *= Double(bitPattern: (b1 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
+            p2 *= Double(bitPattern: (b2 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
+            p3 *= Double(bitPattern: (b3 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
+            e0 &+= b0 >> 52; e1 &+= b1 >> 52; e2 &+= b2 >> 52; e3 &+= b3 >> 52
+            o0 += v0 >= low && v0 <= high ? 0 : 1
+            o1 += v1 >= low && v1 <= high ? 0 : 1
+            o2 += v2 >= low && v2 <= high ? 0 : 1
+            o3 += v3 >= low && v3 <= high ? 0 : 1
+            j += 4
+        }
+        while j < width {
+            let v = g[j], b = v.bitPattern
+            p0 *= Double(bitPattern: (b & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
+            e0 &+= b >> 52
+            o0 += v >= low && v <= high ? 0 : 1
+            j += 1
+        }
+        exponents &+= (e0 &+ e1) &+ (e2 &+ e3)
+        outside += (o0 + o1) + (o2 + o3)
+        products[groups] = (p0 * p1) * (p2 * p3)
+        groups += 1
+        i += width
     }
     if outside != 0 {
         var s = 0.0
         for i in 0..<n { s += Glibc.log(x[i]) }
         return s
     }
-    var exponents = 0.0, groups = 0, i = 0
-    while i < n {
-        let width = Swift.min(32, n - i)
-        var p0 = 1.0, p1 = 1.0, p2 = 1.0, p3 = 1.0, e0 = 0.0, e1 = 0.0, j = 0
-        let g = x + i
-        while j + 4 <= width {
-            let b0 = g[j].bitPattern, b1 = g[j + 1].bitPattern, b2 = g[j + 2].bitPattern, b3 = g[j + 3].bitPattern
-            p0 *= Double(bitPattern: (b0 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            p1 *= Double(bitPattern: (b1 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            p2 *= Double(bitPattern: (b2 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            p3 *= Double(bitPattern: (b3 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            e0 += Double(Int64(bitPattern: (b0 >> 52) &+ (b1 >> 52)))
-            e1 += Double(Int64(bitPattern: (b2 >> 52) &+ (b3 >> 52)))
-            j += 4
-        }
-        while j < width {
-            let b = g[j].bitPattern
-            p0 *= Double(bitPattern: (b & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            e0 += Double(Int64(bitPattern: b >> 52))
-            j += 1
-        }
-        exponents += (e0 + e1) - 1023 * Double(width)
-        x[groups] = (p0 * p1) * (p2 * p3)
-        groups += 1
-        i += width
-    }
-    fastLog(x, groups)
+    fastLog(products, groups)
     var s = 0.0
-    for k in 0..<groups { s += x[k] }
-    return s + exponents * 0.69314718055994530942
+    for k in 0..<groups { s += products[k] }
+    return s + (Double(exponents) - 1023 * Double(n)) * 0.69314718055994530942
 }
