@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension Kron {
     /// out = (A_1 ⊕ ... ⊕ A_K) x without forming the N x N matrix (`kronsum_matvec`), for x of
     /// shape (N,) or (N, m): viewing x as a tensor (d_1, ..., d_K, m),
@@ -21,22 +27,27 @@ extension Kron {
         try KronCheck.output(out, "out", shape: x.shape, dtype: x.dtype)
         try KronCheck.disjoint(outputs: [(out, "out")],
                                inputs: [(x, "x")] + mats.enumerated().map { ($1, "mats[\($0)]") })
+        let elements = n * (x.ndim == 2 ? x.shape[1] : 1)
+        guard elements > 0 else { return }
+        guard let raw = malloc(2 * elements * 8) else {
+            throw MFError.outOfMemory("kronsum_matvec needs \(2 * elements * 8) bytes of work space")
+        }
+        defer { free(raw) }
+        let work = raw.assumingMemoryBound(to: Double.self)
         switch x.dtype {
-        case .float32: matvecKernel(Float.self, mats, x, out, dims)
-        default: matvecKernel(Double.self, mats, x, out, dims)
+        case .float32: matvecKernel(Float.self, mats, x, out, dims, work)
+        default: matvecKernel(Double.self, mats, x, out, dims, work)
         }
     }
 
     private static func matvecKernel<T: KronScalar>(_: T.Type, _ mats: [StridedArray], _ x: StridedArray,
-                                                    _ out: StridedArray, _ dims: [Int]) {
+                                                    _ out: StridedArray, _ dims: [Int],
+                                                    _ work: UnsafeMutablePointer<Double>) {
         let n = dims.reduce(1, *), m = x.ndim == 2 ? x.shape[1] : 1
-        guard n * m > 0 else { return }
         let size = T.dtype.itemSize
         let xs0 = x.strides[0] / size, xs1 = x.ndim == 2 ? x.strides[1] / size : 0
         let os0 = out.strides[0] / size, os1 = out.ndim == 2 ? out.strides[1] / size : 0
         let xb = x.data!.assumingMemoryBound(to: T.self), ob = out.data!.assumingMemoryBound(to: T.self)
-        let work = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n * m)
-        defer { work.deallocate() }
         let xd = work, yd = work + n * m
         for r in 0..<n { for c in 0..<m { xd[r * m + c] = xb[r * xs0 + c * xs1].asDouble } }
         yd.initialize(repeating: 0, count: n * m)
