@@ -79,37 +79,50 @@ public func fastLog(_ x: UnsafeMutablePointer<Double>, _ n: Int) {
 }
 
 /// Σ log x[i] for i < n, the logarithm of a product: each x = 2^e m (m in [1, 2), split from
-/// the bits), mantissas multiplied in groups of 32 (products below 2^32, relative rounding
-/// error below 32 ulp, i.e. an absolute error in the log of about one ulp per element, as
+/// the bits), mantissas multiplied in groups of 64 (products below 2^64, relative rounding
+/// error below 64 ulp, i.e. an absolute error in the log of about one ulp per element, as
 /// for summing the logs), one log per group, plus ln2 Σ e. Falls back to summing libm logs
 /// when a value is outside the positive normal range. x is not modified.
 public func sumOfLogs(_ x: UnsafeMutablePointer<Double>, _ n: Int) -> Double {
     // One pass: mantissa products, integer exponent sums and a count of values outside the
     // positive normal range (compares that fail for NaN), all in vector-friendly lanes.
-    let products = UnsafeMutablePointer<Double>.allocate(capacity: n / 32 + 1)
+    let products = UnsafeMutablePointer<Double>.allocate(capacity: n / 64 + 1)
     defer { products.deallocate() }
     let low = Double.leastNormalMagnitude, high = Double.greatestFiniteMagnitude
     var exponents: UInt64 = 0, outside = 0.0, groups = 0, i = 0
     while i < n {
-        let width = Swift.min(32, n - i)
-        var p0 = 1.0, p1 = 1.0, p2 = 1.0, p3 = 1.0, j = 0
-        var e0: UInt64 = 0, e1: UInt64 = 0, e2: UInt64 = 0, e3: UInt64 = 0
-        var o0 = 0.0, o1 = 0.0, o2 = 0.0, o3 = 0.0
+        let width = Swift.min(64, n - i)
+        // Four SIMD2 lanes: mantissa products, exponent sums, counts of out-of-range values.
+        var pa = SIMD2<Double>(repeating: 1), pb = pa, pc = pa, pd = pa
+        var ea = SIMD2<UInt64>(repeating: 0), eb = ea
+        var oa = SIMD2<Double>(repeating: 0), ob = oa
+        let mantissa = SIMD2<UInt64>(repeating: 0x000f_ffff_ffff_ffff), one = SIMD2<UInt64>(repeating: 0x3ff0_0000_0000_0000)
+        let lo2 = SIMD2<Double>(repeating: low), hi2 = SIMD2<Double>(repeating: high), unit = SIMD2<Double>(repeating: 1)
+        var j = 0
         let g = x + i
-        while j + 4 <= width {
-            let v0 = g[j], v1 = g[j + 1], v2 = g[j + 2], v3 = g[j + 3]
-            let b0 = v0.bitPattern, b1 = v1.bitPattern, b2 = v2.bitPattern, b3 = v3.bitPattern
-            p0 *= Double(bitPattern: (b0 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            p1 *= Double(bitPattern: (b1 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            p2 *= Double(bitPattern: (b2 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            p3 *= Double(bitPattern: (b3 & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
-            e0 &+= b0 >> 52; e1 &+= b1 >> 52; e2 &+= b2 >> 52; e3 &+= b3 >> 52
-            o0 += v0 >= low && v0 <= high ? 0 : 1
-            o1 += v1 >= low && v1 <= high ? 0 : 1
-            o2 += v2 >= low && v2 <= high ? 0 : 1
-            o3 += v3 >= low && v3 <= high ? 0 : 1
-            j += 4
+        while j + 8 <= width {
+            let r = UnsafeRawPointer(g + j)
+            let va = r.loadUnaligned(as: SIMD2<Double>.self), vb = r.loadUnaligned(fromByteOffset: 16, as: SIMD2<Double>.self)
+            let vc = r.loadUnaligned(fromByteOffset: 32, as: SIMD2<Double>.self)
+            let vd = r.loadUnaligned(fromByteOffset: 48, as: SIMD2<Double>.self)
+            let ba = unsafeBitCast(va, to: SIMD2<UInt64>.self), bb = unsafeBitCast(vb, to: SIMD2<UInt64>.self)
+            let bc = unsafeBitCast(vc, to: SIMD2<UInt64>.self), bd = unsafeBitCast(vd, to: SIMD2<UInt64>.self)
+            pa *= unsafeBitCast((ba & mantissa) | one, to: SIMD2<Double>.self)
+            pb *= unsafeBitCast((bb & mantissa) | one, to: SIMD2<Double>.self)
+            pc *= unsafeBitCast((bc & mantissa) | one, to: SIMD2<Double>.self)
+            pd *= unsafeBitCast((bd & mantissa) | one, to: SIMD2<Double>.self)
+            ea &+= (ba &>> 52) &+ (bb &>> 52)
+            eb &+= (bc &>> 52) &+ (bd &>> 52)
+            oa += unit.replacing(with: 0, where: (va .>= lo2) .& (va .<= hi2))
+            oa += unit.replacing(with: 0, where: (vb .>= lo2) .& (vb .<= hi2))
+            ob += unit.replacing(with: 0, where: (vc .>= lo2) .& (vc .<= hi2))
+            ob += unit.replacing(with: 0, where: (vd .>= lo2) .& (vd .<= hi2))
+            j += 8
         }
+        pa *= pc
+        pb *= pd
+        var p0 = pa[0] * pb[0], e0 = ea[0] &+ eb[0], o0 = (oa + ob).sum()
+        let p1 = pa[1] * pb[1], e1 = ea[1] &+ eb[1]
         while j < width {
             let v = g[j], b = v.bitPattern
             p0 *= Double(bitPattern: (b & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
@@ -117,9 +130,9 @@ public func sumOfLogs(_ x: UnsafeMutablePointer<Double>, _ n: Int) -> Double {
             o0 += v >= low && v <= high ? 0 : 1
             j += 1
         }
-        exponents &+= (e0 &+ e1) &+ (e2 &+ e3)
-        outside += (o0 + o1) + (o2 + o3)
-        products[groups] = (p0 * p1) * (p2 * p3)
+        exponents &+= e0 &+ e1
+        outside += o0
+        products[groups] = p0 * p1
         groups += 1
         i += width
     }
