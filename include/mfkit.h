@@ -185,6 +185,67 @@ mfkit_status mfkit_sens_gram(const mfkit_array *c, const mfkit_array *out);
 
 
 /* ---------------------------------------------------------------- Kronecker sums (mfkit_kron_*) */
+/*
+ * A_1 ⊕ ... ⊕ A_K = Σ_k I ⊗ A_k ⊗ I for K >= 1 square factors of sizes d_1..d_K, N = Π d_k;
+ * the first factor is the outermost axis (flat index Σ_k i_k d_{k+1}...d_K, as np.kron).
+ * Lists of K arrays are passed as a pointer to K consecutive mfkit_array descriptors
+ * (1 <= K <= 64).
+ * Every array of one call has the same dtype (float32 or float64); sums are accumulated in
+ * float64 and rounded once into the output. Inputs and outputs may have any strides; an output
+ * that overlaps an input or another output is refused (MFKIT_ERR_INVALID_ARGUMENT); on any
+ * error nothing is written. Large work runs on every core. KS projections use the convention
+ * A_k = factorwise average - (K-1)/K tr(M)/N I (every factor gets mean diagonal tr(M)/(K N)).
+ */
+
+/* Elementwise functions of the fused passes (IEEE semantics: log(0) = -inf, 1/0 = inf). */
+typedef int32_t mfkit_kron_function;
+enum {
+    MFKIT_KRON_IDENTITY = 0,
+    MFKIT_KRON_RECIPROCAL = 1,
+    MFKIT_KRON_LOG = 2,
+    MFKIT_KRON_EXP = 3,
+    MFKIT_KRON_SQUARE = 4,
+    MFKIT_KRON_SQRT = 5
+};
+
+/* out (N x N) = mats[0] ⊕ ... ⊕ mats[k-1] (each d_i x d_i). Time O(N^2 + N Σ d_i); no work
+ * space. A Fortran-ordered out is written column-contiguously. N <= 2^28. */
+mfkit_status mfkit_kron_sum(int32_t k, const mfkit_array *mats, const mfkit_array *out);
+/* out (length N) = diagonal of diag(vecs[0]) ⊕ ... ⊕ diag(vecs[k-1]): out[i] = Σ_j vecs[j][i_j].
+ * Time O(N), one write of out; work space O(L) doubles, L = the folded trailing axes
+ * (L <= max(d_last, 32768)). Outputs of 16 MB and more are written with non-temporal stores. */
+mfkit_status mfkit_kron_sum_diag(int32_t k, const mfkit_array *vecs, const mfkit_array *out);
+/* out (d_axis x d_axis) = the average of the diagonal blocks of axis `axis` (0-based) of the
+ * N x N mat for factor sizes dims[0..k): out[i][j] = mean over the other axes' multi-index l
+ * of mat[(l, i), (l, j)]. Time O(N d_axis); work space O(d_axis^2) doubles per thread. */
+mfkit_status mfkit_kron_factorwise_average(const mfkit_array *mat, int32_t k, const int64_t *dims,
+                                           int32_t axis, const mfkit_array *out);
+/* out (length d_axis) = the mean of the N-vector vec over every axis but `axis`.
+ * Time O(N), one pass. */
+mfkit_status mfkit_kron_factorwise_average_diag(const mfkit_array *vec, int32_t k, const int64_t *dims,
+                                                int32_t axis, const mfkit_array *out);
+/* The Frobenius-nearest Kronecker sum to the N x N mat: writes the k factors into outs[0..k)
+ * (square, sizes d_i taken from their shapes, Π d_i = N). Time O(N Σ d_i); work space
+ * O(Σ d_i^2) doubles. */
+mfkit_status mfkit_kron_ks_project(const mfkit_array *mat, int32_t k, const mfkit_array *outs);
+/* The diagonal KS projection of the N-vector vec into outs[0..k) (1-D, lengths d_i from their
+ * shapes): outs[i][a] = mean of vec over the other axes - (K-1)/K mean(vec). One pass over
+ * vec; time O(N); work space O(L + Σ d_i) doubles per thread. */
+mfkit_status mfkit_kron_ks_project_diag(const mfkit_array *vec, int32_t k, const mfkit_array *outs);
+/* out = (mats[0] ⊕ ... ⊕ mats[k-1]) x for x of shape (N,) or (N, m); out has x's shape and must
+ * not overlap x or the factors. Time O(N m Σ d_i); work space 2 N m doubles. */
+mfkit_status mfkit_kron_sum_matvec(int32_t k, const mfkit_array *mats, const mfkit_array *x,
+                                   const mfkit_array *out);
+/* *result = Σ_i f(w_i) for w = kronsum_diag(vecs[0..k)), without holding w (f = LOG gives the
+ * log-determinant). Accumulated in float64 with compensated chunk totals. Time O(N)
+ * evaluations of f; memory O(L + Σ d_i) doubles, independent of N. */
+mfkit_status mfkit_kron_sum_diag_reduce(int32_t k, const mfkit_array *vecs, mfkit_kron_function f,
+                                        double *result);
+/* outs[0..j) = ks_project_diag(f(kronsum_diag(vecs[0..k)))) for the axis lengths of outs (1-D,
+ * Π lengths = N; usually the lengths of vecs), in one pass without holding the N-vector.
+ * outs have the vecs' dtype. Time O(N) evaluations of f; memory O(L + Σ d_i) doubles per thread. */
+mfkit_status mfkit_kron_ks_project_diag_map(int32_t k, const mfkit_array *vecs, mfkit_kron_function f,
+                                            int32_t j, const mfkit_array *outs);
 
 
 /* ---------------------------------------------------------------- parametric matrix models (mfkit_pmm_*) */

@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from . import _ffi  # noqa: F401  (loads the library and checks its version)
 from . import streaming_matrix
 from . import sensitivity
+from . import kron
 from .streaming_matrix import StreamingMatrix, Stream
 
-__all__ = ["streaming_matrix", "sensitivity", "StreamingMatrix", "Stream", "__version__"]
+__all__ = ["streaming_matrix", "sensitivity", "kron", "StreamingMatrix", "Stream", "__version__"]

@@ -91,6 +91,15 @@ _SIGNATURES.update({
 
 # Kronecker sums (mfkit_kron_*).
 _SIGNATURES.update({
+    "mfkit_kron_sum": [c_int32, ArrayP, ArrayP],
+    "mfkit_kron_sum_diag": [c_int32, ArrayP, ArrayP],
+    "mfkit_kron_factorwise_average": [ArrayP, c_int32, POINTER(c_int64), c_int32, ArrayP],
+    "mfkit_kron_factorwise_average_diag": [ArrayP, c_int32, POINTER(c_int64), c_int32, ArrayP],
+    "mfkit_kron_ks_project": [ArrayP, c_int32, ArrayP],
+    "mfkit_kron_ks_project_diag": [ArrayP, c_int32, ArrayP],
+    "mfkit_kron_sum_matvec": [c_int32, ArrayP, ArrayP, ArrayP],
+    "mfkit_kron_sum_diag_reduce": [c_int32, ArrayP, c_int32, POINTER(c_double)],
+    "mfkit_kron_ks_project_diag_map": [c_int32, ArrayP, c_int32, c_int32, ArrayP],
 })
 
 # Parametric matrix models (mfkit_pmm_*).
