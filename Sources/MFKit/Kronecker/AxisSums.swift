@@ -17,13 +17,7 @@ struct AxisSums {
         sums = split.dims.map { [Double](repeating: 0, count: $0) }
         tailSums = .allocate(capacity: split.tailLength)
         tailSums.initialize(repeating: 0, count: split.tailLength)
-        offset = position % split.tailLength
-        var rest = position / split.tailLength
-        index = [Int](repeating: 0, count: split.headCount)
-        for k in stride(from: split.headCount - 1, through: 0, by: -1) {
-            index[k] = rest % split.dims[k]
-            rest /= split.dims[k]
-        }
+        (index, offset) = split.locate(position)
     }
 
     /// Frees the tail accumulator (call once, when the accumulator is no longer used).

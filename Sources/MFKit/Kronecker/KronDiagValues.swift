@@ -29,6 +29,17 @@ struct TailSplit {
         headCount = t
         tailLength = length
     }
+
+    /// A flat position as (head axes' indices, offset within the tail run).
+    func locate(_ position: Int) -> (index: [Int], offset: Int) {
+        var rest = position / tailLength
+        var index = [Int](repeating: 0, count: headCount)
+        for k in stride(from: headCount - 1, through: 0, by: -1) {
+            index[k] = rest % dims[k]
+            rest /= dims[k]
+        }
+        return (index, position % tailLength)
+    }
 }
 
 /// The values of a diagonal Kronecker sum, w[i] = Σ_k v_k[i_k], produced run by run without
@@ -76,13 +87,7 @@ final class KronDiagValues {
         init(_ values: KronDiagValues, _ position: Int) {
             self.values = values
             let split = values.split
-            offset = position % split.tailLength
-            var rest = position / split.tailLength
-            index = [Int](repeating: 0, count: split.headCount)
-            for k in stride(from: split.headCount - 1, through: 0, by: -1) {
-                index[k] = rest % split.dims[k]
-                rest /= split.dims[k]
-            }
+            (index, offset) = split.locate(position)
             prefix = [Double](repeating: 0, count: split.headCount)
             if split.headCount > 0 { refresh(from: 0) }
         }
