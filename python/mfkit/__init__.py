@@ -2,12 +2,14 @@
 parametric matrix models, computed by a Swift library (libmfkit.so).
 
 Modules keep the names of the libraries they overlap with: `mfkit.streaming_matrix` follows
-`jax_privacy.matrix_factorization.streaming_matrix`.
+`jax_privacy.matrix_factorization.streaming_matrix`; `mfkit.pmm` follows parametricmatrixmodels'
+modules.
 """
 __version__ = "0.1.0"
 
 from . import _ffi  # noqa: F401  (loads the library and checks its version)
 from . import streaming_matrix
+from . import pmm
 from .streaming_matrix import StreamingMatrix, Stream
 
-__all__ = ["streaming_matrix", "StreamingMatrix", "Stream", "__version__"]
+__all__ = ["streaming_matrix", "pmm", "StreamingMatrix", "Stream", "__version__"]

@@ -1,0 +1,160 @@
+extension AffineHermitianModel {
+    /// The forward pass: out[s] = M(x[s]) = B + Σ_i x[s, i] A_i for every sample s, with
+    /// B = M_0 + s C and A_i = M_i prepared at construction.
+    ///
+    /// `x` is (N, p) float32 or float64, any strides; `out` is (N, n, n) or (N, n²) (flattened)
+    /// of the model's dtype, any strides, and must not overlap `x`. Everything is checked before
+    /// anything is written.
+    ///
+    /// Algorithm: as x is real, the complex matrices are viewed as real rows of L = 2 n²
+    /// interleaved values and the pass is the real GEMM out (N × L) = [1 x] (N × (p+1)) ·
+    /// [B; A] ((p+1) × L). Four samples share each vector of A loaded from cache (register
+    /// blocking); samples are split over the cores. This is cheaper than rank updates per sample
+    /// for a low-rank model (n² (p+1) r complex products per sample): the full stack costs
+    /// n² (p+1) r once. Every output entry and its mirror take the same operations in the same
+    /// order on conjugate operands, so M(x) is exactly Hermitian.
+    /// Time O(N p n²) (2p flops per real output value; in practice the output write);
+    /// memory O(p n²) for the operands plus 4 L per thread when `out` is not contiguous per sample.
+    public func forward(_ x: StridedArray, into out: StridedArray) throws {
+        let (n, p) = (matrixSize, featureCount)
+        guard x.dtype == .float32 || x.dtype == .float64 else {
+            throw MFError.dtype("input_NF must be float32 or float64 (real features), got \(x.dtype)")
+        }
+        guard x.ndim == 2 else {
+            throw MFError.shape("input_NF must be 2-dimensional (num_samples, num_features), got shape \(x.shape)")
+        }
+        guard x.shape[1] == p else {
+            throw MFError.shape("input_NF has \(x.shape[1]) features per sample, but the module takes \(p)")
+        }
+        let count = x.shape[0]
+        guard out.dtype == dtype else {
+            throw MFError.dtype("out must be \(dtype) (the precision of the parameters), got \(out.dtype)")
+        }
+        guard out.shape == [count, n, n] || out.shape == [count, n * n] else {
+            throw MFError.shape("out must have shape (\(count), \(n), \(n)) or (\(count), \(n * n)), got \(out.shape)")
+        }
+        try x.requireElementStrides("input_NF")
+        try out.requireElementStrides("out")
+        guard !out.overlaps(x) else { throw MFError.invalidArgument("out overlaps input_NF") }
+        guard count > 0 else { return }
+        if dtype == .complex64 {
+            forwardKernel(Float.self, x, out, offsetSingle, slopesSingle)
+        } else {
+            forwardKernel(Double.self, x, out, offsetDouble, slopesDouble)
+        }
+    }
+
+    private func forwardKernel<T: RealScalar & SIMDScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray,
+                                                           _ offset: [T], _ slopes: [T]) {
+        let (n, p, count) = (matrixSize, featureCount, x.shape[0])
+        let width = 2 * n * n
+        let item = MemoryLayout<T>.stride
+        // out per sample: contiguous when its n² complex entries are in C order.
+        let inner = out.ndim == 3
+            ? (out.shape[1] <= 1 || out.strides[1] == n * 2 * item) && (n <= 1 || out.strides[2] == 2 * item)
+            : (n * n <= 1 || out.strides[1] == 2 * item)
+        let outBase = out.data!, xBase = x.data!
+        let (xRow, xCol, outRow) = (x.strides[0], x.strides[1], out.strides[0])
+        let xSingle = x.dtype == .float32
+        offset.withUnsafeBufferPointer { ob in slopes.withUnsafeBufferPointer { sb in
+            let b = ob.baseAddress!, a = sb.baseAddress ?? ob.baseAddress!
+            parallelRanges(count, work: count * width * max(1, p), threshold: 1 << 15) { _, range in
+                let xs = UnsafeMutablePointer<T>.allocate(capacity: max(1, 4 * p))
+                let scratch = inner ? nil : UnsafeMutablePointer<T>.allocate(capacity: 4 * width)
+                defer { xs.deallocate(); scratch?.deallocate() }
+                var s0 = range.lowerBound
+                while s0 < range.upperBound {
+                    let g = min(4, range.upperBound - s0)
+                    for j in 0..<g {
+                        let row = xBase + (s0 + j) * xRow
+                        for i in 0..<p {
+                            xs[j * p + i] = xSingle ? T(Double((row + i * xCol).load(as: Float.self)))
+                                                    : T((row + i * xCol).load(as: Double.self))
+                        }
+                    }
+                    func dest(_ j: Int) -> UnsafeMutablePointer<T> {
+                        if let scratch { return scratch + j * width }
+                        return (outBase + (s0 + j) * outRow).assumingMemoryBound(to: T.self)
+                    }
+                    if g == 4 {
+                        affineRows4(b, a, p, width, xs, dest(0), dest(1), dest(2), dest(3))
+                    } else {
+                        for j in 0..<g { affineRow(b, a, p, width, xs + j * p, dest(j)) }
+                    }
+                    if let scratch {
+                        for j in 0..<g { storeSample(scratch + j * width, out, s0 + j, n) }
+                    }
+                    s0 += g
+                }
+            }
+        }}
+    }
+
+    /// Writes one sample's n × n interleaved matrix into a strided `out`.
+    private func storeSample<T>(_ src: UnsafeMutablePointer<T>, _ out: StridedArray, _ s: Int, _ n: Int) {
+        let base = out.data! + s * out.strides[0]
+        for r in 0..<n {
+            for c in 0..<n {
+                let o = out.ndim == 3 ? r * out.strides[1] + c * out.strides[2] : (r * n + c) * out.strides[1]
+                let d = (base + o).assumingMemoryBound(to: T.self)
+                d[0] = src[2 * (r * n + c)]; d[1] = src[2 * (r * n + c) + 1]
+            }
+        }
+    }
+}
+
+/// d_j = b + Σ_i xs[j p + i] a_i (rows of `width` values) for four samples j at once: each
+/// vector of b and a is loaded once for the four. Time O(4 p width).
+@inline(__always)
+func affineRows4<T: RealScalar & SIMDScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
+                                             _ xs: UnsafePointer<T>,
+                                             _ d0: UnsafeMutablePointer<T>, _ d1: UnsafeMutablePointer<T>,
+                                             _ d2: UnsafeMutablePointer<T>, _ d3: UnsafeMutablePointer<T>) {
+    typealias V = SIMD8<T>
+    var c = 0
+    while c + 8 <= width {
+        let bv = UnsafeRawPointer(b + c).loadUnaligned(as: V.self)
+        var (v0, v1, v2, v3) = (bv, bv, bv, bv)
+        for i in 0..<p {
+            let av = UnsafeRawPointer(a + i * width + c).loadUnaligned(as: V.self)
+            v0 += xs[i] * av
+            v1 += xs[p + i] * av
+            v2 += xs[2 * p + i] * av
+            v3 += xs[3 * p + i] * av
+        }
+        UnsafeMutableRawPointer(d0 + c).storeBytes(of: v0, as: V.self)
+        UnsafeMutableRawPointer(d1 + c).storeBytes(of: v1, as: V.self)
+        UnsafeMutableRawPointer(d2 + c).storeBytes(of: v2, as: V.self)
+        UnsafeMutableRawPointer(d3 + c).storeBytes(of: v3, as: V.self)
+        c += 8
+    }
+    while c < width {
+        var (v0, v1, v2, v3) = (b[c], b[c], b[c], b[c])
+        for i in 0..<p {
+            let av = a[i * width + c]
+            v0 += xs[i] * av; v1 += xs[p + i] * av; v2 += xs[2 * p + i] * av; v3 += xs[3 * p + i] * av
+        }
+        d0[c] = v0; d1[c] = v1; d2[c] = v2; d3[c] = v3
+        c += 1
+    }
+}
+
+/// d = b + Σ_i xs[i] a_i for one sample (the remainder of a block of four). Time O(p width).
+@inline(__always)
+func affineRow<T: RealScalar & SIMDScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
+                                           _ xs: UnsafePointer<T>, _ d: UnsafeMutablePointer<T>) {
+    typealias V = SIMD8<T>
+    var c = 0
+    while c + 8 <= width {
+        var v = UnsafeRawPointer(b + c).loadUnaligned(as: V.self)
+        for i in 0..<p { v += xs[i] * UnsafeRawPointer(a + i * width + c).loadUnaligned(as: V.self) }
+        UnsafeMutableRawPointer(d + c).storeBytes(of: v, as: V.self)
+        c += 8
+    }
+    while c < width {
+        var v = b[c]
+        for i in 0..<p { v += xs[i] * a[i * width + c] }
+        d[c] = v
+        c += 1
+    }
+}
