@@ -44,7 +44,7 @@ extension AffineHermitianModel {
         }
     }
 
-    private func forwardKernel<T: RealScalar & SIMDScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray,
+    private func forwardKernel<T: PMMScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray,
                                                            _ offset: [T], _ slopes: [T]) {
         let (n, p, count) = (matrixSize, featureCount, x.shape[0])
         let width = 2 * n * n
@@ -103,20 +103,48 @@ extension AffineHermitianModel {
     }
 }
 
-/// d_j = b + Σ_i xs[j p + i] a_i (rows of `width` values) for four samples j at once: each
+/// The real scalars of the PMM kernels and their register vector: 32 bytes (SIMD8<Float>,
+/// SIMD4<Double>), so four accumulators and an operand fit the 16 vector registers of x86-64.
+public protocol PMMScalar: RealScalar & SIMDScalar {
+    associatedtype Vector: SIMD where Vector.Scalar == Self
+}
+extension Float: PMMScalar { public typealias Vector = SIMD8<Float> }
+extension Double: PMMScalar { public typealias Vector = SIMD4<Double> }
+
+/// Packs `rows` rows of `width` values into panels of one register vector (w values): panel k
+/// holds columns k w ..< (k+1) w of row 0, then of row 1, …, so the kernel reads A in one
+/// sequential stream (rows of A are n² apart and would alias in the L1 cache). Columns past the
+/// last whole panel follow, row by row. Time and memory O(rows · width).
+func packPanels<T: PMMScalar>(_ a: [T], rows p: Int, width: Int) -> [T] {
+    let w = T.Vector.scalarCount, panels = width / w, tail = width - panels * w
+    var packed = [T](repeating: 0, count: a.count)
+    for k in 0..<panels {
+        for i in 0..<p {
+            for e in 0..<w { packed[(k * p + i) * w + e] = a[i * width + k * w + e] }
+        }
+    }
+    for i in 0..<p {
+        for t in 0..<tail { packed[panels * w * p + i * tail + t] = a[i * width + panels * w + t] }
+    }
+    return packed
+}
+
+/// d_j = b + Σ_i xs[j p + i] a_i (A packed by `packPanels`) for four samples j at once: each
 /// vector of b and a is loaded once for the four. Time O(4 p width).
 @inline(__always)
-func affineRows4<T: RealScalar & SIMDScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
+func affineRows4<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
                                              _ xs: UnsafePointer<T>,
                                              _ d0: UnsafeMutablePointer<T>, _ d1: UnsafeMutablePointer<T>,
                                              _ d2: UnsafeMutablePointer<T>, _ d3: UnsafeMutablePointer<T>) {
-    typealias V = SIMD8<T>
+    typealias V = T.Vector
+    let w = V.scalarCount
     var c = 0
-    while c + 8 <= width {
+    while c + w <= width {
         let bv = UnsafeRawPointer(b + c).loadUnaligned(as: V.self)
+        let panel = a + c * p
         var (v0, v1, v2, v3) = (bv, bv, bv, bv)
         for i in 0..<p {
-            let av = UnsafeRawPointer(a + i * width + c).loadUnaligned(as: V.self)
+            let av = UnsafeRawPointer(panel + i * w).loadUnaligned(as: V.self)
             v0 += xs[i] * av
             v1 += xs[p + i] * av
             v2 += xs[2 * p + i] * av
@@ -126,12 +154,13 @@ func affineRows4<T: RealScalar & SIMDScalar>(_ b: UnsafePointer<T>, _ a: UnsafeP
         UnsafeMutableRawPointer(d1 + c).storeBytes(of: v1, as: V.self)
         UnsafeMutableRawPointer(d2 + c).storeBytes(of: v2, as: V.self)
         UnsafeMutableRawPointer(d3 + c).storeBytes(of: v3, as: V.self)
-        c += 8
+        c += w
     }
+    let tail = width - c, ta = a + c * p - c
     while c < width {
         var (v0, v1, v2, v3) = (b[c], b[c], b[c], b[c])
         for i in 0..<p {
-            let av = a[i * width + c]
+            let av = ta[i * tail + c]
             v0 += xs[i] * av; v1 += xs[p + i] * av; v2 += xs[2 * p + i] * av; v3 += xs[3 * p + i] * av
         }
         d0[c] = v0; d1[c] = v1; d2[c] = v2; d3[c] = v3
@@ -141,19 +170,22 @@ func affineRows4<T: RealScalar & SIMDScalar>(_ b: UnsafePointer<T>, _ a: UnsafeP
 
 /// d = b + Σ_i xs[i] a_i for one sample (the remainder of a block of four). Time O(p width).
 @inline(__always)
-func affineRow<T: RealScalar & SIMDScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
+func affineRow<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
                                            _ xs: UnsafePointer<T>, _ d: UnsafeMutablePointer<T>) {
-    typealias V = SIMD8<T>
+    typealias V = T.Vector
+    let w = V.scalarCount
     var c = 0
-    while c + 8 <= width {
+    while c + w <= width {
         var v = UnsafeRawPointer(b + c).loadUnaligned(as: V.self)
-        for i in 0..<p { v += xs[i] * UnsafeRawPointer(a + i * width + c).loadUnaligned(as: V.self) }
+        let panel = a + c * p
+        for i in 0..<p { v += xs[i] * UnsafeRawPointer(panel + i * w).loadUnaligned(as: V.self) }
         UnsafeMutableRawPointer(d + c).storeBytes(of: v, as: V.self)
-        c += 8
+        c += w
     }
+    let tail = width - c, ta = a + c * p - c
     while c < width {
         var v = b[c]
-        for i in 0..<p { v += xs[i] * a[i * width + c] }
+        for i in 0..<p { v += xs[i] * ta[i * tail + c] }
         d[c] = v
         c += 1
     }

@@ -27,7 +27,8 @@ public final class AffineHermitianModel: @unchecked Sendable {
     /// Hermitian; zeros when s = 0 (not computed).
     public let smoothingMatrix: [Double]
 
-    /// Kernel operands, interleaved (re, im): B (2 n² values) and A (p rows of 2 n² values).
+    /// Kernel operands, interleaved (re, im): B (2 n² values) and A (p rows of 2 n² values)
+    /// packed in panels (`packPanels`).
     let offsetSingle: [Float], slopesSingle: [Float]
     let offsetDouble: [Double], slopesDouble: [Double]
 
@@ -49,10 +50,10 @@ public final class AffineHermitianModel: @unchecked Sendable {
         for k in 0..<m2 { offset[k] = (biasTerm ? matrices[k] : 0) + smoothing * c[k] }
         let slopes = Array(matrices[(biasTerm ? m2 : 0)...])
         if dtype == .complex64 {
-            offsetSingle = offset.map { Float($0) }; slopesSingle = slopes.map { Float($0) }
+            offsetSingle = offset.map { Float($0) }; slopesSingle = packPanels(slopes.map { Float($0) }, rows: q - (biasTerm ? 1 : 0), width: m2)
             offsetDouble = []; slopesDouble = []
         } else {
-            offsetDouble = offset; slopesDouble = slopes
+            offsetDouble = offset; slopesDouble = packPanels(slopes, rows: q - (biasTerm ? 1 : 0), width: m2)
             offsetSingle = []; slopesSingle = []
         }
     }
