@@ -76,10 +76,18 @@ extension AffineHermitianModel {
                         if let scratch { return scratch + j * width }
                         return (outBase + (s0 + j) * outRow).assumingMemoryBound(to: T.self)
                     }
-                    if g == 4 {
-                        affineRows4(b, a, p, width, xs, dest(0), dest(1), dest(2), dest(3))
-                    } else {
-                        for j in 0..<g { affineRow(b, a, p, width, xs + j * p, dest(j)) }
+                    var packed = a
+                    for (start, length) in segments {
+                        if g == 4 {
+                            affineRows4(b + start, packed, p, length, xs, dest(0) + start, dest(1) + start,
+                                        dest(2) + start, dest(3) + start)
+                        } else {
+                            for j in 0..<g { affineRow(b + start, packed, p, length, xs + j * p, dest(j) + start) }
+                        }
+                        packed += p * length
+                    }
+                    if triangular {
+                        for j in 0..<g { mirrorLower(dest(j), n, segments) }
                     }
                     if let scratch {
                         for j in 0..<g { storeSample(scratch + j * width, out, s0 + j, n) }
@@ -110,6 +118,36 @@ public protocol PMMScalar: RealScalar & SIMDScalar {
 }
 extension Float: PMMScalar { public typealias Vector = SIMD8<Float> }
 extension Double: PMMScalar { public typealias Vector = SIMD4<Double> }
+
+/// Fills row j's columns past its computed segment with the conjugates of column j of the rows
+/// below: out[j][k] = conj(out[k][j]) for k ≥ L_j / 2. Time O(n²) per sample.
+@inline(__always)
+func mirrorLower<T: PMMScalar>(_ d: UnsafeMutablePointer<T>, _ n: Int, _ segments: [(start: Int, length: Int)]) {
+    for j in 0..<n {
+        let row = d + 2 * n * j
+        var k = segments[j].length / 2
+        while k < n {
+            let src = d + 2 * (n * k + j)
+            row[2 * k] = src[0]
+            row[2 * k + 1] = -src[1]
+            k += 1
+        }
+    }
+}
+
+/// `packPanels` applied to each column segment (start, length) of the rows, one after the other.
+func packSegments<T: PMMScalar>(_ a: [T], rows p: Int, width: Int, segments: [(start: Int, length: Int)]) -> [T] {
+    var packed: [T] = []
+    packed.reserveCapacity(p * segments.reduce(0) { $0 + $1.length })
+    for (start, length) in segments {
+        var part = [T](repeating: 0, count: p * length)
+        for i in 0..<p {
+            for c in 0..<length { part[i * length + c] = a[i * width + start + c] }
+        }
+        packed += packPanels(part, rows: p, width: length)
+    }
+    return packed
+}
 
 /// Packs `rows` rows of `width` values into panels of one register vector (w values): panel k
 /// holds columns k w ..< (k+1) w of row 0, then of row 1, …, so the kernel reads A in one

@@ -28,9 +28,13 @@ public final class AffineHermitianModel: @unchecked Sendable {
     public let smoothingMatrix: [Double]
 
     /// Kernel operands, interleaved (re, im): B (2 n² values) and A (p rows of 2 n² values)
-    /// packed in panels (`packPanels`).
+    /// packed in panels per segment (`packSegments`).
     let offsetSingle: [Float], slopesSingle: [Float]
     let offsetDouble: [Double], slopesDouble: [Double]
+    /// The column ranges (start, length) of a sample's 2 n² values that the kernel computes;
+    /// with `triangular`, the rest is mirrored from them.
+    let segments: [(start: Int, length: Int)]
+    let triangular: Bool
 
     /// p, the number of features a sample must have.
     public var featureCount: Int { biasTerm ? matrixCount - 1 : matrixCount }
@@ -49,11 +53,22 @@ public final class AffineHermitianModel: @unchecked Sendable {
         var offset = [Double](repeating: 0, count: m2)
         for k in 0..<m2 { offset[k] = (biasTerm ? matrices[k] : 0) + smoothing * c[k] }
         let slopes = Array(matrices[(biasTerm ? m2 : 0)...])
+        let rows = q - (biasTerm ? 1 : 0)
+        // Hermitian outputs: with rows a whole number of register vectors long, only the lower
+        // triangle is computed (row j: columns 0 ..< L_j, L_j = 2(j+1) rounded up to the vector
+        // width w; the overrun stays in row j) and the rest is mirrored.
+        let w = dtype == .complex64 ? Float.Vector.scalarCount : Double.Vector.scalarCount
+        triangular = n >= 2 && (2 * n) % w == 0
+        segments = triangular
+            ? (0..<n).map { j in (2 * n * j, min(2 * n, (2 * (j + 1) + w - 1) / w * w)) }
+            : [(0, m2)]
         if dtype == .complex64 {
-            offsetSingle = offset.map { Float($0) }; slopesSingle = packPanels(slopes.map { Float($0) }, rows: q - (biasTerm ? 1 : 0), width: m2)
+            offsetSingle = offset.map { Float($0) }
+            slopesSingle = packSegments(slopes.map { Float($0) }, rows: rows, width: m2, segments: segments)
             offsetDouble = []; slopesDouble = []
         } else {
-            offsetDouble = offset; slopesDouble = packPanels(slopes, rows: q - (biasTerm ? 1 : 0), width: m2)
+            offsetDouble = offset
+            slopesDouble = packSegments(slopes, rows: rows, width: m2, segments: segments)
             offsetSingle = []; slopesSingle = []
         }
     }
