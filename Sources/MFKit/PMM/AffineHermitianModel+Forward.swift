@@ -1,3 +1,5 @@
+import Dispatch
+
 extension AffineHermitianModel {
     /// The forward pass: out[s] = M(x[s]) = B + Σ_i x[s, i] A_i for every sample s, with
     /// B = M_0 + s C and A_i = M_i prepared at construction.
@@ -15,6 +17,7 @@ extension AffineHermitianModel {
     /// order on conjugate operands, so M(x) is exactly Hermitian.
     /// Time O(N p n²) (2p flops per real output value; in practice the output write);
     /// memory O(p n²) for the operands plus 4 L per thread when `out` is not contiguous per sample.
+    /// Blocks of 64 samples are handed out dynamically to the cores.
     public func forward(_ x: StridedArray, into out: StridedArray) throws {
         let (n, p) = (matrixSize, featureCount)
         guard x.dtype == .float32 || x.dtype == .float64 else {
@@ -58,7 +61,7 @@ extension AffineHermitianModel {
         let xSingle = x.dtype == .float32
         offset.withUnsafeBufferPointer { ob in slopes.withUnsafeBufferPointer { sb in
             let b = ob.baseAddress!, a = sb.baseAddress ?? ob.baseAddress!
-            parallelRanges(count, work: count * width * max(1, p), threshold: 1 << 15) { _, range in
+            dynamicRanges(count, block: 64, work: count * width * max(1, p), threshold: 1 << 15) { range in
                 let xs = UnsafeMutablePointer<T>.allocate(capacity: max(1, 4 * p))
                 let scratch = inner ? nil : UnsafeMutablePointer<T>.allocate(capacity: 4 * width)
                 defer { xs.deallocate(); scratch?.deallocate() }
@@ -118,6 +121,22 @@ public protocol PMMScalar: RealScalar & SIMDScalar {
 }
 extension Float: PMMScalar { public typealias Vector = SIMD8<Float> }
 extension Double: PMMScalar { public typealias Vector = SIMD4<Double> }
+
+/// Runs `body` over `0 ..< count` in blocks of `block` items handed out dynamically to the
+/// machine's cores (a core slowed by other work takes fewer blocks), when `work` is above
+/// `threshold` and MFKIT_NUM_THREADS allows more than one thread; otherwise in one call.
+func dynamicRanges(_ count: Int, block: Int, work: Int, threshold: Int, _ body: (Range<Int>) -> Void) {
+    let blocks = (count + block - 1) / block
+    if mfkitThreadCount <= 1 || blocks <= 1 || work < threshold {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: blocks) { k in
+            body((k * block)..<min(count, (k + 1) * block))
+        }
+    }
+}
 
 /// Fills row j's columns past its computed segment with the conjugates of column j of the rows
 /// below: out[j][k] = conj(out[k][j]) for k ≥ L_j / 2. Time O(n²) per sample.
