@@ -118,9 +118,25 @@ extension AffineHermitianModel {
 /// SIMD4<Double>), so four accumulators and an operand fit the 16 vector registers of x86-64.
 public protocol PMMScalar: RealScalar & SIMDScalar {
     associatedtype Vector: SIMD where Vector.Scalar == Self
+    /// The complex number at `src` conjugated into `dst` (one load, a sign flip, one store).
+    static func storeConjugate(_ dst: UnsafeMutablePointer<Self>, _ src: UnsafePointer<Self>)
 }
-extension Float: PMMScalar { public typealias Vector = SIMD8<Float> }
-extension Double: PMMScalar { public typealias Vector = SIMD4<Double> }
+extension Float: PMMScalar {
+    public typealias Vector = SIMD8<Float>
+    @inline(__always)
+    public static func storeConjugate(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>) {
+        let bits = UnsafeRawPointer(src).loadUnaligned(as: UInt64.self) ^ (1 << 63)
+        UnsafeMutableRawPointer(dst).storeBytes(of: bits, as: UInt64.self)
+    }
+}
+extension Double: PMMScalar {
+    public typealias Vector = SIMD4<Double>
+    @inline(__always)
+    public static func storeConjugate(_ dst: UnsafeMutablePointer<Double>, _ src: UnsafePointer<Double>) {
+        let bits = UnsafeRawPointer(src).loadUnaligned(as: SIMD2<UInt64>.self) ^ SIMD2(0, 1 << 63)
+        UnsafeMutableRawPointer(dst).storeBytes(of: bits, as: SIMD2<UInt64>.self)
+    }
+}
 
 /// Runs `body` over `0 ..< count` in blocks of `block` items handed out dynamically to the
 /// machine's cores (a core slowed by other work takes fewer blocks), when `work` is above
@@ -146,9 +162,7 @@ func mirrorLower<T: PMMScalar>(_ d: UnsafeMutablePointer<T>, _ n: Int, _ segment
         let row = d + 2 * n * j
         var k = segments[j].length / 2
         while k < n {
-            let src = d + 2 * (n * k + j)
-            row[2 * k] = src[0]
-            row[2 * k + 1] = -src[1]
+            T.storeConjugate(row + 2 * k, d + 2 * (n * k + j))
             k += 1
         }
     }
