@@ -9,7 +9,7 @@ JAX lives only in the benchmark's own virtual environment (bench/.venv-pmm), cre
 use; the script re-runs itself there. MFKit is taken from this checkout (python/ and
 .build/release/libmfkit.so, or $MFKIT_LIBRARY); build it first with `swift build -c release`.
 
-Reported per case (best of the repetitions, in ms):
+Reported per case (best of interleaved rounds, in ms; medians are kept for mfkit and jax):
 - mfkit: a call on a prepared module writing into a preallocated output (`m(x, out=out)`);
 - mfkit+prep: the same after a parameter change (set_params), i.e. including the once-per-
   parameter-set preparation (full matrices and the smoothing matrix C), as in a training step;
@@ -44,15 +44,28 @@ def ensure_venv():
     os.execve(str(py), [str(py), __file__] + sys.argv[1:], env)
 
 
-def best_time(fn, reps):
-    fn()
+def best_time(fn, *args, reps):
+    fn(*args)
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
-        fn()
+        fn(*args)
         times.append(time.perf_counter() - t0)
     times.sort()
     return times[0], times[len(times) // 2]
+
+
+def interleaved(contenders, reps):
+    """{name: (best, median)} over `reps` rounds, each round timing every contender once."""
+    for fn in contenders.values():
+        fn()
+    times = {name: [] for name in contenders}
+    for _ in range(reps):
+        for name, fn in contenders.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (min(ts), sorted(ts)[len(ts) // 2]) for name, ts in times.items()}
 
 
 def main():
@@ -83,7 +96,7 @@ def main():
         return f
 
     cases = [(1024, 8, 64, 4), (10000, 8, 16, 4)] if not quick else [(64, 8, 16, 4), (500, 8, 8, 2)]
-    reps = 15 if not quick else 3
+    reps = 25 if not quick else 3
     rng = np.random.default_rng(0)
     rows = []
     print(f"mfkit {mfkit.__version__} ({mfkit._ffi.lib.mfkit_num_threads()} threads), jax {jax.__version__}, "
@@ -96,28 +109,32 @@ def main():
                 x = rng.standard_normal((N, p)).astype(rdt)
                 m = LowRankAffineHermitianMatrix(n, r, s, lambdas, us)
                 out = np.empty((N, n, n), cdt)
-                m(x, out=out)
-                t_mf, t_mf_med = best_time(lambda: m(x, out=out), reps)
-
                 params = [(lambdas, us), (lambdas * 1.0001, us)]
-                state = [0]
+                flip = [0]
 
                 def with_prep():
-                    state[0] ^= 1
-                    m.set_params(params[state[0]])
+                    flip[0] ^= 1
+                    m.set_params(params[flip[0]])
                     m(x, out=out)
-                t_prep, _ = best_time(with_prep, reps)
-                t_alloc, _ = best_time(lambda: m(x), reps)
 
                 jf = jax.jit(formula(jnp, s))
                 jl, ju, jx = jax.device_put(lambdas), jax.device_put(us), jax.device_put(x)
                 ref = np.asarray(jf(jl, ju, jx))
-                t_jax, t_jax_med = best_time(lambda: jf(jl, ju, jx).block_until_ready(), reps)
-
                 nf = formula(np, s)
-                t_np, _ = best_time(lambda: nf(lambdas, us, x), max(3, reps // 3))
-
-                t_fill, _ = best_time(lambda: out.fill(0.5 + 0.5j), reps)
+                # Contenders are timed in interleaved rounds, so that they share the machine's
+                # (fluctuating) load; each keeps its best and median round.
+                t = interleaved({
+                    "mfkit": lambda: m(x, out=out),
+                    "prep": with_prep,
+                    "alloc": lambda: m(x),
+                    "jax": lambda: jf(jl, ju, jx).block_until_ready(),
+                    "fill": lambda: out.fill(0.5 + 0.5j),
+                }, reps)
+                t_mf, t_mf_med = t["mfkit"]
+                t_prep, t_alloc = t["prep"][0], t["alloc"][0]
+                t_jax, t_jax_med = t["jax"]
+                t_fill = t["fill"][0]
+                t_np, _ = best_time(nf, lambdas, us, x, reps=max(3, reps // 5))
 
                 m(x, out=out)
                 err = np.abs(out - ref).max() / np.abs(ref).max()
