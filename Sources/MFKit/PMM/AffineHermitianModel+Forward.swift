@@ -11,11 +11,14 @@ extension AffineHermitianModel {
     /// Algorithm: as x is real, the complex matrices are viewed as real rows of L = 2 n²
     /// interleaved values and the pass is the real GEMM out (N × L) = [1 x] (N × (p+1)) ·
     /// [B; A] ((p+1) × L). Four samples share each vector of A loaded from cache (register
-    /// blocking); samples are split over the cores. This is cheaper than rank updates per sample
-    /// for a low-rank model (n² (p+1) r complex products per sample): the full stack costs
-    /// n² (p+1) r once. Every output entry and its mirror take the same operations in the same
-    /// order on conjugate operands, so M(x) is exactly Hermitian.
-    /// Time O(N p n²) (2p flops per real output value; in practice the output write);
+    /// blocking), A is packed in panels so it is read as one sequential stream, and when a row
+    /// is a whole number of vectors only the lower triangle is computed and the upper one is
+    /// mirrored (conjugated), which halves the arithmetic. For a low-rank model this beats rank
+    /// updates per sample (n² (p+1) r complex products per sample, against n² (p+1) real ones
+    /// here): the full stack costs n² (p+1) r once, at preparation. Mirrored entries are exact
+    /// conjugates (and without the mirror an entry and its transpose are computed by the same
+    /// operations on conjugate operands), so M(x) is exactly Hermitian.
+    /// Time O(N p n²) (about p n² real multiply-adds per sample, plus the output write);
     /// memory O(p n²) for the operands plus 4 L per thread when `out` is not contiguous per sample.
     /// Blocks of 64 samples are handed out dynamically to the cores.
     public func forward(_ x: StridedArray, into out: StridedArray) throws {
@@ -56,7 +59,10 @@ extension AffineHermitianModel {
         let inner = out.ndim == 3
             ? (out.shape[1] <= 1 || out.strides[1] == n * 2 * item) && (n <= 1 || out.strides[2] == 2 * item)
             : (n * n <= 1 || out.strides[1] == 2 * item)
-        let outBase = out.data!, xBase = x.data!
+        // out has count n² > 0 elements, so a data pointer (checked by the caller's descriptor);
+        // x may have none (p = 0), and is then never read.
+        guard let outBase = out.data else { return }
+        let xBase = x.data ?? outBase
         let (xRow, xCol, outRow) = (x.strides[0], x.strides[1], out.strides[0])
         let xSingle = x.dtype == .float32
         offset.withUnsafeBufferPointer { ob in slopes.withUnsafeBufferPointer { sb in
