@@ -38,6 +38,9 @@ Differences on purpose:
 - `set_precision(64)` needs no JAX_ENABLE_X64 flag.
 - `lambdas` and `us` are given together or not at all; `rank` is read from the arrays'
   rank axis when not given.
+- `name()` is a method, as in the parametricmatrixmodels release whose constructor
+  (lambdas, us, flatten) these modules follow; later releases made it a property.
+- C = i sum_{i>j} [M_i, M_j], the sign of parametricmatrixmodels' current smoothing matrix.
 """
 import ctypes
 import numbers
