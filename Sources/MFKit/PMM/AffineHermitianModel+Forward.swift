@@ -174,39 +174,36 @@ func mirrorLower<T: PMMScalar>(_ d: UnsafeMutablePointer<T>, _ n: Int, _ segment
     }
 }
 
-/// `packPanels` applied to each column segment (start, length) of the rows, one after the other.
-func packSegments<T: PMMScalar>(_ a: [T], rows p: Int, width: Int, segments: [(start: Int, length: Int)]) -> [T] {
-    var packed: [T] = []
-    packed.reserveCapacity(p * segments.reduce(0) { $0 + $1.length })
-    for (start, length) in segments {
-        var part = [T](repeating: 0, count: p * length)
-        for i in 0..<p {
-            for c in 0..<length { part[i * length + c] = a[i * width + start + c] }
+/// Packs the rows i = 0 ..< p of `source` (row i holds `width` values from `base + i width`)
+/// for the kernel, segment after segment: within a segment (start, length), panel k holds
+/// columns start + k w ..< start + (k+1) w of row 0, then of row 1, …, so A is read as one
+/// sequential stream (rows of A are n² apart and would alias in the L1 cache); columns past
+/// the segment's last whole panel follow, row by row. Time and memory O(p · Σ length).
+func packSegments<T: PMMScalar>(_ source: [Double], base: Int, rows p: Int, width: Int,
+                                segments: [(start: Int, length: Int)], as _: T.Type) -> [T] {
+    let w = T.Vector.scalarCount
+    let total = p * segments.reduce(0) { $0 + $1.length }
+    return [T](unsafeUninitializedCapacity: max(1, total)) { buffer, initialized in
+        var o = 0
+        for (start, length) in segments {
+            let panels = length / w, tail = length - panels * w
+            for k in 0..<panels {
+                for i in 0..<p {
+                    let src = base + i * width + start + k * w
+                    for e in 0..<w { buffer[o] = T(source[src + e]); o += 1 }
+                }
+            }
+            for i in 0..<p {
+                let src = base + i * width + start + panels * w
+                for t in 0..<tail { buffer[o] = T(source[src + t]); o += 1 }
+            }
         }
-        packed += packPanels(part, rows: p, width: length)
+        if total == 0 { buffer[0] = 0; o = 1 }
+        initialized = o
     }
-    return packed
 }
 
-/// Packs `rows` rows of `width` values into panels of one register vector (w values): panel k
-/// holds columns k w ..< (k+1) w of row 0, then of row 1, …, so the kernel reads A in one
-/// sequential stream (rows of A are n² apart and would alias in the L1 cache). Columns past the
-/// last whole panel follow, row by row. Time and memory O(rows · width).
-func packPanels<T: PMMScalar>(_ a: [T], rows p: Int, width: Int) -> [T] {
-    let w = T.Vector.scalarCount, panels = width / w, tail = width - panels * w
-    var packed = [T](repeating: 0, count: a.count)
-    for k in 0..<panels {
-        for i in 0..<p {
-            for e in 0..<w { packed[(k * p + i) * w + e] = a[i * width + k * w + e] }
-        }
-    }
-    for i in 0..<p {
-        for t in 0..<tail { packed[panels * w * p + i * tail + t] = a[i * width + panels * w + t] }
-    }
-    return packed
-}
-
-/// d_j = b + Σ_i xs[j p + i] a_i (A packed by `packPanels`) for four samples j at once: each
+/// d_j = b + Σ_i xs[j p + i] a_i (A packed by `packSegments`) for four samples j at once: each
 /// vector of b and a is loaded once for the four. Time O(4 p width).
 @inline(__always)
 func affineRows4<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,

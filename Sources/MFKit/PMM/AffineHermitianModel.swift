@@ -39,8 +39,10 @@ public final class AffineHermitianModel: @unchecked Sendable {
     /// p, the number of features a sample must have.
     public var featureCount: Int { biasTerm ? matrixCount - 1 : matrixCount }
 
+    /// `commutators` is Q = Σ_{i≥1} M_i S_{i−1} (n × n interleaved) when the caller has it
+    /// cheaper than the dense product (low rank); otherwise it is computed here when s ≠ 0.
     init(dtype: DType, matrixSize n: Int, matrixCount q: Int, biasTerm: Bool, smoothing: Double,
-         matrices: [Double]) {
+         matrices: [Double], commutators: [Double]? = nil) {
         self.dtype = dtype
         self.matrixSize = n
         self.matrixCount = q
@@ -48,11 +50,11 @@ public final class AffineHermitianModel: @unchecked Sendable {
         self.smoothing = smoothing
         self.matrices = matrices
         let m2 = 2 * n * n
-        let c = smoothing != 0 ? Self.smoothingMatrix(matrices, n: n, q: q) : [Double](repeating: 0, count: m2)
+        let c = smoothing == 0 ? [Double](repeating: 0, count: m2)
+            : Self.smoothingMatrix(fromProducts: commutators ?? Self.commutatorProducts(matrices, n: n, q: q), n: n)
         smoothingMatrix = c
         var offset = [Double](repeating: 0, count: m2)
         for k in 0..<m2 { offset[k] = (biasTerm ? matrices[k] : 0) + smoothing * c[k] }
-        let slopes = Array(matrices[(biasTerm ? m2 : 0)...])
         let rows = q - (biasTerm ? 1 : 0)
         // Hermitian outputs: with rows a whole number of register vectors long, only the lower
         // triangle is computed (row j: columns 0 ..< L_j, L_j = 2(j+1) rounded up to the vector
@@ -64,11 +66,11 @@ public final class AffineHermitianModel: @unchecked Sendable {
             : [(0, m2)]
         if dtype == .complex64 {
             offsetSingle = offset.map { Float($0) }
-            slopesSingle = packSegments(slopes.map { Float($0) }, rows: rows, width: m2, segments: segments)
+            slopesSingle = packSegments(matrices, base: biasTerm ? m2 : 0, rows: rows, width: m2, segments: segments, as: Float.self)
             offsetDouble = []; slopesDouble = []
         } else {
             offsetDouble = offset
-            slopesDouble = packSegments(slopes, rows: rows, width: m2, segments: segments)
+            slopesDouble = packSegments(matrices, base: biasTerm ? m2 : 0, rows: rows, width: m2, segments: segments, as: Double.self)
             offsetSingle = []; slopesSingle = []
         }
     }
@@ -83,7 +85,7 @@ public final class AffineHermitianModel: @unchecked Sendable {
     /// Low-rank matrices M_i = Σ_k λ_{ik} u_{ik} u_{ik}^H from `lambdas` (q, r) real and
     /// `us` (q, r, n) complex (parametricmatrixmodels' layout); the upper triangle is computed
     /// and mirrored, so each M_i is exactly Hermitian with a real diagonal.
-    /// Time O(q r n² + q n³ [smoothing]); memory O(q n²).
+    /// Time O(q r n²), with smoothing too (C from the factors); memory O(q n²).
     public static func lowRank(lambdas: StridedArray, us: StridedArray, smoothing: Double,
                                biasTerm: Bool, dtype: DType) throws -> AffineHermitianModel {
         try checkCommon(dtype: dtype, smoothing: smoothing)
@@ -115,8 +117,44 @@ public final class AffineHermitianModel: @unchecked Sendable {
             }
             mirrorUpper(&m, at: mi, n: n)
         }
+        let products = smoothing != 0 ? lowRankProducts(lam, u, m, q: q, r: r, n: n) : nil
         return AffineHermitianModel(dtype: dtype, matrixSize: n, matrixCount: q, biasTerm: biasTerm,
-                                    smoothing: smoothing, matrices: m)
+                                    smoothing: smoothing, matrices: m, commutators: products)
+    }
+
+    /// Q = Σ_{i≥1} M_i S_{i−1} from the factors: M_i S = U_i (Λ_i (U_i^H S)) with U_i the n × r
+    /// matrix of the u_ik, so each term costs 2 r n² instead of n³.
+    /// Time O(q r n²); memory O(n² + r n).
+    static func lowRankProducts(_ lam: [Double], _ u: [Double], _ m: [Double], q: Int, r: Int, n: Int) -> [Double] {
+        let nn = n * n
+        var prod = [Double](repeating: 0, count: 2 * nn)
+        var s = [Double](repeating: 0, count: 2 * nn)   // S_{i−1}
+        var w = [Double](repeating: 0, count: 2 * r * n) // Λ_i U_i^H S_{i−1}
+        for i in 1..<max(1, q) {
+            for e in 0..<(2 * nn) { s[e] += m[2 * (i - 1) * nn + e] }
+            for k in 0..<r {
+                let uk = 2 * (i * r + k) * n, l = lam[i * r + k]
+                for b in 0..<n { w[2 * (k * n + b)] = 0; w[2 * (k * n + b) + 1] = 0 }
+                for a in 0..<n {
+                    // conj(u_a) λ, times row a of S
+                    let (cr, ci) = (l * u[uk + 2 * a], -l * u[uk + 2 * a + 1])
+                    for b in 0..<n {
+                        let (sr, si) = (s[2 * (a * n + b)], s[2 * (a * n + b) + 1])
+                        w[2 * (k * n + b)] += cr * sr - ci * si
+                        w[2 * (k * n + b) + 1] += cr * si + ci * sr
+                    }
+                }
+                for a in 0..<n {
+                    let (ur, ui) = (u[uk + 2 * a], u[uk + 2 * a + 1])
+                    for b in 0..<n {
+                        let (wr, wi) = (w[2 * (k * n + b)], w[2 * (k * n + b) + 1])
+                        prod[2 * (a * n + b)] += ur * wr - ui * wi
+                        prod[2 * (a * n + b) + 1] += ur * wi + ui * wr
+                    }
+                }
+            }
+        }
+        return prod
     }
 
     /// Full-rank Hermitian matrices given by the upper triangles of `ms` (q, n, n) complex:
@@ -148,14 +186,11 @@ public final class AffineHermitianModel: @unchecked Sendable {
         }
     }
 
-    /// C = i Σ_{i≥1} [M_i, S_{i−1}] with S_{i−1} = M_0 + … + M_{i−1} (= i Σ_{i>j} [M_i, M_j] by
-    /// linearity). For Hermitian M_i and S, S M_i = (M_i S)^H, so with Q = Σ_i M_i S_{i−1} one
-    /// product per matrix suffices: C = i (Q − Q^H). The upper triangle is formed and mirrored.
-    /// Time O(q n³) (rows of Q over the cores); memory O(q n²).
-    static func smoothingMatrix(_ m: [Double], n: Int, q: Int) -> [Double] {
+    /// Q = Σ_{i≥1} M_i S_{i−1} with S_{i−1} = M_0 + … + M_{i−1}, by dense products (rows of Q
+    /// over the cores). Time O(q n³); memory O(q n²).
+    static func commutatorProducts(_ m: [Double], n: Int, q: Int) -> [Double] {
         let nn = n * n
-        var c = [Double](repeating: 0, count: 2 * nn)
-        guard q >= 2 else { return c }
+        guard q >= 2 else { return [Double](repeating: 0, count: 2 * nn) }
         // Split planes: re/im of M_1 … M_{q−1} and of the cumulative sums S_0 … S_{q−2}.
         var mr = [Double](repeating: 0, count: q * nn), mi = mr, sr = mr, si = mr
         for i in 0..<q {
@@ -187,10 +222,19 @@ public final class AffineHermitianModel: @unchecked Sendable {
                 }
             }
         }}}}}}
-        // C_jk = i (Q_jk − conj(Q_kj)) for j ≤ k.
+        var prod = [Double](repeating: 0, count: 2 * nn)
+        for e in 0..<nn { prod[2 * e] = qr[e]; prod[2 * e + 1] = qi[e] }
+        return prod
+    }
+
+    /// C = i Σ_{i≥1} [M_i, S_{i−1}] (= i Σ_{i>j} [M_i, M_j] by linearity) from
+    /// Q = Σ_{i≥1} M_i S_{i−1}: for Hermitian M_i and S, S M_i = (M_i S)^H, so C = i (Q − Q^H).
+    /// The upper triangle is formed and mirrored, so C is exactly Hermitian. Time O(n²).
+    static func smoothingMatrix(fromProducts q: [Double], n: Int) -> [Double] {
+        var c = [Double](repeating: 0, count: 2 * n * n)
         for j in 0..<n {
             for k in j..<n {
-                let dr = qr[j * n + k] - qr[k * n + j], di = qi[j * n + k] + qi[k * n + j]
+                let dr = q[2 * (j * n + k)] - q[2 * (k * n + j)], di = q[2 * (j * n + k) + 1] + q[2 * (k * n + j) + 1]
                 c[2 * (j * n + k)] = -di
                 c[2 * (j * n + k) + 1] = dr
             }
