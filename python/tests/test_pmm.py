@@ -434,3 +434,10 @@ def test_set_precision_errors():
     for bad in (16, "half", np.float16, "Complex64", True, None):
         with pytest.raises(ValueError, match="Invalid precision"):
             m.set_precision(bad)
+
+
+def test_too_large_model_is_refused_cleanly():
+    n = 1 << 15  # n^2 = 2^30 entries per matrix: refused before anything is allocated
+    m = LowRankAffineHermitianMatrix(n, 1, 0.0, np.ones((1, 1), np.float32), np.ones((1, 1, n), np.complex64))
+    with pytest.raises(MemoryError, match="too large"):
+        m(np.zeros((0, 0)))

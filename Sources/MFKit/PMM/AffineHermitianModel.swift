@@ -82,6 +82,16 @@ public final class AffineHermitianModel: @unchecked Sendable {
         try require(smoothing.isFinite, "smoothing must be finite, got \(smoothing)")
     }
 
+    /// The prepared model holds about 4 q n² Doubles; refuse sizes that overflow or would need
+    /// more than 2^28 complex entries (4 GiB) before allocating anything.
+    static func checkSize(q: Int, n: Int) throws {
+        let (nn, o1) = n.multipliedReportingOverflow(by: n)
+        let (total, o2) = nn.multipliedReportingOverflow(by: q)
+        guard !o1, !o2, total <= 1 << 28 else {
+            throw MFError.outOfMemory("\(q) matrices of size \(n) x \(n) are too large for MFKit's PMM kernels (at most 2^28 entries)")
+        }
+    }
+
     /// Low-rank matrices M_i = Σ_k λ_{ik} u_{ik} u_{ik}^H from `lambdas` (q, r) real and
     /// `us` (q, r, n) complex (parametricmatrixmodels' layout); the upper triangle is computed
     /// and mirrored, so each M_i is exactly Hermitian with a real diagonal.
@@ -93,6 +103,7 @@ public final class AffineHermitianModel: @unchecked Sendable {
         guard us.ndim == 3 else { throw MFError.shape("us must be 3-dimensional (matrices, rank, matrix_size), got shape \(us.shape)") }
         let (q, r, n) = (us.shape[0], us.shape[1], us.shape[2])
         guard q >= 1, r >= 1, n >= 1 else { throw MFError.shape("us must have positive lengths, got shape \(us.shape)") }
+        try checkSize(q: q, n: n)
         guard lambdas.shape == [q, r] else {
             throw MFError.shape("lambdas must have shape (\(q), \(r)) to match us of shape \(us.shape), got \(lambdas.shape)")
         }
@@ -168,6 +179,7 @@ public final class AffineHermitianModel: @unchecked Sendable {
         }
         let (q, n) = (ms.shape[0], ms.shape[1])
         guard q >= 1, n >= 1 else { throw MFError.shape("Ms must have positive lengths, got shape \(ms.shape)") }
+        try checkSize(q: q, n: n)
         var m = try ms.complexDoubles("Ms")
         try require(m.allSatisfy { $0.isFinite }, "Ms must be finite (found NaN or infinity)")
         for i in 0..<q { mirrorUpper(&m, at: 2 * i * n * n, n: n) }
