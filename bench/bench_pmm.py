@@ -159,3 +159,7 @@ def main():
               f"{w['prep']:.2f} | {w['alloc']:.2f} | {w['jax']:.1f} / {w['jax_med']:.1f} | {w['numpy']:.0f} | "
               f"{w['fill']:.2f} | {w['vs_jax']:.1f}x / {w['jax_med'] / w['mfkit_med']:.1f}x | "
               f"{w['vs_jax_prep']:.1f}x | {w['vs_numpy']:.0f}x | {w['gbs']:.1f} | {100 * w['of_fill']:.0f}% |")
+
+
+if __name__ == "__main__":
+    main()
