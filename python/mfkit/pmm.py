@@ -42,9 +42,9 @@ Differences on purpose:
   (lambdas, us, flatten) these modules follow; later releases made it a property.
 - C = i sum_{i>j} [M_i, M_j], the sign of parametricmatrixmodels' current smoothing matrix.
 """
-import ctypes
 import numbers
 import re
+import threading
 
 import numpy as np
 
@@ -124,11 +124,14 @@ class _AffineHermitianBase:
 
     def __init__(self):
         self._handle = None
+        self._lock = threading.Lock()  # one prepared parameter set even under concurrent calls
 
     def __del__(self):
         self._release()
 
     def _release(self):
+        # A call already running in another thread keeps its model alive in the library until it
+        # returns; one that starts after the release fails with a ValueError (never a crash).
         handle = getattr(self, "_handle", None)
         self._handle = None
         if handle is not None and _ffi is not None and _ffi.lib is not None:
@@ -252,9 +255,10 @@ class _AffineHermitianBase:
         return out, state
 
     def _prepared(self):
-        if self._handle is None:
-            self._handle = self._create_handle()
-        return self._handle
+        with self._lock:
+            if self._handle is None:
+                self._handle = self._create_handle()
+            return self._handle
 
     def _params_changed(self):
         self._release()

@@ -441,3 +441,26 @@ def test_too_large_model_is_refused_cleanly():
     m = LowRankAffineHermitianMatrix(n, 1, 0.0, np.ones((1, 1), np.float32), np.ones((1, 1, n), np.complex64))
     with pytest.raises(MemoryError, match="too large"):
         m(np.zeros((0, 0)))
+
+
+def test_concurrent_calls_share_one_prepared_model(rng):
+    import threading
+    lambdas, us = random_low_rank(rng, 4, 2, 8, np.complex64)
+    m = LowRankAffineHermitianMatrix(8, 2, 0.2, lambdas, us)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(20):
+                results.append(m(x)[0])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 80 and all(np.array_equal(r, results[0]) for r in results)
