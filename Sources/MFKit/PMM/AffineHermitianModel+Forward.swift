@@ -124,11 +124,14 @@ extension AffineHermitianModel {
 /// SIMD4<Double>), so four accumulators and an operand fit the 16 vector registers of x86-64.
 public protocol PMMScalar: RealScalar & SIMDScalar {
     associatedtype Vector: SIMD where Vector.Scalar == Self
+    /// Half a Vector (one 128-bit register), for the last columns of a segment.
+    associatedtype Half: SIMD where Half.Scalar == Self
     /// The complex number at `src` conjugated into `dst` (one load, a sign flip, one store).
     static func storeConjugate(_ dst: UnsafeMutablePointer<Self>, _ src: UnsafePointer<Self>)
 }
 extension Float: PMMScalar {
     public typealias Vector = SIMD8<Float>
+    public typealias Half = SIMD4<Float>
     @inline(__always)
     public static func storeConjugate(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>) {
         let bits = UnsafeRawPointer(src).loadUnaligned(as: UInt64.self) ^ (1 << 63)
@@ -137,6 +140,7 @@ extension Float: PMMScalar {
 }
 extension Double: PMMScalar {
     public typealias Vector = SIMD4<Double>
+    public typealias Half = SIMD2<Double>
     @inline(__always)
     public static func storeConjugate(_ dst: UnsafeMutablePointer<Double>, _ src: UnsafePointer<Double>) {
         let bits = UnsafeRawPointer(src).loadUnaligned(as: SIMD2<UInt64>.self) ^ SIMD2(0, 1 << 63)
@@ -203,34 +207,46 @@ func packSegments<T: PMMScalar>(_ source: [Double], base: Int, rows p: Int, widt
     }
 }
 
-/// d_j = b + Σ_i xs[j p + i] a_i (A packed by `packSegments`) for four samples j at once: each
-/// vector of b and a is loaded once for the four. Time O(4 p width).
+/// One panel of four samples: d_j[c ..< c+w] = b[c ..< c+w] + Σ_i xs[j p + i] panel[i stride ..< i stride + w]
+/// for the vector type V (w = V.scalarCount): each vector of A is loaded once for the four.
+@inline(__always)
+func panel4<T: PMMScalar, V: SIMD>(_: V.Type, _ b: UnsafePointer<T>, _ panel: UnsafePointer<T>, _ stride: Int,
+                                   _ p: Int, _ xs: UnsafePointer<T>, _ c: Int,
+                                   _ d0: UnsafeMutablePointer<T>, _ d1: UnsafeMutablePointer<T>,
+                                   _ d2: UnsafeMutablePointer<T>, _ d3: UnsafeMutablePointer<T>) where V.Scalar == T {
+    let bv = UnsafeRawPointer(b + c).loadUnaligned(as: V.self)
+    var (v0, v1, v2, v3) = (bv, bv, bv, bv)
+    for i in 0..<p {
+        let av = UnsafeRawPointer(panel + i * stride).loadUnaligned(as: V.self)
+        v0 += xs[i] * av
+        v1 += xs[p + i] * av
+        v2 += xs[2 * p + i] * av
+        v3 += xs[3 * p + i] * av
+    }
+    UnsafeMutableRawPointer(d0 + c).storeBytes(of: v0, as: V.self)
+    UnsafeMutableRawPointer(d1 + c).storeBytes(of: v1, as: V.self)
+    UnsafeMutableRawPointer(d2 + c).storeBytes(of: v2, as: V.self)
+    UnsafeMutableRawPointer(d3 + c).storeBytes(of: v3, as: V.self)
+}
+
+/// d_j = b + Σ_i xs[j p + i] a_i (A packed by `packSegments`) for four samples j at once: whole
+/// panels with Vector, then half a panel with Half, then single columns. Time O(4 p width).
 @inline(__always)
 func affineRows4<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
-                                             _ xs: UnsafePointer<T>,
-                                             _ d0: UnsafeMutablePointer<T>, _ d1: UnsafeMutablePointer<T>,
-                                             _ d2: UnsafeMutablePointer<T>, _ d3: UnsafeMutablePointer<T>) {
-    typealias V = T.Vector
-    let w = V.scalarCount
+                               _ xs: UnsafePointer<T>,
+                               _ d0: UnsafeMutablePointer<T>, _ d1: UnsafeMutablePointer<T>,
+                               _ d2: UnsafeMutablePointer<T>, _ d3: UnsafeMutablePointer<T>) {
+    let w = T.Vector.scalarCount, h = T.Half.scalarCount
     var c = 0
     while c + w <= width {
-        let bv = UnsafeRawPointer(b + c).loadUnaligned(as: V.self)
-        let panel = a + c * p
-        var (v0, v1, v2, v3) = (bv, bv, bv, bv)
-        for i in 0..<p {
-            let av = UnsafeRawPointer(panel + i * w).loadUnaligned(as: V.self)
-            v0 += xs[i] * av
-            v1 += xs[p + i] * av
-            v2 += xs[2 * p + i] * av
-            v3 += xs[3 * p + i] * av
-        }
-        UnsafeMutableRawPointer(d0 + c).storeBytes(of: v0, as: V.self)
-        UnsafeMutableRawPointer(d1 + c).storeBytes(of: v1, as: V.self)
-        UnsafeMutableRawPointer(d2 + c).storeBytes(of: v2, as: V.self)
-        UnsafeMutableRawPointer(d3 + c).storeBytes(of: v3, as: V.self)
+        panel4(T.Vector.self, b, a + c * p, w, p, xs, c, d0, d1, d2, d3)
         c += w
     }
     let tail = width - c, ta = a + c * p - c
+    if c + h <= width {
+        panel4(T.Half.self, b, ta + c, tail, p, xs, c, d0, d1, d2, d3)
+        c += h
+    }
     while c < width {
         var (v0, v1, v2, v3) = (b[c], b[c], b[c], b[c])
         for i in 0..<p {
@@ -245,7 +261,7 @@ func affineRows4<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p
 /// d = b + Σ_i xs[i] a_i for one sample (the remainder of a block of four). Time O(p width).
 @inline(__always)
 func affineRow<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
-                                           _ xs: UnsafePointer<T>, _ d: UnsafeMutablePointer<T>) {
+                             _ xs: UnsafePointer<T>, _ d: UnsafeMutablePointer<T>) {
     typealias V = T.Vector
     let w = V.scalarCount
     var c = 0

@@ -56,13 +56,14 @@ public final class AffineHermitianModel: @unchecked Sendable {
         var offset = [Double](repeating: 0, count: m2)
         for k in 0..<m2 { offset[k] = (biasTerm ? matrices[k] : 0) + smoothing * c[k] }
         let rows = q - (biasTerm ? 1 : 0)
-        // Hermitian outputs: with rows a whole number of register vectors long, only the lower
-        // triangle is computed (row j: columns 0 ..< L_j, L_j = 2(j+1) rounded up to the vector
-        // width w; the overrun stays in row j) and the rest is mirrored.
-        let w = dtype == .complex64 ? Float.Vector.scalarCount : Double.Vector.scalarCount
-        triangular = n >= 2 && (2 * n) % w == 0
+        // Hermitian outputs: with rows a whole number of half vectors long, only the lower
+        // triangle is computed (row j: columns 0 ..< L_j, L_j = 2(j+1) rounded up to the half
+        // vector width h, 4 floats or 2 doubles; the overrun stays in row j) and the rest is
+        // mirrored.
+        let h = dtype == .complex64 ? Float.Half.scalarCount : Double.Half.scalarCount
+        triangular = n >= 2 && (2 * n) % h == 0
         segments = triangular
-            ? (0..<n).map { j in (2 * n * j, min(2 * n, (2 * (j + 1) + w - 1) / w * w)) }
+            ? (0..<n).map { j in (2 * n * j, min(2 * n, (2 * (j + 1) + h - 1) / h * h)) }
             : [(0, m2)]
         if dtype == .complex64 {
             offsetSingle = offset.map { Float($0) }
