@@ -12,8 +12,8 @@ extension AffineHermitianModel {
     /// interleaved values and the pass is the real GEMM out (N × L) = [1 x] (N × (p+1)) ·
     /// [B; A] ((p+1) × L). Four samples share each vector of A loaded from cache (register
     /// blocking), A is packed in panels so it is read as one sequential stream, and when a row
-    /// is a whole number of vectors only the lower triangle is computed and the upper one is
-    /// mirrored (conjugated), which halves the arithmetic. For a low-rank model this beats rank
+    /// is a whole number of 128-bit registers (n even, or complex128) only the lower triangle
+    /// is computed and the upper one is mirrored (conjugated), which halves the arithmetic. For a low-rank model this beats rank
     /// updates per sample (n² (p+1) r complex products per sample, against n² (p+1) real ones
     /// here): the full stack costs n² (p+1) r once, at preparation. Mirrored entries are exact
     /// conjugates (and without the mirror an entry and its transpose are computed by the same
