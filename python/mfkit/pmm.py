@@ -22,8 +22,8 @@ parametricmatrixmodels' `BaseModule`, `LowRankAffineHermitianMatrix` and
   upper triangles (the real part of the diagonal, the lower triangle is the conjugate mirror).
 
 Costs. The first call after parameters change prepares them once in the library: the full
-matrices (low rank: O(q r n^2)) and C (O(q n^3), one n x n product per matrix with cumulative
-sums). A call is then the real GEMM [1 x] (N x (p+1)) times [M_0 + sC; M_1; ...; M_p]
+matrices and C with cumulative sums (low rank: O(q r n^2), C from the factors as
+M_i S = U_i (Lambda_i (U_i^H S)); full rank: O(q n^3), one n x n product per matrix). A call is then the real GEMM [1 x] (N x (p+1)) times [M_0 + sC; M_1; ...; M_p]
 ((p+1) x 2n^2) over both cores: time O(N p n^2), memory the output (N n^2 complex values).
 
 Differences on purpose:
@@ -366,7 +366,7 @@ class LowRankAffineHermitianMatrix(_AffineHermitianBase):
         (N, n, n) (default False).
 
     get_params() returns (lambdas, us); get_num_trainable_floats() counts lambdas once and us
-    twice (real and imaginary parts). Preparation: O(q r n^2 + q n^3 with smoothing).
+    twice (real and imaginary parts). Preparation: O(q r n^2), smoothing included.
     """
 
     _HYPERPARAMETERS = ("matrix_size", "rank", "smoothing", "init_magnitude", "flatten", "bias_term")
