@@ -250,6 +250,52 @@ mfkit_status mfkit_kron_ks_project_diag_map(int32_t k, const mfkit_array *vecs, 
 
 /* ---------------------------------------------------------------- parametric matrix models (mfkit_pmm_*) */
 
+/* An affine Hermitian matrix model (parametric matrix model), prepared once per parameter set:
+ *
+ *     M(x) = M_0 + x_1 M_1 + ... + x_p M_p + s C,   C = i sum_{i>j} [M_i, M_j]
+ *
+ * for real features x (p of them), Hermitian n x n matrices M_i and smoothing s (0: none).
+ * With bias_term = 0 there is no M_0: the q = p given matrices are M_1 ... M_p (and C is
+ * taken over them). Semantics follow parametricmatrixmodels' LowRankAffineHermitianMatrix and
+ * AffineHermitianMatrix. Creation computes the full matrices (exactly Hermitian), C (one
+ * product per matrix with cumulative sums) and the kernel operands in the precision
+ * `dtype` (MFKIT_COMPLEX64 or MFKIT_COMPLEX128); parameter arrays are read, never kept.
+ * A model handle is immutable and may be shared between threads.
+ */
+typedef struct mfkit_pmm mfkit_pmm;
+
+/* Low rank: M_i = sum_k lambdas[i, k] us[i, k, :] us[i, k, :]^H. lambdas (q, r) float32 or
+ * float64; us (q, r, n) complex64 or complex128; any strides; finite values; q n^2 <= 2^28.
+ * C comes from the factors (M_i S = U_i (Lambda_i (U_i^H S))). Time O(q r n^2), with or
+ * without smoothing; memory O(q n^2) held by the handle. */
+mfkit_status mfkit_pmm_low_rank_create(const mfkit_array *lambdas, const mfkit_array *us, double smoothing,
+                                       int32_t bias_term, mfkit_dtype dtype, mfkit_pmm **out);
+/* Full rank: M_i given by the upper triangles of ms (q, n, n), complex64 or complex128: entries
+ * above the diagonal as given, the real part of the diagonal, the lower triangle mirrored
+ * (conjugated); q n^2 <= 2^28. Time O(q n^2 + q n^3 if smoothing != 0, the n^3 products
+ * over the cores); memory O(q n^2). */
+mfkit_status mfkit_pmm_affine_create(const mfkit_array *ms, double smoothing, int32_t bias_term,
+                                     mfkit_dtype dtype, mfkit_pmm **out);
+/* Releases a model handle (NULL is a no-op). */
+mfkit_status mfkit_pmm_free(mfkit_pmm *model);
+/* The number of features p, the matrix size n and the dtype of the model; any output pointer
+ * may be NULL. */
+mfkit_status mfkit_pmm_info(const mfkit_pmm *model, int64_t *num_features, int64_t *matrix_size,
+                            mfkit_dtype *dtype);
+/* Writes the full matrices M_0 ... M_{q-1} (q, n, n) into out (complex64 or complex128). */
+mfkit_status mfkit_pmm_matrices(const mfkit_pmm *model, const mfkit_array *out);
+/* Writes C (n, n) into out (complex64 or complex128); zeros when s = 0. */
+mfkit_status mfkit_pmm_smoothing_matrix(const mfkit_pmm *model, const mfkit_array *out);
+/* The forward pass: out[k] = M(x[k]) for x (N, p) float32 or float64 and out (N, n, n) or
+ * (N, n*n) of the model's dtype, any strides, not overlapping x. As x is real, this is the
+ * real GEMM [1 x] (N x (p+1)) times [M_0 + sC; M_1; ...; M_p] ((p+1) x 2n^2), blocked four
+ * samples at a time, lower triangle computed and mirrored (when rows are whole 128-bit
+ * registers), split over the cores. Each M(x[k]) is exactly Hermitian. A failure leaves out
+ * untouched.
+ * Time O(N p n^2); memory O(p n^2) in the handle, plus O(n^2) per thread for a strided out. */
+mfkit_status mfkit_pmm_forward(const mfkit_pmm *model, const mfkit_array *x, const mfkit_array *out);
+
+
 
 #ifdef __cplusplus
 }

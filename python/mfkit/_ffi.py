@@ -104,6 +104,13 @@ _SIGNATURES.update({
 
 # Parametric matrix models (mfkit_pmm_*).
 _SIGNATURES.update({
+    "mfkit_pmm_low_rank_create": [ArrayP, ArrayP, c_double, c_int32, c_int32, HandleP],
+    "mfkit_pmm_affine_create": [ArrayP, c_double, c_int32, c_int32, HandleP],
+    "mfkit_pmm_free": [Handle],
+    "mfkit_pmm_info": [Handle, POINTER(c_int64), POINTER(c_int64), POINTER(c_int32)],
+    "mfkit_pmm_matrices": [Handle, ArrayP],
+    "mfkit_pmm_smoothing_matrix": [Handle, ArrayP],
+    "mfkit_pmm_forward": [Handle, ArrayP, ArrayP],
 })
 
 for _name, _args in _SIGNATURES.items():
