@@ -1,0 +1,376 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How per-query errors e_0 … e_{n−1} become one loss: Σ_t w_t e_t.
+public enum ErrorReduction: Equatable {
+    /// w_t = 1 / n.
+    case mean
+    /// w = one-hot at the first arg-max (a subgradient, like jnp.max's).
+    case max
+    /// w = one-hot at n − 1.
+    case last
+    /// Caller-given weights (length n).
+    case weights([Double])
+}
+
+/// The per-query error of a banded strategy under a workload with a small linear state, and its
+/// gradient, by a covariance recursion (the output variance of a linear time-varying system).
+///
+/// State (D = b − 1 + q numbers): the last b − 1 values ξ_{t−1} … ξ_{t−b+1} of the streaming
+/// inverse (a ring: ξ_s in slot s mod (b − 1)), then the workload's state w_t. Step t is
+/// x_{t+1} = F_t x_t + G_t z_t with F_t the identity except on the rows N = {slot of ξ_t} ∪ w:
+/// the new ξ_t = vᵀ x_t + g0 z_t with v[(t−r) mod (b−1)] = −p_{t,r}/p_{t,0}, g0 = 1/p_{t,0};
+/// o_t = c_t ξ_t; w_{t+1} = M w + k o_t. The output u_t = r·w_t + s o_t = ℓᵀ x_t + S z_t. So
+///
+///     e_t = ℓᵀ Σ_t ℓ + S²,     Σ_{t+1} = F_t Σ_t F_tᵀ + G_t G_tᵀ,     Σ_0 = 0.
+///
+/// Forward: O(D²) per step (one product Σ v and rank-|N| row/column rewrites), O(n D²) in all,
+/// O(D²) memory. Gradient of L = Σ_t w_t e_t (adjoint recursion, Λ_t = ∂L/∂Σ_t, Λ_n = 0):
+///
+///     Λ_t = F_tᵀ Λ_{t+1} F_t + w_t ℓℓᵀ,   ∂L/∂F_t = 2 Λ_{t+1} F_t Σ_t,   ∂L/∂G_t = 2 Λ_{t+1} G_t,
+///
+/// chained to params through v, g0 and the column norms c. Σ_t is needed backwards: one Σ is
+/// kept every K = ⌈√n⌉ steps and each segment is recomputed before it is walked back.
+/// Gradient cost: about 6 n D² flops, memory O(√n D²) (64 MB at n = 10⁶, b = 64).
+/// Not thread-safe (holds work space); one model per thread.
+public final class BandedErrorModel {
+    public let n: Int
+    public let bands: Int
+    let system: WorkloadSystem
+    let ring: Int, q: Int, D: Int
+    /// |N| and the physical indices of N (ξ_t's slot is filled per step).
+    let nN: Int
+
+    // Work space (owned, freed in deinit).
+    private let v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow: UnsafeMutablePointer<Double>
+    private let cols: UnsafeMutablePointer<Double>      // |N| × D
+    private let norms: UnsafeMutablePointer<Double>     // n
+    private let dcol: UnsafeMutablePointer<Double>      // n
+
+    /// Cost O(n + D) memory (plus the workload system).
+    public init(n: Int, bands: Int, workload: StreamingMatrix) throws {
+        try require(n >= 1, "n must be positive, got \(n)")
+        try require(bands >= 1 && bands <= n, "bands must be in [1, n], got \(bands)")
+        self.n = n
+        self.bands = bands
+        system = try WorkloadSystem(workload, n: n)
+        ring = bands - 1
+        q = system.q
+        D = ring + q
+        nN = (ring > 0 ? 1 : 0) + q
+        let m = Swift.max(D, 1)
+        func alloc(_ c: Int) -> UnsafeMutablePointer<Double> {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(c, 1))
+            p.initialize(repeating: 0, count: Swift.max(c, 1))
+            return p
+        }
+        v = alloc(ring); u = alloc(m); eta = alloc(m); phi1 = alloc(m); phi2 = alloc(m)
+        x1 = alloc(m); x2 = alloc(m); ell = alloc(m); dv = alloc(m); omega = alloc(m); tmpRow = alloc(m)
+        cols = alloc(Swift.max(nN, 1) * m)
+        norms = alloc(n); dcol = alloc(n)
+    }
+
+    deinit {
+        for p in [v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow, cols, norms, dcol] { p.deallocate() }
+    }
+
+    /// The per-query errors e_t = ‖(A C⁻¹)[t, :n]‖² into `errors` (n), for params (row-major
+    /// n × b; the lower-right triangle is ignored). Returns false (errors unspecified) when a
+    /// diagonal entry is zero or a value is not finite. Time O(n D²), memory O(D²).
+    public func errors(params: UnsafePointer<Double>, into errors: UnsafeMutablePointer<Double>) -> Bool {
+        guard prepare(params) else { return false }
+        let S = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(D * D, 1))
+        defer { S.deallocate() }
+        S.initialize(repeating: 0, count: Swift.max(D * D, 1))
+        for t in 0..<n { errors[t] = forward(t, params, S) }
+        return true
+    }
+
+    /// The loss Σ_t w_t e_t and, when `gradient` is given, its gradient with respect to params
+    /// (n × b, zero on the lower-right triangle). `errors` (n) receives e_t if given.
+    /// Returns nan when params are not admissible (zero diagonal, non-finite values).
+    /// Time about 6 n D² (3 n D² without gradient... 1 n D²), memory O(√n D²).
+    public func loss(params: UnsafePointer<Double>, reduction: ErrorReduction,
+                     errors: UnsafeMutablePointer<Double>? = nil,
+                     gradient: UnsafeMutablePointer<Double>? = nil) -> Double {
+        guard prepare(params) else { return .nan }
+        let e = errors ?? UnsafeMutablePointer<Double>.allocate(capacity: n)
+        defer { if errors == nil { e.deallocate() } }
+        let DD = Swift.max(D * D, 1)
+        let K = gradient == nil ? n : Swift.max(1, Int(Double(n).squareRoot().rounded(.up)))
+        let segments = (n + K - 1) / K
+        let checkpoints = gradient == nil ? nil : UnsafeMutablePointer<Double>.allocate(capacity: segments * DD)
+        defer { checkpoints?.deallocate() }
+        let S = UnsafeMutablePointer<Double>.allocate(capacity: DD)
+        defer { S.deallocate() }
+        S.initialize(repeating: 0, count: DD)
+        for t in 0..<n {
+            if let ck = checkpoints, t % K == 0 { (ck + (t / K) * DD).update(from: S, count: DD) }
+            e[t] = forward(t, params, S)
+        }
+        // Weights and loss.
+        var w = [Double](repeating: 0, count: n)
+        var loss = 0.0
+        switch reduction {
+        case .mean:
+            for t in 0..<n { loss += e[t] }
+            loss /= Double(n)
+            for t in 0..<n { w[t] = 1 / Double(n) }
+        case .max:
+            var best = 0
+            for t in 1..<n where e[t] > e[best] { best = t }
+            loss = e[best]; w[best] = 1
+            if e[best].isNaN { loss = .nan }
+        case .last:
+            loss = e[n - 1]; w[n - 1] = 1
+        case .weights(let ws):
+            for t in 0..<n { loss += ws[t] * e[t]; w[t] = ws[t] }
+        }
+        guard let g = gradient, let ck = checkpoints, loss.isFinite else { return loss }
+        // Backward, segment by segment.
+        let b = bands
+        for i in 0..<(n * b) { g[i] = 0 }
+        for j in 0..<n { dcol[j] = 0 }
+        let seg = UnsafeMutablePointer<Double>.allocate(capacity: K * DD)
+        let L = UnsafeMutablePointer<Double>.allocate(capacity: DD)
+        defer { seg.deallocate(); L.deallocate() }
+        L.initialize(repeating: 0, count: DD)
+        for s in stride(from: segments - 1, through: 0, by: -1) {
+            let lo = s * K, hi = Swift.min(n, lo + K)
+            seg.update(from: ck + s * DD, count: DD)
+            for t in lo..<(hi - 1) {
+                let next = seg + (t - lo + 1) * DD
+                next.update(from: seg + (t - lo) * DD, count: DD)
+                _ = forward(t, params, next)
+            }
+            for t in stride(from: hi - 1, through: lo, by: -1) {
+                backward(t, params, seg + (t - lo) * DD, L, w[t], g)
+            }
+        }
+        // Column norms: ∂c_j/∂params[j, r] = params[j, r] / c_j.
+        for j in 0..<n {
+            let f = dcol[j] / norms[j]
+            for r in 0..<Swift.min(b, n - j) { g[j * b + r] += f * params[j * b + r] }
+        }
+        return loss
+    }
+
+    /// Column norms; false unless every diagonal entry is nonzero and every value finite.
+    private func prepare(_ P: UnsafePointer<Double>) -> Bool {
+        let b = bands
+        for j in 0..<n {
+            var s = 0.0
+            for r in 0..<Swift.min(b, n - j) {
+                let x = P[j * b + r]
+                if !x.isFinite { return false }
+                s += x * x
+            }
+            if P[j * b] == 0 { return false }
+            norms[j] = s.squareRoot()
+        }
+        return true
+    }
+
+    /// v (slot-indexed), g0 and c of step t; returns (g0, c, p0).
+    @inline(__always)
+    private func stepCoefficients(_ t: Int, _ P: UnsafePointer<Double>) -> (g0: Double, c: Double, p0: Double) {
+        let b = bands
+        let p0 = P[t * b], g0 = 1 / p0
+        if ring > 0 {
+            for a in 0..<ring { v[a] = 0 }
+            for r in stride(from: 1, through: Swift.min(ring, t), by: 1) {
+                v[(t - r) % ring] = -P[(t - r) * b + r] * g0
+            }
+        }
+        return (g0, norms[t], p0)
+    }
+
+    /// Σ ← F_t Σ F_tᵀ + G_t G_tᵀ; returns e_t.
+    private func forward(_ t: Int, _ P: UnsafePointer<Double>, _ S: UnsafeMutablePointer<Double>) -> Double {
+        let (g0, c, _) = stepCoefficients(t, P)
+        let D = self.D, ring = self.ring, q = self.q
+        let mo = system.offset(t)
+        return system.maps.withUnsafeBufferPointer { mp -> Double in
+            let M = mp.baseAddress! + mo, k = M + q * q, rr = k + q, s = rr[q]
+            // u = Σ[:, ξ] v.
+            if ring > 0 {
+                for i in 0..<D {
+                    let row = S + i * D
+                    var acc = 0.0
+                    for a in 0..<ring { acc += row[a] * v[a] }
+                    u[i] = acc
+                }
+            } else {
+                for i in 0..<D { u[i] = 0 }
+            }
+            // Columns Σ R_mᵀ for m ∈ N (rows of `cols`), and Σ ℓ (in ell).
+            var m0 = 0
+            if ring > 0 { (cols).update(from: u, count: D); m0 = 1 }
+            for i in 0..<q {
+                let col = cols + (m0 + i) * D
+                let cki = c * k[i]
+                for a in 0..<D { col[a] = cki * u[a] }
+                for l in 0..<q {
+                    let mil = M[i * q + l]
+                    if mil != 0 {
+                        let srow = S + (ring + l) * D
+                        for a in 0..<D { col[a] += mil * srow[a] }
+                    }
+                }
+            }
+            let sc = s * c
+            for a in 0..<D { ell[a] = sc * u[a] }
+            for l in 0..<q where rr[l] != 0 {
+                let srow = S + (ring + l) * D
+                for a in 0..<D { ell[a] += rr[l] * srow[a] }
+            }
+            var e = 0.0
+            for a in 0..<ring { e += sc * v[a] * ell[a] }
+            for l in 0..<q { e += rr[l] * ell[ring + l] }
+            e += (sc * g0) * (sc * g0)
+            // Index, ρ and R_m · x for m ∈ N.
+            let j0 = ring > 0 ? t % ring : -1
+            @inline(__always) func index(_ m: Int) -> Int { m < m0 ? j0 : ring + (m - m0) }
+            @inline(__always) func rho(_ m: Int) -> Double { m < m0 ? 1 : c * k[m - m0] }
+            @inline(__always) func apply(_ m: Int, _ x: UnsafePointer<Double>) -> Double {
+                var dot = 0.0
+                for a in 0..<ring { dot += v[a] * x[a] }
+                if m < m0 { return dot }
+                let i = m - m0
+                var acc = c * k[i] * dot
+                for l in 0..<q { acc += M[i * q + l] * x[ring + l] }
+                return acc
+            }
+            // The new |N| × |N| block, then rows/columns N.
+            var block = [Double](repeating: 0, count: nN * nN)
+            for m in 0..<nN {
+                for m2 in m..<nN {
+                    let val = apply(m, cols + m2 * D) + g0 * g0 * rho(m) * rho(m2)
+                    block[m * nN + m2] = val
+                    block[m2 * nN + m] = val
+                }
+            }
+            for m in 0..<nN {
+                let j = index(m), col = cols + m * D
+                for a in 0..<D { S[a * D + j] = col[a] }
+                (S + j * D).update(from: col, count: D)
+            }
+            for m in 0..<nN { for m2 in 0..<nN { S[index(m) * D + index(m2)] = block[m * nN + m2] } }
+            return e
+        }
+    }
+
+    /// Λ ← F_tᵀ Λ F_t + w_t ℓℓᵀ (Λ = Λ_{t+1} on entry), accumulating ∂L/∂params into g and
+    /// ∂L/∂c_t into dcol. S = Σ_t.
+    private func backward(_ t: Int, _ P: UnsafePointer<Double>, _ S: UnsafePointer<Double>,
+                          _ L: UnsafeMutablePointer<Double>, _ wt: Double, _ g: UnsafeMutablePointer<Double>) {
+        let (g0, c, p0) = stepCoefficients(t, P)
+        let D = self.D, ring = self.ring, q = self.q, b = bands
+        let mo = system.offset(t)
+        system.maps.withUnsafeBufferPointer { mp in
+            let M = mp.baseAddress! + mo, k = M + q * q, rr = k + q, s = rr[q]
+            let m0 = ring > 0 ? 1 : 0
+            let j0 = ring > 0 ? t % ring : -1
+            let sc = s * c
+            // ℓ = (s c v, r).
+            for a in 0..<ring { ell[a] = sc * v[a] }
+            for l in 0..<q { ell[ring + l] = rr[l] }
+            // η = Λ[:, N] ρ, ψ = Λ[:, w] k (rows of Λ by symmetry).
+            for a in 0..<D { eta[a] = 0; tmpRow[a] = 0 }
+            if m0 == 1 { eta.update(from: L + j0 * D, count: D) }
+            for i in 0..<q where k[i] != 0 {
+                let row = L + (ring + i) * D
+                for a in 0..<D { tmpRow[a] += k[i] * row[a] }
+            }
+            for a in 0..<D { eta[a] += c * tmpRow[a] }   // tmpRow = ψ
+            // φ = Fᵀ x: (Fᵀx)[a] = [a ∉ N] x[a] + v[a] (ρ·x_N) for a ∈ ξ; Σ_i M[i,l] x[w_i] at w_l.
+            func transposeF(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+                var rx = 0.0
+                if m0 == 1 { rx = x[j0] }
+                for i in 0..<q { rx += c * k[i] * x[ring + i] }
+                for a in 0..<ring { out[a] = (a == j0 ? 0 : x[a]) + v[a] * rx }
+                for l in 0..<q {
+                    var acc = 0.0
+                    for i in 0..<q { acc += M[i * q + l] * x[ring + i] }
+                    out[ring + l] = acc
+                }
+            }
+            if m0 == 1 { transposeF(L + j0 * D, phi1) } else { for a in 0..<D { phi1[a] = 0 } }
+            transposeF(tmpRow, phi2)
+            for a in 0..<D {
+                x1[a] = phi1[a] + c * phi2[a] + wt * sc * ell[a]
+                x2[a] = phi2[a] + wt * s * ell[a]
+            }
+            // dv = 2 Σ[ξ, :] x1; u = Σ[:, ξ] v; dc = 2 u·x2.
+            var dc = 0.0
+            for a in 0..<D {
+                let row = S + a * D
+                var uv = 0.0
+                for j in 0..<ring { uv += row[j] * v[j] }
+                dc += uv * x2[a]
+                if a < ring {
+                    var acc = 0.0
+                    for j in 0..<D { acc += row[j] * x1[j] }
+                    dv[a] = 2 * acc
+                }
+            }
+            dc *= 2
+            // G and S terms.
+            var kappa = m0 == 1 ? eta[j0] : 0
+            var keta = 0.0
+            for i in 0..<q { kappa += c * k[i] * eta[ring + i]; keta += k[i] * eta[ring + i] }
+            var dg0 = 2 * g0 * kappa
+            dc += 2 * g0 * g0 * keta
+            dc += 2 * wt * s * s * c * g0 * g0
+            dg0 += 2 * wt * s * s * c * c * g0
+            // Chain to params.
+            var gp0 = -dg0 * g0 * g0
+            for r in stride(from: 1, through: Swift.min(ring, t), by: 1) {
+                let da = dv[(t - r) % ring], pr = P[(t - r) * b + r]
+                g[(t - r) * b + r] += -da * g0
+                gp0 += da * pr * g0 * g0
+            }
+            g[t * b] += gp0
+            dcol[t] += dc
+            _ = p0
+            // Λ_t = Fᵀ (Λ F) + w_t ℓℓᵀ, in place. Step A: W = Λ F, row by row.
+            for i in 0..<D {
+                let row = L + i * D, e_i = eta[i]
+                for l in 0..<q { tmpRow[l] = row[ring + l] }
+                for a in 0..<ring { row[a] = (a == j0 ? 0 : row[a]) + v[a] * e_i }
+                for l in 0..<q {
+                    var acc = 0.0
+                    for i2 in 0..<q { acc += tmpRow[i2] * M[i2 * q + l] }
+                    row[ring + l] = acc
+                }
+            }
+            // Step B: ω = W[j0, :] + c Σ_i k_i W[w_i, :] + w_t s c ℓ; rows of Fᵀ W.
+            for a in 0..<D { omega[a] = (m0 == 1 ? L[j0 * D + a] : 0) + wt * sc * ell[a] }
+            for i in 0..<q where k[i] != 0 {
+                let row = L + (ring + i) * D
+                for a in 0..<D { omega[a] += c * k[i] * row[a] }
+            }
+            // Save W's w rows (into cols), then rewrite.
+            for i in 0..<q { (cols + i * D).update(from: L + (ring + i) * D, count: D) }
+            for a in 0..<ring {
+                let row = L + a * D, va = v[a]
+                if a == j0 {
+                    for j in 0..<D { row[j] = va * omega[j] }
+                } else if va != 0 {
+                    for j in 0..<D { row[j] += va * omega[j] }
+                }
+            }
+            for l in 0..<q {
+                let row = L + (ring + l) * D
+                for j in 0..<D { row[j] = wt * rr[l] * ell[j] }
+                for i in 0..<q where M[i * q + l] != 0 {
+                    let mil = M[i * q + l], src = cols + i * D
+                    for j in 0..<D { row[j] += mil * src[j] }
+                }
+            }
+        }
+    }
+}
