@@ -181,8 +181,10 @@ def _reduction(reduction_fn, n, function):
         return _REDUCTIONS[reduction_fn], None
     if callable(reduction_fn):
         # Recognize the reduction by what it does to two probe vectors.
+        # The last entry is the smallest in the first probe, so max, mean and last differ.
         rng = np.random.default_rng(0)
         probes = [rng.standard_normal(n) for _ in range(2)]
+        probes[0][-1] = probes[0].min() - 1.0
         try:
             values = [float(np.asarray(reduction_fn(p))) for p in probes]
         except Exception as exc:  # noqa: BLE001 - the user's function failed on a vector

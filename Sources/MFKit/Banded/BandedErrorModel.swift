@@ -47,6 +47,7 @@ public final class BandedErrorModel {
     // Work space (owned, freed in deinit).
     private let v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow: UnsafeMutablePointer<Double>
     private let cols: UnsafeMutablePointer<Double>      // |N| × D
+    private let block: UnsafeMutablePointer<Double>     // |N| × |N|
     private let norms: UnsafeMutablePointer<Double>     // n
     private let dcol: UnsafeMutablePointer<Double>      // n
 
@@ -70,11 +71,12 @@ public final class BandedErrorModel {
         v = alloc(ring); u = alloc(m); eta = alloc(m); phi1 = alloc(m); phi2 = alloc(m)
         x1 = alloc(m); x2 = alloc(m); ell = alloc(m); dv = alloc(m); omega = alloc(m); tmpRow = alloc(m)
         cols = alloc(Swift.max(nN, 1) * m)
+        block = alloc(nN * nN)
         norms = alloc(n); dcol = alloc(n)
     }
 
     deinit {
-        for p in [v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow, cols, norms, dcol] { p.deallocate() }
+        for p in [v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow, cols, block, norms, dcol] { p.deallocate() }
     }
 
     /// The per-query errors e_t = ‖(A C⁻¹)[t, :n]‖² into `errors` (n), for params (row-major
@@ -197,12 +199,7 @@ public final class BandedErrorModel {
             let M = mp.baseAddress! + mo, k = M + q * q, rr = k + q, s = rr[q]
             // u = Σ[:, ξ] v.
             if ring > 0 {
-                for i in 0..<D {
-                    let row = S + i * D
-                    var acc = 0.0
-                    for a in 0..<ring { acc += row[a] * v[a] }
-                    u[i] = acc
-                }
+                for i in 0..<D { u[i] = dot(S + i * D, v, ring) }
             } else {
                 for i in 0..<D { u[i] = 0 }
             }
@@ -213,20 +210,11 @@ public final class BandedErrorModel {
                 let col = cols + (m0 + i) * D
                 let cki = c * k[i]
                 for a in 0..<D { col[a] = cki * u[a] }
-                for l in 0..<q {
-                    let mil = M[i * q + l]
-                    if mil != 0 {
-                        let srow = S + (ring + l) * D
-                        for a in 0..<D { col[a] += mil * srow[a] }
-                    }
-                }
+                for l in 0..<q where M[i * q + l] != 0 { axpy(M[i * q + l], S + (ring + l) * D, col, D) }
             }
             let sc = s * c
             for a in 0..<D { ell[a] = sc * u[a] }
-            for l in 0..<q where rr[l] != 0 {
-                let srow = S + (ring + l) * D
-                for a in 0..<D { ell[a] += rr[l] * srow[a] }
-            }
+            for l in 0..<q where rr[l] != 0 { axpy(rr[l], S + (ring + l) * D, ell, D) }
             var e = 0.0
             for a in 0..<ring { e += sc * v[a] * ell[a] }
             for l in 0..<q { e += rr[l] * ell[ring + l] }
@@ -236,16 +224,15 @@ public final class BandedErrorModel {
             @inline(__always) func index(_ m: Int) -> Int { m < m0 ? j0 : ring + (m - m0) }
             @inline(__always) func rho(_ m: Int) -> Double { m < m0 ? 1 : c * k[m - m0] }
             @inline(__always) func apply(_ m: Int, _ x: UnsafePointer<Double>) -> Double {
-                var dot = 0.0
-                for a in 0..<ring { dot += v[a] * x[a] }
-                if m < m0 { return dot }
+                let vx = dot(v, x, ring)
+                if m < m0 { return vx }
                 let i = m - m0
-                var acc = c * k[i] * dot
+                var acc = c * k[i] * vx
                 for l in 0..<q { acc += M[i * q + l] * x[ring + l] }
                 return acc
             }
             // The new |N| × |N| block, then rows/columns N.
-            var block = [Double](repeating: 0, count: nN * nN)
+            let block = self.block
             for m in 0..<nN {
                 for m2 in m..<nN {
                     let val = apply(m, cols + m2 * D) + g0 * g0 * rho(m) * rho(m2)
@@ -308,14 +295,8 @@ public final class BandedErrorModel {
             var dc = 0.0
             for a in 0..<D {
                 let row = S + a * D
-                var uv = 0.0
-                for j in 0..<ring { uv += row[j] * v[j] }
-                dc += uv * x2[a]
-                if a < ring {
-                    var acc = 0.0
-                    for j in 0..<D { acc += row[j] * x1[j] }
-                    dv[a] = 2 * acc
-                }
+                dc += dot(row, v, ring) * x2[a]
+                if a < ring { dv[a] = 2 * dot(row, x1, D) }
             }
             dc *= 2
             // G and S terms.
@@ -336,40 +317,42 @@ public final class BandedErrorModel {
             g[t * b] += gp0
             dcol[t] += dc
             _ = p0
-            // Λ_t = Fᵀ (Λ F) + w_t ℓℓᵀ, in place. Step A: W = Λ F, row by row.
-            for i in 0..<D {
-                let row = L + i * D, e_i = eta[i]
-                for l in 0..<q { tmpRow[l] = row[ring + l] }
-                for a in 0..<ring { row[a] = (a == j0 ? 0 : row[a]) + v[a] * e_i }
+            // Λ_t = Fᵀ W + w_t ℓℓᵀ with W = Λ F, in one pass over Λ. Rows of W:
+            // W[i, a] = [a ≠ j0] Λ[i, a] + v[a] η[i] (a ∈ ξ), W[i, w_l] = Σ_i' Λ[i, w_i'] M[i', l].
+            // Rows of Λ_t: [i ∉ N] W[i, :] + v[i] ω (i ∈ ξ), Σ_i M[i, l] W[w_i, :] + w_t r_l ℓ (w_l),
+            // with ω = W[j0, :] + c Σ_i k_i W[w_i, :] + w_t s c ℓ. First the rows of W on N:
+            for m in 0..<nN {
+                let src = L + (m < m0 ? j0 : ring + (m - m0)) * D, dst = cols + m * D, em = eta[m < m0 ? j0 : ring + (m - m0)]
+                for a in 0..<ring { dst[a] = src[a] + v[a] * em }
+                if m0 == 1 { dst[j0] = v[j0] * em }
                 for l in 0..<q {
                     var acc = 0.0
+                    for i2 in 0..<q { acc += src[ring + i2] * M[i2 * q + l] }
+                    dst[ring + l] = acc
+                }
+            }
+            for a in 0..<D { omega[a] = (m0 == 1 ? cols[a] : 0) + wt * sc * ell[a] }
+            for i in 0..<q where k[i] != 0 { axpy(c * k[i], cols + (m0 + i) * D, omega, D) }
+            // Rows a ∈ ξ, a ≠ j0.
+            for a in 0..<ring where a != j0 {
+                let row = L + a * D, ea = eta[a], va = v[a]
+                for l in 0..<q { tmpRow[l] = row[ring + l] }
+                for j in 0..<ring { row[j] += v[j] * ea + va * omega[j] }
+                if m0 == 1 { row[j0] = v[j0] * ea + va * omega[j0] }
+                for l in 0..<q {
+                    var acc = va * omega[ring + l]
                     for i2 in 0..<q { acc += tmpRow[i2] * M[i2 * q + l] }
                     row[ring + l] = acc
                 }
             }
-            // Step B: ω = W[j0, :] + c Σ_i k_i W[w_i, :] + w_t s c ℓ; rows of Fᵀ W.
-            for a in 0..<D { omega[a] = (m0 == 1 ? L[j0 * D + a] : 0) + wt * sc * ell[a] }
-            for i in 0..<q where k[i] != 0 {
-                let row = L + (ring + i) * D
-                for a in 0..<D { omega[a] += c * k[i] * row[a] }
-            }
-            // Save W's w rows (into cols), then rewrite.
-            for i in 0..<q { (cols + i * D).update(from: L + (ring + i) * D, count: D) }
-            for a in 0..<ring {
-                let row = L + a * D, va = v[a]
-                if a == j0 {
-                    for j in 0..<D { row[j] = va * omega[j] }
-                } else if va != 0 {
-                    for j in 0..<D { row[j] += va * omega[j] }
-                }
+            if m0 == 1 {
+                let row = L + j0 * D, vj = v[j0]
+                for j in 0..<D { row[j] = vj * omega[j] }
             }
             for l in 0..<q {
                 let row = L + (ring + l) * D
                 for j in 0..<D { row[j] = wt * rr[l] * ell[j] }
-                for i in 0..<q where M[i * q + l] != 0 {
-                    let mil = M[i * q + l], src = cols + i * D
-                    for j in 0..<D { row[j] += mil * src[j] }
-                }
+                for i in 0..<q where M[i * q + l] != 0 { axpy(M[i * q + l], cols + (m0 + i) * D, row, D) }
             }
         }
     }
