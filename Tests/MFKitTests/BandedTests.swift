@@ -30,7 +30,9 @@ final class BandedTests: XCTestCase {
         let s = try ColumnNormalizedBanded(params: p, n: n, bands: b)
         let c = try dense(s)
         for j in 0..<n {
-            let norm = (0..<Swift.min(b, n - j)).map { p[j * b + $0] * p[j * b + $0] }.reduce(0, +).squareRoot()
+            var sum = 0.0
+            for r in 0..<Swift.min(b, n - j) { sum += p[j * b + r] * p[j * b + r] }
+            let norm = sum.squareRoot()
             for i in 0..<n {
                 let expect = (i >= j && i - j < b) ? p[j * b + i - j] / norm : 0
                 XCTAssertEqual(c[i * n + j], expect, accuracy: 1e-15)
@@ -70,8 +72,8 @@ final class BandedTests: XCTestCase {
         let s = try ColumnNormalizedBanded(params: randomParams(n, b, seed: 3), n: n, bands: b)
         let workloads: [StreamingMatrix] = [
             .prefixSum(), .identity(),
-            try .momentumSGD(momentum: 0.9, learningRates: (0..<n).map { 1 - 0.03 * Double($0) }),
-            try StreamingMatrix.diagonal([2, 1, 0.5]) * .prefixSum() * (try .momentumSGD(momentum: 0.5)),
+            try StreamingMatrix.momentumSGD(momentum: 0.9, learningRates: (0..<n).map { 1 - 0.03 * Double($0) }),
+            try StreamingMatrix.diagonal([2, 1, 0.5]) * StreamingMatrix.prefixSum() * (try StreamingMatrix.momentumSGD(momentum: 0.5)),
         ]
         for a in workloads {
             let fast = try s.perQueryError(workload: a)
@@ -83,7 +85,7 @@ final class BandedTests: XCTestCase {
     func testGradientMatchesFiniteDifferences() throws {
         let n = 13, b = 4
         let p = randomParams(n, b, seed: 4)
-        let a = try StreamingMatrix.prefixSum() * (try .momentumSGD(momentum: 0.8))
+        let a = StreamingMatrix.prefixSum() * (try StreamingMatrix.momentumSGD(momentum: 0.8))
         for reduction in [ErrorReduction.mean, .max, .last] {
             let s = try ColumnNormalizedBanded(params: p, n: n, bands: b)
             let g = try s.loss(workload: a, reduction: reduction, gradient: true).gradient!

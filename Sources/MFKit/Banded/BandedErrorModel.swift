@@ -46,6 +46,20 @@ public final class BandedErrorModel {
 
     // Work space (owned, freed in deinit).
     private let v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow: UnsafeMutablePointer<Double>
+    /// The workload's per-step maps (see `WorkloadSystem`), copied out of its array.
+    private let maps: UnsafeMutablePointer<Double>
+    /// Work space kept between calls (errors, weights, checkpoints, a segment, Σ, Λ).
+    private var work: UnsafeMutablePointer<Double>?
+    private var workCount = 0
+
+    private func workspace(_ count: Int) -> UnsafeMutablePointer<Double> {
+        if let w = work, workCount >= count { return w }
+        work?.deallocate()
+        let w = UnsafeMutablePointer<Double>.allocate(capacity: count)
+        work = w
+        workCount = count
+        return w
+    }
     private let cols: UnsafeMutablePointer<Double>      // |N| × D
     private let block: UnsafeMutablePointer<Double>     // |N| × |N|
     private let norms: UnsafeMutablePointer<Double>     // n
@@ -68,15 +82,18 @@ public final class BandedErrorModel {
             p.initialize(repeating: 0, count: Swift.max(c, 1))
             return p
         }
-        v = alloc(ring); u = alloc(m); eta = alloc(m); phi1 = alloc(m); phi2 = alloc(m)
+        v = alloc(m); u = alloc(m); eta = alloc(m); phi1 = alloc(m); phi2 = alloc(m)
         x1 = alloc(m); x2 = alloc(m); ell = alloc(m); dv = alloc(m); omega = alloc(m); tmpRow = alloc(m)
         cols = alloc(Swift.max(nN, 1) * m)
         block = alloc(nN * nN)
         norms = alloc(n); dcol = alloc(n)
+        maps = alloc(system.maps.count)
+        system.maps.withUnsafeBufferPointer { maps.update(from: $0.baseAddress!, count: $0.count) }
     }
 
     deinit {
-        for p in [v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow, cols, block, norms, dcol] { p.deallocate() }
+        for p in [v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow, cols, block, norms, dcol, maps] { p.deallocate() }
+        work?.deallocate()
     }
 
     /// The per-query errors e_t = ‖(A C⁻¹)[t, :n]‖² into `errors` (n), for params (row-major
@@ -84,9 +101,9 @@ public final class BandedErrorModel {
     /// diagonal entry is zero or a value is not finite. Time O(n D²), memory O(D²).
     public func errors(params: UnsafePointer<Double>, into errors: UnsafeMutablePointer<Double>) -> Bool {
         guard prepare(params) else { return false }
-        let S = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(D * D, 1))
-        defer { S.deallocate() }
-        S.initialize(repeating: 0, count: Swift.max(D * D, 1))
+        let DD = Swift.max(D * D, 1)
+        let S = workspace(DD)
+        S.initialize(repeating: 0, count: DD)
         for t in 0..<n { errors[t] = forward(t, params, S) }
         return true
     }
@@ -94,28 +111,26 @@ public final class BandedErrorModel {
     /// The loss Σ_t w_t e_t and, when `gradient` is given, its gradient with respect to params
     /// (n × b, zero on the lower-right triangle). `errors` (n) receives e_t if given.
     /// Returns nan when params are not admissible (zero diagonal, non-finite values).
-    /// Time about 6 n D² (3 n D² without gradient... 1 n D²), memory O(√n D²).
+    /// Time: n D² without the gradient, about 6 n D² with it; memory O(n + √n D²).
     public func loss(params: UnsafePointer<Double>, reduction: ErrorReduction,
                      errors: UnsafeMutablePointer<Double>? = nil,
                      gradient: UnsafeMutablePointer<Double>? = nil) -> Double {
         guard prepare(params) else { return .nan }
-        let e = errors ?? UnsafeMutablePointer<Double>.allocate(capacity: n)
-        defer { if errors == nil { e.deallocate() } }
         let DD = Swift.max(D * D, 1)
         let K = gradient == nil ? n : Swift.max(1, Int(Double(n).squareRoot().rounded(.up)))
         let segments = (n + K - 1) / K
-        let checkpoints = gradient == nil ? nil : UnsafeMutablePointer<Double>.allocate(capacity: segments * DD)
-        defer { checkpoints?.deallocate() }
-        let S = UnsafeMutablePointer<Double>.allocate(capacity: DD)
-        defer { S.deallocate() }
+        // Work space: e (n), w (n), Σ, Λ, then (gradient only) checkpoints and one segment.
+        let base = workspace(2 * n + 2 * DD + (gradient == nil ? 0 : (segments + K) * DD))
+        let e = errors ?? base, w = base + n, S = base + 2 * n, L = S + DD
+        let checkpoints = L + DD, seg = checkpoints + segments * DD
         S.initialize(repeating: 0, count: DD)
         for t in 0..<n {
-            if let ck = checkpoints, t % K == 0 { (ck + (t / K) * DD).update(from: S, count: DD) }
+            if gradient != nil, t % K == 0 { (checkpoints + (t / K) * DD).update(from: S, count: DD) }
             e[t] = forward(t, params, S)
         }
         // Weights and loss.
-        var w = [Double](repeating: 0, count: n)
         var loss = 0.0
+        w.initialize(repeating: 0, count: n)
         switch reduction {
         case .mean:
             for t in 0..<n { loss += e[t] }
@@ -123,26 +138,23 @@ public final class BandedErrorModel {
             for t in 0..<n { w[t] = 1 / Double(n) }
         case .max:
             var best = 0
-            for t in 1..<n where e[t] > e[best] { best = t }
+            for t in 1..<Swift.max(n, 1) where e[t] > e[best] { best = t }
             loss = e[best]; w[best] = 1
-            if e[best].isNaN { loss = .nan }
+            for t in 0..<n where e[t].isNaN { loss = .nan }
         case .last:
             loss = e[n - 1]; w[n - 1] = 1
         case .weights(let ws):
             for t in 0..<n { loss += ws[t] * e[t]; w[t] = ws[t] }
         }
-        guard let g = gradient, let ck = checkpoints, loss.isFinite else { return loss }
-        // Backward, segment by segment.
+        guard let g = gradient, loss.isFinite else { return loss }
+        // Backward, segment by segment: recompute Σ over the segment, then walk it back.
         let b = bands
-        for i in 0..<(n * b) { g[i] = 0 }
-        for j in 0..<n { dcol[j] = 0 }
-        let seg = UnsafeMutablePointer<Double>.allocate(capacity: K * DD)
-        let L = UnsafeMutablePointer<Double>.allocate(capacity: DD)
-        defer { seg.deallocate(); L.deallocate() }
+        g.initialize(repeating: 0, count: n * b)
+        dcol.initialize(repeating: 0, count: n)
         L.initialize(repeating: 0, count: DD)
         for s in stride(from: segments - 1, through: 0, by: -1) {
             let lo = s * K, hi = Swift.min(n, lo + K)
-            seg.update(from: ck + s * DD, count: DD)
+            seg.update(from: checkpoints + s * DD, count: DD)
             for t in lo..<(hi - 1) {
                 let next = seg + (t - lo + 1) * DD
                 next.update(from: seg + (t - lo) * DD, count: DD)
@@ -193,61 +205,57 @@ public final class BandedErrorModel {
     /// Σ ← F_t Σ F_tᵀ + G_t G_tᵀ; returns e_t.
     private func forward(_ t: Int, _ P: UnsafePointer<Double>, _ S: UnsafeMutablePointer<Double>) -> Double {
         let (g0, c, _) = stepCoefficients(t, P)
-        let D = self.D, ring = self.ring, q = self.q
-        let mo = system.offset(t)
-        return system.maps.withUnsafeBufferPointer { mp -> Double in
-            let M = mp.baseAddress! + mo, k = M + q * q, rr = k + q, s = rr[q]
-            // u = Σ[:, ξ] v.
-            if ring > 0 {
-                for i in 0..<D { u[i] = dot(S + i * D, v, ring) }
-            } else {
-                for i in 0..<D { u[i] = 0 }
-            }
-            // Columns Σ R_mᵀ for m ∈ N (rows of `cols`), and Σ ℓ (in ell).
-            var m0 = 0
-            if ring > 0 { (cols).update(from: u, count: D); m0 = 1 }
-            for i in 0..<q {
-                let col = cols + (m0 + i) * D
-                let cki = c * k[i]
-                for a in 0..<D { col[a] = cki * u[a] }
-                for l in 0..<q where M[i * q + l] != 0 { axpy(M[i * q + l], S + (ring + l) * D, col, D) }
-            }
-            let sc = s * c
-            for a in 0..<D { ell[a] = sc * u[a] }
-            for l in 0..<q where rr[l] != 0 { axpy(rr[l], S + (ring + l) * D, ell, D) }
-            var e = 0.0
-            for a in 0..<ring { e += sc * v[a] * ell[a] }
-            for l in 0..<q { e += rr[l] * ell[ring + l] }
-            e += (sc * g0) * (sc * g0)
-            // Index, ρ and R_m · x for m ∈ N.
-            let j0 = ring > 0 ? t % ring : -1
-            @inline(__always) func index(_ m: Int) -> Int { m < m0 ? j0 : ring + (m - m0) }
-            @inline(__always) func rho(_ m: Int) -> Double { m < m0 ? 1 : c * k[m - m0] }
-            @inline(__always) func apply(_ m: Int, _ x: UnsafePointer<Double>) -> Double {
-                let vx = dot(v, x, ring)
-                if m < m0 { return vx }
-                let i = m - m0
-                var acc = c * k[i] * vx
-                for l in 0..<q { acc += M[i * q + l] * x[ring + l] }
-                return acc
-            }
-            // The new |N| × |N| block, then rows/columns N.
-            let block = self.block
-            for m in 0..<nN {
-                for m2 in m..<nN {
-                    let val = apply(m, cols + m2 * D) + g0 * g0 * rho(m) * rho(m2)
-                    block[m * nN + m2] = val
-                    block[m2 * nN + m] = val
-                }
-            }
-            for m in 0..<nN {
-                let j = index(m), col = cols + m * D
-                for a in 0..<D { S[a * D + j] = col[a] }
-                (S + j * D).update(from: col, count: D)
-            }
-            for m in 0..<nN { for m2 in 0..<nN { S[index(m) * D + index(m2)] = block[m * nN + m2] } }
-            return e
+        let D = self.D, ring = self.ring, q = self.q, nN = self.nN
+        let M = maps + system.offset(t), k = M + q * q, rr = k + q, s = rr[q]
+        let m0 = ring > 0 ? 1 : 0, j0 = ring > 0 ? t % ring : -1
+        // u = Σ[:, ξ] v (v is zero on the w part, so a full-length dot).
+        if ring > 0 {
+            for i in 0..<D { u[i] = dot(S + i * D, v, D) }
+        } else {
+            for i in 0..<D { u[i] = 0 }
         }
+        // Columns Σ R_mᵀ for m ∈ N (rows of `cols`): R_j0 = (v, 0), R_wi = (c k_i v, M_i).
+        if m0 == 1 { cols.update(from: u, count: D) }
+        for i in 0..<q {
+            let col = cols + (m0 + i) * D, cki = c * k[i]
+            for a in 0..<D { col[a] = cki * u[a] }
+            for l in 0..<q where M[i * q + l] != 0 { axpy(M[i * q + l], S + (ring + l) * D, col, D) }
+        }
+        // Σ ℓ with ℓ = (s c v, r), and e_t = ℓᵀ Σ ℓ + (s c g0)².
+        let sc = s * c
+        for a in 0..<D { ell[a] = sc * u[a] }
+        for l in 0..<q where rr[l] != 0 { axpy(rr[l], S + (ring + l) * D, ell, D) }
+        var e = sc * dot(v, ell, D)
+        for l in 0..<q { e += rr[l] * ell[ring + l] }
+        e += (sc * g0) * (sc * g0)
+        // The new |N| × |N| block R_m Σ R_m2ᵀ + G_m G_m2, with G_m = g0 ρ_m.
+        for m in 0..<nN {
+            let rhoM = m < m0 ? 1 : c * k[m - m0]
+            for m2 in m..<nN {
+                let x = cols + m2 * D
+                var val = dot(v, x, D)
+                if m >= m0 {
+                    let i = m - m0
+                    val *= c * k[i]
+                    for l in 0..<q { val += M[i * q + l] * x[ring + l] }
+                }
+                let rhoM2 = m2 < m0 ? 1 : c * k[m2 - m0]
+                val += g0 * g0 * rhoM * rhoM2
+                block[m * nN + m2] = val
+                block[m2 * nN + m] = val
+            }
+        }
+        // Rows and columns N of Σ_{t+1}, then the block.
+        for m in 0..<nN {
+            let j = m < m0 ? j0 : ring + (m - m0), col = cols + m * D
+            for a in 0..<D { S[a * D + j] = col[a] }
+            (S + j * D).update(from: col, count: D)
+        }
+        for m in 0..<nN {
+            let j = m < m0 ? j0 : ring + (m - m0)
+            for m2 in 0..<nN { S[j * D + (m2 < m0 ? j0 : ring + (m2 - m0))] = block[m * nN + m2] }
+        }
+        return e
     }
 
     /// Λ ← F_tᵀ Λ F_t + w_t ℓℓᵀ (Λ = Λ_{t+1} on entry), accumulating ∂L/∂params into g and
@@ -256,9 +264,8 @@ public final class BandedErrorModel {
                           _ L: UnsafeMutablePointer<Double>, _ wt: Double, _ g: UnsafeMutablePointer<Double>) {
         let (g0, c, p0) = stepCoefficients(t, P)
         let D = self.D, ring = self.ring, q = self.q, b = bands
-        let mo = system.offset(t)
-        system.maps.withUnsafeBufferPointer { mp in
-            let M = mp.baseAddress! + mo, k = M + q * q, rr = k + q, s = rr[q]
+        do {
+            let M = maps + system.offset(t), k = M + q * q, rr = k + q, s = rr[q]
             let m0 = ring > 0 ? 1 : 0
             let j0 = ring > 0 ? t % ring : -1
             let sc = s * c
@@ -295,7 +302,7 @@ public final class BandedErrorModel {
             var dc = 0.0
             for a in 0..<D {
                 let row = S + a * D
-                dc += dot(row, v, ring) * x2[a]
+                dc += dot(row, v, D) * x2[a]
                 if a < ring { dv[a] = 2 * dot(row, x1, D) }
             }
             dc *= 2
