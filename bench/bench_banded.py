@@ -6,8 +6,7 @@
 
 jax_privacy runs in bench/.venv-banded (created here when missing: jax-privacy 2.0.0, jax
 0.10.2, equinox), in child processes; MFKit runs in this process (PYTHONPATH / MFKIT_LIBRARY
-as for the tests). Prints a Markdown section for bench/RESULTS.md and writes
-bench/results_banded.json.
+as for the tests). Prints a table; the full run also writes bench/results_banded.json.
 
 Measured: per_query_error and loss + gradient (mean) at (n, b) = (1024, 16) and (4096, 64);
 optimize for 100 steps at (2048, 32), wall time and final loss; MFKit alone at n = 65,536 and
@@ -117,15 +116,16 @@ def best(fn, repeats):
 
 
 MFKIT_OPTIMIZE_CHILD = r'''
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, sys.argv[2])
 from mfkit import banded
 n, b, steps = json.loads(sys.argv[1])
 t = time.perf_counter()
 C = banded.optimize(n, bands=b, max_optimizer_steps=steps)
 seconds = time.perf_counter() - t
-print(json.dumps({"seconds": seconds, "value": float(banded.per_query_error(C).mean()),
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM (this process image's peak RSS); ru_maxrss would include the parent's RSS at fork.
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+print(json.dumps({"seconds": seconds, "value": float(banded.per_query_error(C).mean()), "peak_mb": hwm / 1024}))
 '''
 
 
@@ -161,15 +161,17 @@ def main():
         row["note"] = note
         rows.append(row)
         ratio = f"{row['jax_s'] / mf_s:9.1f}x" if jx is not None and jx.get("seconds") else ""
-        print(f"{what:52s} mfkit {mf_s:10.4f} s  {'' if mf_v is None else f'{mf_v:.6f}':>14s}  "
-              f"jax {'' if jx is None else jx.get('seconds', jx.get('error'))!s:>22s}  {ratio} {note}", flush=True)
+        jx_s = "" if jx is None else (f"{jx['seconds']:10.4f} s" if jx.get("seconds") else str(jx.get("error")))
+        jx_v = "" if jx is None or jx.get("value") is None else f"{jx['value']:.6f}"
+        print(f"{what:52s} mfkit {mf_s:10.4f} s {'' if mf_v is None else f'{mf_v:.6f}':>12s} | "
+              f"jax {jx_s:>12s} {jx_v:>12s} | {ratio} {note}", flush=True)
 
     for n, b in pairs:
         C = banded.ColumnNormalizedBanded.default(n, b)
-        s, e = best(lambda: banded.per_query_error(C), 5)
+        s, e = best(lambda: banded.per_query_error(C), 20)
         add(f"per_query_error ({n}, {b})", s, float(e.mean()),
             jax_run({"kind": "error", "n": n, "b": b, "repeats": 3}) if use_jax else None)
-        s, (v, _) = best(lambda: banded.loss_and_gradient(C), 3)
+        s, (v, _) = best(lambda: banded.loss_and_gradient(C), 10)
         scan = "lax" if n <= 2048 else "equinox"
         add(f"mean error value+gradient ({n}, {b})", s, v,
             jax_run({"kind": "value_grad", "n": n, "b": b, "scan": scan, "repeats": 2}) if use_jax else None,
@@ -213,9 +215,10 @@ def main():
             if use_jax else None
         add(f"C^-1 z in place, float32 {noise_shape}, b={b}", min(times), None, jx,
             f"{min(times) / s_copy:.2f}x copyto; jax out {jx.get('dtype') if jx else ''}")
-    out = ROOT / "bench" / ("results_banded_quick.json" if quick else "results_banded.json")
-    out.write_text(json.dumps(results, indent=1))
-    print(f"\nwrote {out}")
+    if not quick:
+        out = ROOT / "bench" / "results_banded.json"
+        out.write_text(json.dumps(results, indent=1))
+        print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,19 @@ mfkit_status mfkit_banded_optimize(int64_t n, int64_t bands, const mfkit_banded 
                                    mfkit_banded **out);
 
 
+/* The L-BFGS minimizer behind mfkit_banded_optimize, for a caller's own differentiable loss
+ * (Python: mfkit.optimization.optimize). objective(user, x, grad, n) returns the loss at x (n
+ * contiguous doubles) and, when grad is not NULL, writes the gradient into grad; a non-finite
+ * return marks x as inadmissible (the line search backs off). x (float64, any shape and
+ * strides) holds the start and receives the result (only on success; the result so far when
+ * the callback stops the run). memory >= 1 pairs; callback may be NULL. *steps and *loss (may
+ * be NULL) receive the steps taken and the final loss. MFKIT_ERR_NUMERICAL if the loss at the
+ * start is not finite. Memory (2 memory + 5) n doubles. */
+typedef double (*mfkit_objective)(void *user, const double *x, double *grad, int64_t n);
+mfkit_status mfkit_banded_lbfgs_minimize(const mfkit_array *x, mfkit_objective objective,
+                                         mfkit_optimize_callback callback, void *user, int64_t max_steps,
+                                         int64_t memory, int64_t *steps, double *loss);
+
 /* ---------------------------------------------------------------- sensitivity of dense strategies (mfkit_sens_*) */
 
 

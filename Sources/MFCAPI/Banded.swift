@@ -210,3 +210,45 @@ public func mfkit_banded_optimize(_ n: Int64, _ bands: Int64, _ initial: OpaqueP
         try storeHandle(out, "out") { result }
     }
 }
+
+public typealias ObjectiveCallback = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<Double>?,
+                                                     UnsafeMutablePointer<Double>?, Int64) -> Double
+
+@_cdecl("mfkit_banded_lbfgs_minimize")
+public func mfkit_banded_lbfgs_minimize(_ x: UnsafeRawPointer?, _ objective: ObjectiveCallback?,
+                                        _ callback: OptimizeCallback?, _ user: UnsafeMutableRawPointer?,
+                                        _ maxSteps: Int64, _ memory: Int64, _ steps: UnsafeMutablePointer<Int64>?,
+                                        _ loss: UnsafeMutablePointer<Double>?) -> Int32 {
+    guarded("optimization.optimize") {
+        let xa = try readArray(x, "x")
+        guard xa.dtype == .float64 else { throw MFError.dtype("x must be float64, got \(xa.dtype)") }
+        try xa.requireElementStrides("x")
+        guard let objective else { throw MFError.invalidArgument("objective is a null function pointer") }
+        try require(maxSteps >= 0, "max_optimizer_steps must be non-negative, got \(maxSteps)")
+        try require(memory >= 1, "memory must be positive, got \(memory)")
+        let count = xa.count
+        try require(count >= 1, "x must not be empty")
+        // Gather x (any strides) into a contiguous start.
+        let lines = PairedLines(shape: xa.shape, a: xa.strides, b: xa.strides, itemSize: 8)
+        let base = xa.data!.assumingMemoryBound(to: Double.self)
+        var start = [Double](repeating: 0, count: count)
+        var k = 0
+        for line in 0..<lines.lineCount {
+            let o = lines.lineOffsets(line).a
+            for i in 0..<lines.length { start[k] = base[o + i * lines.strideA]; k += 1 }
+        }
+        let result = try LBFGS(maxSteps: Int(maxSteps), memory: Int(memory)).minimize(start, { p, g in
+            objective(user, p, g, Int64(count))
+        }, callback: { step, value, gnorm in
+            guard let callback else { return false }
+            return callback(user, Int64(step), value, gnorm) != 0
+        })
+        k = 0
+        for line in 0..<lines.lineCount {
+            let o = lines.lineOffsets(line).a
+            for i in 0..<lines.length { base[o + i * lines.strideA] = result.x[k]; k += 1 }
+        }
+        steps?.pointee = Int64(result.steps)
+        loss?.pointee = result.loss
+    }
+}

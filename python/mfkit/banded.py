@@ -29,11 +29,11 @@ Differences on purpose:
 """
 import ctypes
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
 from . import _ffi
+from .optimization import CallbackArgs
 from .streaming_matrix import StreamingMatrix
 
 __all__ = [
@@ -44,9 +44,6 @@ __all__ = [
     "loss_and_gradient",
     "optimize",
 ]
-
-#: What `optimize`'s callback receives after every step (also unpacks as a tuple).
-CallbackArgs = namedtuple("CallbackArgs", ["step", "loss", "grad_norm"])
 
 _REDUCTIONS = {"mean": 0, "max": 1, "last": 2}
 

@@ -104,3 +104,57 @@ def test_optimize_errors():
     C = ColumnNormalizedBanded.default(10, 2)
     with pytest.raises(ValueError, match="BandedInverseStage"):
         banded.optimize(10, bands=2, A=C.inverse_as_streaming_matrix())
+
+
+# mfkit.optimization: the same L-BFGS for a caller's own loss.
+from mfkit import optimization  # noqa: E402
+
+
+def rosenbrock(x):
+    a, b = x
+    value = (1 - a) ** 2 + 100 * (b - a * a) ** 2
+    return value, np.array([-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)])
+
+
+def test_optimization_minimizes_rosenbrock_and_keeps_shape():
+    start = np.array([-1.2, 1.0])
+    x = optimization.optimize(rosenbrock, start, max_optimizer_steps=200)
+    np.testing.assert_allclose(x, [1, 1], atol=1e-6)
+    assert start.tolist() == [-1.2, 1.0]   # not modified
+    target = np.arange(6.0).reshape(2, 3)
+    y = optimization.optimize(lambda z: (float(np.sum((z - target) ** 2)), 2 * (z - target)), np.zeros((2, 3)))
+    assert y.shape == (2, 3)
+    np.testing.assert_allclose(y, target, atol=1e-8)
+
+
+def test_optimization_matches_banded_optimize():
+    n, b = 30, 3
+
+    def loss_fn(p):
+        return banded.loss_and_gradient(ColumnNormalizedBanded(p))
+
+    x = optimization.optimize(loss_fn, ColumnNormalizedBanded.default(n, b).params, max_optimizer_steps=20)
+    C = banded.optimize(n, bands=b, max_optimizer_steps=20)
+    np.testing.assert_allclose(x, C.params, rtol=1e-9, atol=1e-12)
+
+
+def test_optimization_callback_errors_and_interrupt():
+    seen = []
+    optimization.optimize(rosenbrock, np.array([-1.2, 1.0]), callback=lambda a: seen.append(a) or a.step == 2)
+    assert [a.step for a in seen] == [0, 1, 2]
+    with pytest.raises(ValueError, match="automatic differentiation"):
+        optimization.optimize(rosenbrock, np.zeros(2), grad=False)
+    with pytest.raises(ValueError, match="gradient of shape"):
+        optimization.optimize(lambda x: (0.0, np.zeros(3)), np.zeros(2))
+    with pytest.raises(ZeroDivisionError):
+        optimization.optimize(lambda x: (1 / 0, x), np.zeros(2))
+    calls = []
+
+    def interrupted(x):
+        calls.append(1)
+        if len(calls) > 5:
+            raise KeyboardInterrupt
+        return rosenbrock(x)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        x = optimization.optimize(interrupted, np.array([-1.2, 1.0]))
+    assert rosenbrock(x)[0] < rosenbrock(np.array([-1.2, 1.0]))[0]
