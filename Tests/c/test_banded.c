@@ -32,6 +32,18 @@ static int stop_after_two(void *user, int64_t step, double loss, double grad_nor
     return step >= 1;
 }
 
+/* f(x) = sum_i (i + 1) (x_i - i)^2, minimized at x_i = i. */
+static double quadratic(void *user, const double *x, double *grad, int64_t n) {
+    (void)user;
+    double f = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = x[i] - (double)i;
+        f += (double)(i + 1) * d * d;
+        if (grad) grad[i] = 2.0 * (double)(i + 1) * d;
+    }
+    return f;
+}
+
 static double loss_of(double *params, mfkit_streaming_matrix *a) {
     mfkit_banded *s = NULL; double loss = NAN;
     mfkit_array p = mat(params, N, B);
@@ -123,6 +135,19 @@ int main(void) {
     mfkit_banded_loss(def, NULL, MFKIT_REDUCTION_MEAN, NULL, &l0, NULL);
     mfkit_banded_loss(opt, NULL, MFKIT_REDUCTION_MEAN, NULL, &l1, NULL);
     CHECK(l1 < l0, "optimize did not decrease the loss: %g >= %g", l1, l0);
+
+    /* the L-BFGS minimizer on a caller's loss, x of shape (2, 3) written in place */
+    double x[6] = {0};
+    mfkit_array xa = mat(x, 2, 3);
+    int64_t steps = -1; double fmin = -1;
+    CHECK(mfkit_banded_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 5, &steps, &fmin) == MFKIT_OK,
+          "lbfgs: %s", mfkit_last_error());
+    for (int i = 0; i < 6; i++) CHECK(fabs(x[i] - i) < 1e-8, "lbfgs x[%d] = %g", i, x[i]);
+    CHECK(steps > 0 && fmin < 1e-12, "lbfgs steps %lld loss %g", (long long)steps, fmin);
+    CHECK(mfkit_banded_lbfgs_minimize(&xa, NULL, NULL, NULL, 100, 5, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
+          "NULL objective accepted");
+    CHECK(mfkit_banded_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 0, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
+          "memory 0 accepted");
 
     /* sensitivity */
     int64_t sens = 0;

@@ -158,11 +158,12 @@ def minsep_sensitivity_squared(strategy, min_sep, max_participations=None, n=Non
     return out.value
 
 
-def per_query_error(C, A=None):
+def per_query_error(C, A=None, scan_fn=None):
     """Expected squared error of every query, e_t = ||(A C^{-1})[t, :n]||^2 (A defaults to
     prefix_sum()). A must be built from prefix_sum, momentum_sgd_matrix, diagonal, identity
     (products, scalings). Time O(n (b + q)^2) for a workload state of q numbers (prefix sum 1,
-    momentum 2); memory O((b + q)^2). Returns float64 of shape (n,)."""
+    momentum 2); memory O((b + q)^2). Returns float64 of shape (n,). `scan_fn` is accepted for
+    compatibility with jax_privacy and ignored (no scan, no memory limit to work around)."""
     C = _strategy(C, "per_query_error")
     out = np.empty(C.n, dtype=np.float64)
     _ffi.call("mfkit_banded_per_query_error", C._handle, _workload(A, "per_query_error"),
@@ -212,7 +213,7 @@ def loss_and_gradient(C, A=None, reduction_fn="mean"):
 
 
 def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn="mean",
-             callback=None, progress=False):
+             scan_fn=None, callback=None, progress=False):
     """Optimizes a banded strategy for workload A (default prefix_sum()) by L-BFGS from C
     (default `ColumnNormalizedBanded.default(n, bands)`), minimizing reduction_fn of the
     per-query error. Returns the best strategy found.
@@ -222,6 +223,7 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
     - callback(CallbackArgs(step, loss, grad_norm)) runs after every step; a true return stops.
     - progress: True prints the loss every few steps (an int: every that many steps).
     - Ctrl-C stops the run and returns the best strategy so far (with a warning).
+    - scan_fn: accepted for compatibility with jax_privacy and ignored.
 
     Cost per step: one or two loss-and-gradient evaluations, O(n (b + q)^2) each, plus
     O(10 n b) for L-BFGS; memory O(sqrt(n) b^2 + 20 n b) doubles (the L-BFGS memory shrinks
