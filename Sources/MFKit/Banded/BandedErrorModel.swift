@@ -8,7 +8,7 @@ import Darwin
 public enum ErrorReduction: Equatable {
     /// w_t = 1 / n.
     case mean
-    /// w = one-hot at the first arg-max (a subgradient, like jnp.max's).
+    /// w = one-hot at the first arg-max (a subgradient; jnp.max's gradient splits ties).
     case max
     /// w = one-hot at n − 1.
     case last
@@ -262,7 +262,7 @@ public final class BandedErrorModel {
     /// ∂L/∂c_t into dcol. S = Σ_t.
     private func backward(_ t: Int, _ P: UnsafePointer<Double>, _ S: UnsafePointer<Double>,
                           _ L: UnsafeMutablePointer<Double>, _ wt: Double, _ g: UnsafeMutablePointer<Double>) {
-        let (g0, c, p0) = stepCoefficients(t, P)
+        let (g0, c, _) = stepCoefficients(t, P)
         let D = self.D, ring = self.ring, q = self.q, b = bands
         do {
             let M = maps + system.offset(t), k = M + q * q, rr = k + q, s = rr[q]
@@ -323,7 +323,6 @@ public final class BandedErrorModel {
             }
             g[t * b] += gp0
             dcol[t] += dc
-            _ = p0
             // Λ_t = Fᵀ W + w_t ℓℓᵀ with W = Λ F, in one pass over Λ. Rows of W:
             // W[i, a] = [a ≠ j0] Λ[i, a] + v[a] η[i] (a ∈ ξ), W[i, w_l] = Σ_i' Λ[i, w_i'] M[i', l].
             // Rows of Λ_t: [i ∉ N] W[i, :] + v[i] ω (i ∈ ξ), Σ_i M[i, l] W[w_i, :] + w_t r_l ℓ (w_l),
