@@ -210,6 +210,10 @@ def test_errors(rng):
         ColumnNormalizedBanded.from_banded_toeplitz(2, [])
     with pytest.raises(ValueError, match="must be positive"):
         ColumnNormalizedBanded.default(0, 1)
+    with pytest.raises(MemoryError, match="too large"):
+        ColumnNormalizedBanded.default(10**15, 64)
+    with pytest.raises(MemoryError, match="too large"):
+        banded.optimize(2**62, bands=4)
     with pytest.raises(ValueError, match=r"len\(coefs\) must be in the range"):
         ColumnNormalizedBanded.default(3, 4)
     C = ColumnNormalizedBanded.default(10, 3)

@@ -49,6 +49,17 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
         columnNorms = norms
     }
 
+    /// The largest n · b accepted by the constructors (2³³ numbers, 64 GB), so that an absurd
+    /// size is reported instead of failing an allocation.
+    public static let maxParameters = 1 << 33
+
+    static func requireSize(_ n: Int, _ bands: Int) throws {
+        let (count, overflow) = n.multipliedReportingOverflow(by: Swift.max(bands, 1))
+        guard !overflow, count <= maxParameters else {
+            throw MFError.outOfMemory("n x bands = \(n) x \(bands) is too large (at most \(maxParameters) parameters)")
+        }
+    }
+
     /// `params[j, r]` if (j, r) lies inside the matrix, else 0.
     @inline(__always)
     public func param(_ j: Int, _ r: Int) -> Double {
@@ -63,6 +74,7 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
         guard b >= 1 && b <= n else {
             throw MFError.invalidArgument("len(coefs) must be in the range [1, n], got \(b)")
         }
+        try requireSize(n, b)
         try require(coefs.allSatisfy { $0.isFinite }, "coefs must be finite")
         let norm = coefs.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard norm > 0, coefs[0] != 0 else {

@@ -18,6 +18,7 @@ extension ColumnNormalizedBanded {
         try require(bands >= 1, "bands must be positive, got \(bands)")
         try require(bands <= n, "bands must be at most n, got bands=\(bands) > n=\(n)")
         try require(maxSteps >= 0, "max_optimizer_steps must be non-negative, got \(maxSteps)")
+        try ColumnNormalizedBanded.requireSize(n, bands)
         if case .weights(let w) = reduction {
             guard w.count == n else { throw MFError.shape("weights must have length n=\(n), got \(w.count)") }
             try require(w.allSatisfy { $0.isFinite }, "weights must be finite")
