@@ -33,7 +33,7 @@ import warnings
 import numpy as np
 
 from . import _ffi
-from .optimization import CallbackArgs
+from .optimization import CallbackArgs, interruptible
 from .streaming_matrix import StreamingMatrix
 
 __all__ = [
@@ -244,6 +244,8 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
 
     def on_step(_user, step, loss, grad_norm):
         try:
+            if state["interrupted"]:
+                return 1
             if every and (step % every == 0 or step == max_optimizer_steps - 1):
                 print(f"optimize: step {step + 1}/{max_optimizer_steps}  loss {loss:.8g}  grad norm {grad_norm:.3g}",
                       flush=True)
@@ -260,17 +262,13 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
     c_callback = _ffi.OPTIMIZE_CALLBACK(on_step)
     wdesc = None if weights is None else ctypes.byref(_ffi.describe(weights, "weights"))
     handle = ctypes.c_void_p()
-    try:
+    with interruptible(state):
         _ffi.call("mfkit_banded_optimize", n, bands, init, _workload(A, "optimize"), int(max_optimizer_steps),
                   code, wdesc, c_callback, None, ctypes.byref(handle))
-    except KeyboardInterrupt:  # arrived outside the callback (before the first step finished)
-        state["interrupted"] = True
     if state["error"] is not None:
         if handle.value:
             _ffi.lib.mfkit_banded_free(handle)
         raise state["error"]
-    if not handle.value:
-        raise KeyboardInterrupt
     result = ColumnNormalizedBanded._from_handle(handle)
     if state["interrupted"]:
         warnings.warn("optimize: interrupted; returning the best strategy so far", RuntimeWarning, stacklevel=2)

@@ -15,7 +15,10 @@ grad_norm)`; Ctrl-C stops the run and returns the best parameters so far (with a
 Cost per step: one or two loss evaluations plus O(memory · size) arithmetic; memory
 (2 memory + 5) · size doubles.
 """
+import contextlib
 import ctypes
+import signal
+import threading
 import warnings
 from collections import namedtuple
 
@@ -27,6 +30,27 @@ __all__ = ["CallbackArgs", "optimize"]
 
 #: What a callback receives after every optimization step (also unpacks as a tuple).
 CallbackArgs = namedtuple("CallbackArgs", ["step", "loss", "grad_norm"])
+
+
+@contextlib.contextmanager
+def interruptible(state):
+    """While active, Ctrl-C sets state["interrupted"] instead of raising KeyboardInterrupt (so
+    the signal cannot land inside a ctypes callback, where it would be lost); the library is
+    then stopped by the next callback. Only in the main thread and only over Python's default
+    SIGINT handler; otherwise KeyboardInterrupt is caught inside the callbacks."""
+    def handler(signum, frame):
+        state["interrupted"] = True
+
+    installed = False
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, handler)
+        installed = True
+    try:
+        yield state
+    finally:
+        if installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def optimize(loss_fn, params, *, max_optimizer_steps=250, grad=True, callback=None, memory=10):
@@ -84,8 +108,9 @@ def optimize(loss_fn, params, *, max_optimizer_steps=250, grad=True, callback=No
     c_objective, c_step = _ffi.OBJECTIVE(objective), _ffi.OPTIMIZE_CALLBACK(on_step)
     steps, loss = ctypes.c_int64(), ctypes.c_double()
     try:
-        _ffi.call("mfkit_banded_lbfgs_minimize", _ffi.describe(x, "params", writable=True), c_objective, c_step,
-                  None, int(max_optimizer_steps), memory, ctypes.byref(steps), ctypes.byref(loss))
+        with interruptible(state):
+            _ffi.call("mfkit_banded_lbfgs_minimize", _ffi.describe(x, "params", writable=True), c_objective,
+                      c_step, None, int(max_optimizer_steps), memory, ctypes.byref(steps), ctypes.byref(loss))
     except ValueError:
         if state["error"] is None and not state["interrupted"]:
             raise

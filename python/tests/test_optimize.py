@@ -158,3 +158,19 @@ def test_optimization_callback_errors_and_interrupt():
     with pytest.warns(RuntimeWarning, match="interrupted"):
         x = optimization.optimize(interrupted, np.array([-1.2, 1.0]))
     assert rosenbrock(x)[0] < rosenbrock(np.array([-1.2, 1.0]))[0]
+
+
+def test_real_sigint_stops_and_returns_the_strategy():
+    import os
+    import signal
+    seen = []
+
+    def callback(args):
+        seen.append(args.step)
+        if args.step == 2:
+            os.kill(os.getpid(), signal.SIGINT)   # what Ctrl-C does
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        C = banded.optimize(40, bands=3, max_optimizer_steps=50, callback=callback)
+    assert seen == [0, 1, 2]
+    assert isinstance(C, ColumnNormalizedBanded)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
