@@ -246,3 +246,13 @@ def test_reductions_by_callable():
     assert banded.loss_and_gradient(C, None, np.mean)[0] == pytest.approx(e.mean(), rel=1e-14)
     assert banded.loss_and_gradient(C, None, np.max)[0] == pytest.approx(e.max(), rel=1e-14)
     assert banded.loss_and_gradient(C, None, lambda v: v[-1])[0] == pytest.approx(e[-1], rel=1e-14)
+
+
+@pytest.mark.parametrize("n,b", [(1, 1), (7, 1), (7, 2)])
+def test_one_band_and_tiny_sizes(n, b, rng):
+    p = masked_random(rng, n, b)
+    C = ColumnNormalizedBanded(p)
+    for A in (sm.identity(), None, sm.momentum_sgd_matrix(0.9)):
+        dense = (A or sm.prefix_sum()).materialize(n) @ np.linalg.inv(dense_C(p))
+        np.testing.assert_allclose(banded.per_query_error(C, A), np.sum(dense ** 2, axis=1), rtol=1e-13)
+    assert banded.optimize(1, bands=1, max_optimizer_steps=5).params.tolist() == [[1.0]]
