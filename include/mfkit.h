@@ -195,7 +195,8 @@ mfkit_status mfkit_banded_per_query_error(const mfkit_banded *strategy, const mf
 /* The loss (a reduction of the per-query errors, see MFKIT_REDUCTION_*; weights is read only
  * for MFKIT_REDUCTION_WEIGHTS) into *loss and, if grad is not NULL, its gradient with respect
  * to params into grad, shape (n, b), float32 or float64 (zero on the lower-right triangle).
- * Adjoint recursion with checkpoints: time about 6 n (b + q)^2, memory O(sqrt(n) (b + q)^2). */
+ * Adjoint recursion with checkpoints: time about 5 n (b + q)^2 (the
+ * checkpoint recomputation runs on a second core), memory O(sqrt(n) (b + q)^2). */
 mfkit_status mfkit_banded_loss(const mfkit_banded *strategy, const mfkit_streaming_matrix *a, int32_t reduction,
                                const mfkit_array *weights, double *loss, const mfkit_array *grad);
 /* Optimizes a strategy for workload a (NULL: prefix sum) by L-BFGS (memory 10, backtracking

@@ -99,6 +99,27 @@ final class BandedTests: XCTestCase {
         }
     }
 
+    func testPipelinedGradientEqualsSerial() throws {
+        // n = 300, b = 64: segments of 18 steps of 64 x 64 covariances, large enough to pipeline.
+        let n = 300, b = 64
+        let p = randomParams(n, b, seed: 5)
+        let model = try BandedErrorModel(n: n, bands: b, workload: .prefixSum())
+        var g1 = [Double](repeating: 0, count: n * b), g2 = g1
+        let l1 = p.withUnsafeBufferPointer { pp in
+            g1.withUnsafeMutableBufferPointer {
+                model.loss(params: pp.baseAddress!, reduction: .mean, gradient: $0.baseAddress!, threads: 1)
+            }
+        }
+        let l2 = p.withUnsafeBufferPointer { pp in
+            g2.withUnsafeMutableBufferPointer {
+                model.loss(params: pp.baseAddress!, reduction: .mean, gradient: $0.baseAddress!, threads: 2)
+            }
+        }
+        XCTAssertEqual(l1, l2)
+        XCTAssertEqual(g1, g2)
+        XCTAssertTrue(g1.contains { $0 != 0 })
+    }
+
     func testInvalidInputThrows() {
         XCTAssertThrowsError(try ColumnNormalizedBanded(params: [0, 1, 1, 0], n: 2, bands: 2))
         XCTAssertThrowsError(try ColumnNormalizedBanded(params: [1, 1, 1], n: 2, bands: 2))

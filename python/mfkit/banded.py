@@ -201,7 +201,8 @@ def _reduction(reduction_fn, n, function):
 def loss_and_gradient(C, A=None, reduction_fn="mean"):
     """(loss, gradient): loss = reduction_fn(per_query_error(C, A)) and its gradient with
     respect to C.params (n x b, zero on the lower-right triangle; for 'max' a subgradient at
-    the first arg-max). Adjoint recursion: time about 6 n (b + q)^2, memory O(sqrt(n) (b + q)^2)."""
+    the first arg-max). Adjoint recursion: time about 5 n (b + q)^2 (the checkpoint recomputation
+    on a second core), memory O(sqrt(n) (b + q)^2)."""
     C = _strategy(C, "loss_and_gradient")
     code, weights = _reduction(reduction_fn, C.n, "loss_and_gradient")
     loss = ctypes.c_double()

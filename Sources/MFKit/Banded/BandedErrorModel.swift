@@ -3,6 +3,23 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
+
+/// Work vectors of one forward step (one set per thread that runs forward steps).
+final class ForwardScratch {
+    let v, u, ell, cols, block: UnsafeMutablePointer<Double>
+
+    init(D: Int, nN: Int) {
+        func alloc(_ c: Int) -> UnsafeMutablePointer<Double> {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(c, 1))
+            p.initialize(repeating: 0, count: Swift.max(c, 1))
+            return p
+        }
+        v = alloc(D); u = alloc(D); ell = alloc(D); cols = alloc(Swift.max(nN, 1) * D); block = alloc(nN * nN)
+    }
+
+    deinit { for p in [v, u, ell, cols, block] { p.deallocate() } }
+}
 
 /// How per-query errors e_0 … e_{n−1} become one loss: Σ_t w_t e_t.
 public enum ErrorReduction: Equatable {
@@ -33,8 +50,11 @@ public enum ErrorReduction: Equatable {
 ///     Λ_t = F_tᵀ Λ_{t+1} F_t + w_t ℓℓᵀ,   ∂L/∂F_t = 2 Λ_{t+1} F_t Σ_t,   ∂L/∂G_t = 2 Λ_{t+1} G_t,
 ///
 /// chained to params through v, g0 and the column norms c. Σ_t is needed backwards: one Σ is
-/// kept every K = ⌈√n⌉ steps and each segment is recomputed before it is walked back.
-/// Gradient cost: about 6 n D² flops, memory O(√n D²) (64 MB at n = 10⁶, b = 64).
+/// kept every K = ⌈√n⌉ steps and each segment is recomputed (saving u_t = Σ_t v_t too, which
+/// the adjoint step needs) before it is walked back; with two cores, segment s − 1 is
+/// recomputed on a helper thread while segment s is walked back.
+/// Gradient cost: about 5 n D² flops (the forward pass, the recomputation, the adjoint), of
+/// which the recomputation runs beside the adjoint; memory O(√n D²) (96 MB at n = 10⁶, b = 64).
 /// Not thread-safe (holds work space); one model per thread.
 public final class BandedErrorModel {
     public let n: Int
@@ -48,6 +68,8 @@ public final class BandedErrorModel {
     private let v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow: UnsafeMutablePointer<Double>
     /// The workload's per-step maps (see `WorkloadSystem`), copied out of its array.
     private let maps: UnsafeMutablePointer<Double>
+    /// Forward work vectors of the calling thread and of the helper that recomputes segments.
+    private let mainScratch: ForwardScratch, helperScratch: ForwardScratch
     /// Work space kept between calls (errors, weights, checkpoints, a segment, Σ, Λ).
     private var work: UnsafeMutablePointer<Double>?
     private var workCount = 0
@@ -87,6 +109,8 @@ public final class BandedErrorModel {
         cols = alloc(Swift.max(nN, 1) * m)
         block = alloc(nN * nN)
         norms = alloc(n); dcol = alloc(n)
+        mainScratch = ForwardScratch(D: m, nN: nN)
+        helperScratch = ForwardScratch(D: m, nN: nN)
         maps = alloc(system.maps.count)
         system.maps.withUnsafeBufferPointer { maps.update(from: $0.baseAddress!, count: $0.count) }
     }
@@ -104,29 +128,35 @@ public final class BandedErrorModel {
         let DD = Swift.max(D * D, 1)
         let S = workspace(DD)
         S.initialize(repeating: 0, count: DD)
-        for t in 0..<n { errors[t] = forward(t, params, S) }
+        for t in 0..<n { errors[t] = forward(t, params, S, mainScratch) }
         return true
     }
 
     /// The loss Σ_t w_t e_t and, when `gradient` is given, its gradient with respect to params
     /// (n × b, zero on the lower-right triangle). `errors` (n) receives e_t if given.
     /// Returns nan when params are not admissible (zero diagonal, non-finite values).
-    /// Time: n D² without the gradient, about 6 n D² with it; memory O(n + √n D²).
+    /// Time: n D² without the gradient, about 5 n D² with it (the recomputation on a second
+    /// thread when `threads` > 1 and the segments are large); memory O(n + √n D²). The
+    /// result does not depend on `threads`.
     public func loss(params: UnsafePointer<Double>, reduction: ErrorReduction,
                      errors: UnsafeMutablePointer<Double>? = nil,
-                     gradient: UnsafeMutablePointer<Double>? = nil) -> Double {
+                     gradient: UnsafeMutablePointer<Double>? = nil, threads: Int = mfkitThreadCount) -> Double {
         guard prepare(params) else { return .nan }
         let DD = Swift.max(D * D, 1)
         let K = gradient == nil ? n : Swift.max(1, Int(Double(n).squareRoot().rounded(.up)))
         let segments = (n + K - 1) / K
-        // Work space: e (n), w (n), Σ, Λ, then (gradient only) checkpoints and one segment.
-        let base = workspace(2 * n + 2 * DD + (gradient == nil ? 0 : (segments + K) * DD))
+        // Work space: e (n), w (n), Σ, Λ, then (gradient only) checkpoints and two segment
+        // buffers (one walked back while the other is recomputed), each holding Σ_lo … Σ_hi
+        // (the last one is scratch) and u_t = Σ_t v_t of every step.
+        let segmentSize = (K + 1) * DD + K * D
+        let base = workspace(2 * n + 2 * DD + (gradient == nil ? 0 : segments * DD + 2 * segmentSize))
         let e = errors ?? base, w = base + n, S = base + 2 * n, L = S + DD
-        let checkpoints = L + DD, seg = checkpoints + segments * DD
+        let checkpoints = L + DD
+        let segs = [checkpoints + segments * DD, checkpoints + segments * DD + segmentSize]
         S.initialize(repeating: 0, count: DD)
         for t in 0..<n {
             if gradient != nil, t % K == 0 { (checkpoints + (t / K) * DD).update(from: S, count: DD) }
-            e[t] = forward(t, params, S)
+            e[t] = forward(t, params, S, mainScratch)
         }
         // Weights and loss.
         var loss = 0.0
@@ -152,16 +182,35 @@ public final class BandedErrorModel {
         g.initialize(repeating: 0, count: n * b)
         dcol.initialize(repeating: 0, count: n)
         L.initialize(repeating: 0, count: DD)
-        for s in stride(from: segments - 1, through: 0, by: -1) {
-            let lo = s * K, hi = Swift.min(n, lo + K)
-            seg.update(from: checkpoints + s * DD, count: DD)
-            for t in lo..<(hi - 1) {
-                let next = seg + (t - lo + 1) * DD
-                next.update(from: seg + (t - lo) * DD, count: DD)
-                _ = forward(t, params, next)
+        // Σ_t and u_t over segment s into `buffer`, from its checkpoint.
+        func recompute(_ s: Int, _ buffer: UnsafeMutablePointer<Double>, _ scratch: ForwardScratch) {
+            let lo = s * K, hi = Swift.min(n, lo + K), us = buffer + (K + 1) * DD
+            buffer.update(from: checkpoints + s * DD, count: DD)
+            for t in lo..<hi {
+                let next = buffer + (t - lo + 1) * DD
+                next.update(from: next - DD, count: DD)
+                _ = forward(t, params, next, scratch, us + (t - lo) * D)
             }
+        }
+        func walkBack(_ s: Int, _ buffer: UnsafeMutablePointer<Double>) {
+            let lo = s * K, hi = Swift.min(n, lo + K), us = buffer + (K + 1) * DD
             for t in stride(from: hi - 1, through: lo, by: -1) {
-                backward(t, params, seg + (t - lo) * DD, L, w[t], g)
+                backward(t, params, buffer + (t - lo) * DD, us + (t - lo) * D, L, w[t], g)
+            }
+        }
+        // With two cores, segment s − 1 is recomputed while segment s is walked back.
+        let pipelined = threads > 1 && K * DD >= 1 << 14
+        recompute(segments - 1, segs[(segments - 1) % 2], mainScratch)
+        for s in stride(from: segments - 1, through: 0, by: -1) {
+            let current = segs[s % 2]
+            if s > 0 && pipelined {
+                let helper = helperScratch, nextBuffer = segs[(s - 1) % 2]
+                DispatchQueue.concurrentPerform(iterations: 2) { i in
+                    if i == 0 { walkBack(s, current) } else { recompute(s - 1, nextBuffer, helper) }
+                }
+            } else {
+                walkBack(s, current)
+                if s > 0 { recompute(s - 1, segs[(s - 1) % 2], mainScratch) }
             }
         }
         // Column norms: ∂c_j/∂params[j, r] = params[j, r] / c_j.
@@ -190,7 +239,8 @@ public final class BandedErrorModel {
 
     /// v (slot-indexed), g0 and c of step t; returns (g0, c, p0).
     @inline(__always)
-    private func stepCoefficients(_ t: Int, _ P: UnsafePointer<Double>) -> (g0: Double, c: Double, p0: Double) {
+    private func stepCoefficients(_ t: Int, _ P: UnsafePointer<Double>,
+                                  _ v: UnsafeMutablePointer<Double>) -> (g0: Double, c: Double, p0: Double) {
         let b = bands
         let p0 = P[t * b], g0 = 1 / p0
         if ring > 0 {
@@ -203,8 +253,11 @@ public final class BandedErrorModel {
     }
 
     /// Σ ← F_t Σ F_tᵀ + G_t G_tᵀ; returns e_t.
-    private func forward(_ t: Int, _ P: UnsafePointer<Double>, _ S: UnsafeMutablePointer<Double>) -> Double {
-        let (g0, c, _) = stepCoefficients(t, P)
+    /// Uses `scratch` for its work vectors; stores u = Σ_t v into `uOut` when given.
+    private func forward(_ t: Int, _ P: UnsafePointer<Double>, _ S: UnsafeMutablePointer<Double>,
+                         _ scratch: ForwardScratch, _ uOut: UnsafeMutablePointer<Double>? = nil) -> Double {
+        let v = scratch.v, u = scratch.u, ell = scratch.ell, cols = scratch.cols, block = scratch.block
+        let (g0, c, _) = stepCoefficients(t, P, v)
         let D = self.D, ring = self.ring, q = self.q, nN = self.nN
         let M = maps + system.offset(t), k = M + q * q, rr = k + q, s = rr[q]
         let m0 = ring > 0 ? 1 : 0, j0 = ring > 0 ? t % ring : -1
@@ -214,6 +267,7 @@ public final class BandedErrorModel {
         } else {
             for i in 0..<D { u[i] = 0 }
         }
+        if let uOut { uOut.update(from: u, count: D) }
         // Columns Σ R_mᵀ for m ∈ N (rows of `cols`): R_j0 = (v, 0), R_wi = (c k_i v, M_i).
         if m0 == 1 { cols.update(from: u, count: D) }
         for i in 0..<q {
@@ -261,8 +315,9 @@ public final class BandedErrorModel {
     /// Λ ← F_tᵀ Λ F_t + w_t ℓℓᵀ (Λ = Λ_{t+1} on entry), accumulating ∂L/∂params into g and
     /// ∂L/∂c_t into dcol. S = Σ_t.
     private func backward(_ t: Int, _ P: UnsafePointer<Double>, _ S: UnsafePointer<Double>,
-                          _ L: UnsafeMutablePointer<Double>, _ wt: Double, _ g: UnsafeMutablePointer<Double>) {
-        let (g0, c, _) = stepCoefficients(t, P)
+                          _ uSaved: UnsafePointer<Double>, _ L: UnsafeMutablePointer<Double>, _ wt: Double,
+                          _ g: UnsafeMutablePointer<Double>) {
+        let (g0, c, _) = stepCoefficients(t, P, v)
         let D = self.D, ring = self.ring, q = self.q, b = bands
         do {
             let M = maps + system.offset(t), k = M + q * q, rr = k + q, s = rr[q]
@@ -299,13 +354,9 @@ public final class BandedErrorModel {
                 x2[a] = phi2[a] + wt * s * ell[a]
             }
             // dv = 2 Σ[ξ, :] x1; u = Σ[:, ξ] v; dc = 2 u·x2.
-            var dc = 0.0
-            for a in 0..<D {
-                let row = S + a * D
-                dc += dot(row, v, D) * x2[a]
-                if a < ring { dv[a] = 2 * dot(row, x1, D) }
-            }
-            dc *= 2
+            // (u = Σ_t v was saved by the forward step that recomputed Σ_t.)
+            var dc = 2 * dot(uSaved, x2, D)
+            for a in 0..<ring { dv[a] = 2 * dot(S + a * D, x1, D) }
             // G and S terms.
             var kappa = m0 == 1 ? eta[j0] : 0
             var keta = 0.0

@@ -14,7 +14,7 @@ extension ColumnNormalizedBanded {
     }
 
     /// The loss reduction(per-query error) and, if asked, its gradient with respect to params
-    /// (row-major n × b, zero on the lower-right triangle). Time about 6 n D² with the gradient
+    /// (row-major n × b, zero on the lower-right triangle). Time about 5 n D² with the gradient
     /// (D = b − 1 + q), memory O(√n D²); see `BandedErrorModel`.
     public func loss(workload: StreamingMatrix = .prefixSum(), reduction: ErrorReduction = .mean,
                      gradient: Bool = false) throws -> (loss: Double, gradient: [Double]?) {
