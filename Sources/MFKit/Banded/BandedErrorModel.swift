@@ -199,7 +199,7 @@ public final class BandedErrorModel {
             }
         }
         // With two cores, segment s − 1 is recomputed while segment s is walked back.
-        let pipelined = threads > 1 && K * DD >= 1 << 14
+        let pipelined = threads > 1 && K * DD >= 1 << 18   // below this, waking a thread costs more
         recompute(segments - 1, segs[(segments - 1) % 2], mainScratch)
         for s in stride(from: segments - 1, through: 0, by: -1) {
             let current = segs[s % 2]

@@ -4,7 +4,9 @@
 /// (s, y), with H₀ = (sᵀy / yᵀy) I; step α = 1 first, halved until f(x + α d) < f(x) and
 /// f(x + α d) ≤ f(x) + c₁ α gᵀd (non-finite values: α / 4). (Quadratic interpolation of the step
 /// was tried and reached worse losses on the ill-conditioned 'last' objective.) Trial points
-/// are evaluated without their gradient; the gradient is computed once a point is accepted.
+/// are evaluated without their gradient and the gradient is computed once a point is accepted
+/// — except the first trial after a step that took its first trial, which is evaluated with
+/// its gradient at once.
 /// A pair is kept only when sᵀy > 1e-12 ‖s‖‖y‖. When the search fails the memory is dropped and
 /// a scaled steepest-descent step is tried; when that fails too, x is (numerically)
 /// stationary and the run ends. The first step (and any restart) has length 1e-2 ‖x‖.
@@ -64,6 +66,9 @@ public struct LBFGS {
                    evaluations: evaluations)
         }
         var step = 0
+        // When the previous step took its first trial point, the next first trial is evaluated
+        // with its gradient at once (saving the value-only pass in the common case).
+        var gradientFirst = false
         while step < maxSteps {
             let gnorm = dot(g, g, N).squareRoot()
             if gnorm == 0 { return result(step, .stationary) }
@@ -97,14 +102,19 @@ public struct LBFGS {
                     continue
                 }
                 var a = 1.0
-                for _ in 0...maxBacktracks {
+                for trial in 0...maxBacktracks {
                     for i in 0..<N { xt[i] = x[i] + a * d[i] }
                     evaluations += 1
-                    let ft = f(xt, nil)
+                    let withGradient = trial == 0 && gradientFirst
+                    let ft = f(xt, withGradient ? gt : nil)
                     if ft.isFinite && ft < fx && ft <= fx + armijo * a * slope {
-                        evaluations += 1
-                        let fg = f(xt, gt)
+                        var fg = ft
+                        if !withGradient {
+                            evaluations += 1
+                            fg = f(xt, gt)
+                        }
                         if !fg.isFinite { break }
+                        gradientFirst = trial == 0
                         // s = xt − x into the next slot, y = gt − g.
                         let slot = count < m ? (first + count) % m : first
                         let s = S + slot * N, y = Y + slot * N
