@@ -72,7 +72,7 @@ def optimize(loss_fn, params, *, max_optimizer_steps=250, grad=True, callback=No
     if isinstance(max_optimizer_steps, bool) or not isinstance(max_optimizer_steps, (int, np.integer)):
         raise TypeError("optimize: max_optimizer_steps must be an integer")
     memory = _ffi.positive_int(memory, "memory", "optimize")
-    shape, size = x.shape, x.size
+    shape = x.shape
     state = {"error": None, "interrupted": False}
 
     def objective(_user, xp, gp, n):
@@ -118,5 +118,4 @@ def optimize(loss_fn, params, *, max_optimizer_steps=250, grad=True, callback=No
         raise state["error"]
     if state["interrupted"]:
         warnings.warn("optimize: interrupted; returning the best parameters so far", RuntimeWarning, stacklevel=2)
-    del size
     return x
