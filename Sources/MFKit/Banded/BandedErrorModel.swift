@@ -65,7 +65,8 @@ public final class BandedErrorModel {
     let nN: Int
 
     // Work space (owned, freed in deinit).
-    private let v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow: UnsafeMutablePointer<Double>
+    // Work vectors of the adjoint step (the forward step's are in a ForwardScratch).
+    private let v, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow: UnsafeMutablePointer<Double>
     /// The workload's per-step maps (see `WorkloadSystem`), copied out of its array.
     private let maps: UnsafeMutablePointer<Double>
     /// Forward work vectors of the calling thread and of the helper that recomputes segments.
@@ -82,8 +83,7 @@ public final class BandedErrorModel {
         workCount = count
         return w
     }
-    private let cols: UnsafeMutablePointer<Double>      // |N| × D
-    private let block: UnsafeMutablePointer<Double>     // |N| × |N|
+    private let cols: UnsafeMutablePointer<Double>      // |N| × D: rows of W on N
     private let norms: UnsafeMutablePointer<Double>     // n
     private let dcol: UnsafeMutablePointer<Double>      // n
 
@@ -104,10 +104,9 @@ public final class BandedErrorModel {
             p.initialize(repeating: 0, count: Swift.max(c, 1))
             return p
         }
-        v = alloc(m); u = alloc(m); eta = alloc(m); phi1 = alloc(m); phi2 = alloc(m)
+        v = alloc(m); eta = alloc(m); phi1 = alloc(m); phi2 = alloc(m)
         x1 = alloc(m); x2 = alloc(m); ell = alloc(m); dv = alloc(m); omega = alloc(m); tmpRow = alloc(m)
         cols = alloc(Swift.max(nN, 1) * m)
-        block = alloc(nN * nN)
         norms = alloc(n); dcol = alloc(n)
         mainScratch = ForwardScratch(D: m, nN: nN)
         helperScratch = ForwardScratch(D: m, nN: nN)
@@ -116,7 +115,7 @@ public final class BandedErrorModel {
     }
 
     deinit {
-        for p in [v, u, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow, cols, block, norms, dcol, maps] { p.deallocate() }
+        for p in [v, eta, phi1, phi2, x1, x2, ell, dv, omega, tmpRow, cols, norms, dcol, maps] { p.deallocate() }
         work?.deallocate()
     }
 
