@@ -2,6 +2,8 @@
 
 Run from anywhere after `pip install -e python`:  python3 examples/quickstart.py
 """
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -9,6 +11,7 @@ import numpy as np
 import mfkit
 from mfkit import sensitivity
 from mfkit import kron
+from mfkit import banded
 from mfkit import streaming_matrix as sm
 
 
@@ -34,11 +37,9 @@ def streaming():
 def sensitivities():
     section("Sensitivity of a dense strategy under multiple participations")
     n, bands, min_sep = 1024, 8, 16
-    # A banded strategy: the square root of the prefix sum truncated to 8 bands, columns
-    # normalized (jax_privacy's default banded start).
-    coefs = np.cumprod(np.r_[1.0, (2 * np.arange(1, bands) - 1) / (2 * np.arange(1, bands))])
-    C = sum(np.diag(np.full(n - r, coefs[r]), -r) for r in range(bands))
-    C /= np.linalg.norm(C, axis=0)
+    # The default banded strategy (the prefix sum's square root truncated to 8 bands, columns
+    # normalized), as a dense matrix.
+    C = banded.ColumnNormalizedBanded.default(n, bands).materialize()
     k = sensitivity.minsep_true_max_participations(n, min_sep)
     start = time.perf_counter()
     exact = sensitivity.get_sensitivity_banded(C, min_sep=min_sep)
@@ -101,11 +102,39 @@ def parametric_matrix_models():
     clone.deserialize(saved)
     print("serialize/deserialize round trip:", np.array_equal(clone(x)[0], out),
           "| complex128:", module.astype("double")(x)[0].dtype)
+def banded_noise(n=2048, bands=32, participations=4, model_size=1_000_000):
+    section(f"Banded DP-BandMF: a mechanism for n={n} steps, b={bands} bands, k={participations} participations")
+    min_sep = n // participations                      # (k, b)-participation: every n/k steps
+    start = time.perf_counter()
+    C = banded.optimize(n, bands=bands, max_optimizer_steps=200, progress=50)
+    print(f"optimized in {time.perf_counter() - start:.1f} s")
+    default = banded.ColumnNormalizedBanded.default(n, bands)
+    independent = banded.ColumnNormalizedBanded.default(n, 1)   # C = I: independent noise
+    # Column-normalized strategies with b <= min_sep all have sensitivity^2 = k here, so the
+    # RMSE of the prefix sums compares them at equal sensitivity.
+    for name, S in (("optimized", C), ("default (Fichtenberger)", default), ("independent noise", independent)):
+        sens2 = banded.minsep_sensitivity_squared(S, min_sep, participations)
+        rmse = np.sqrt(sens2 * banded.per_query_error(S).mean())
+        print(f"  {name:24s} sensitivity^2 {sens2}  RMSE {rmse:8.3f}")
+    path = os.path.join(tempfile.mkdtemp(), "strategy.npy")
+    np.save(path, C.params)
+    C = banded.ColumnNormalizedBanded(np.load(path))
+    print(f"saved and reloaded the strategy ({C.params.nbytes / 1e6:.1f} MB) from {path}")
+    # Training: correlated noise C^{-1} z for each step, written into one preallocated buffer.
+    rng = np.random.default_rng(0)
+    noise = C.inverse_as_streaming_matrix().stream((model_size,), np.float32)
+    buffer = np.empty(model_size, dtype=np.float32)
+    for step in range(5):
+        rng.standard_normal(out=buffer, dtype=np.float32)   # z_t
+        start = time.perf_counter()
+        noise.next(buffer, out=buffer)                      # (C^{-1} z)_t, in place
+        print(f"  step {step}: noise std {buffer.std():.4f} ({(time.perf_counter() - start) * 1e3:.1f} ms)")
 
 
 def main():
     print(f"MFKit {mfkit.__version__}")
     streaming()
+    banded_noise()
     sensitivities()
     kronecker()
     parametric_matrix_models()

@@ -70,7 +70,24 @@ _SIGNATURES = {
 }
 
 # Banded strategies (mfkit_banded_*).
+OPTIMIZE_CALLBACK = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int64, c_double, c_double)
+OBJECTIVE = ctypes.CFUNCTYPE(c_double, c_void_p, POINTER(c_double), POINTER(c_double), c_int64)
 _SIGNATURES.update({
+    "mfkit_banded_create": [ArrayP, HandleP],
+    "mfkit_banded_from_banded_toeplitz": [c_int64, ArrayP, HandleP],
+    "mfkit_banded_default": [c_int64, c_int64, HandleP],
+    "mfkit_banded_free": [Handle],
+    "mfkit_banded_shape": [Handle, POINTER(c_int64), POINTER(c_int64)],
+    "mfkit_banded_params": [Handle, ArrayP],
+    "mfkit_banded_materialize": [Handle, ArrayP],
+    "mfkit_banded_inverse": [Handle, HandleP],
+    "mfkit_banded_minsep_sensitivity_squared": [Handle, c_int64, c_int64, c_int64, c_int32, POINTER(c_int64)],
+    "mfkit_banded_per_query_error": [Handle, Handle, ArrayP],
+    "mfkit_banded_loss": [Handle, Handle, c_int32, ArrayP, POINTER(c_double), ArrayP],
+    "mfkit_banded_optimize": [c_int64, c_int64, Handle, Handle, c_int64, c_int32, ArrayP,
+                              OPTIMIZE_CALLBACK, c_void_p, HandleP],
+    "mfkit_banded_lbfgs_minimize": [ArrayP, OBJECTIVE, OPTIMIZE_CALLBACK, c_void_p, c_int64, c_int64,
+                                    POINTER(c_int64), POINTER(c_double)],
 })
 
 # Sensitivity of dense strategies (mfkit_sens_*).

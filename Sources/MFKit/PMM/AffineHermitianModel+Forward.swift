@@ -122,7 +122,7 @@ extension AffineHermitianModel {
 
 /// The real scalars of the PMM kernels and their register vector: 32 bytes (SIMD8<Float>,
 /// SIMD4<Double>), so four accumulators and an operand fit the 16 vector registers of x86-64.
-public protocol PMMScalar: RealScalar & SIMDScalar {
+public protocol PMMScalar: RealScalar & SIMDScalar & Codable {
     associatedtype Vector: SIMD where Vector.Scalar == Self
     /// Half a Vector (one 128-bit register), for the last columns of a segment.
     associatedtype Half: SIMD where Half.Scalar == Self

@@ -1,0 +1,36 @@
+extension ColumnNormalizedBanded {
+    /// `per_query_error(C, A)`: e_t = ‖(A C⁻¹)[t, :n]‖² for t < n, for a workload A built from
+    /// prefix sums, momentum, diagonals and the identity (see `WorkloadSystem`).
+    /// Time O(n (b − 1 + q)²), memory O((b + q)²) — against O(n² b) for streaming n unit
+    /// vectors through C⁻¹ (which `StreamingMatrix.rowNormsSquared` does, as a test oracle).
+    public func perQueryError(workload: StreamingMatrix = .prefixSum()) throws -> [Double] {
+        let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
+        var e = [Double](repeating: 0, count: n)
+        let ok = params.withUnsafeBufferPointer { p in
+            e.withUnsafeMutableBufferPointer { model.errors(params: p.baseAddress!, into: $0.baseAddress!) }
+        }
+        guard ok else { throw MFError.numerical("the strategy's parameters are not admissible") }
+        return e
+    }
+
+    /// The loss reduction(per-query error) and, if asked, its gradient with respect to params
+    /// (row-major n × b, zero on the lower-right triangle). Time about 5 n D² with the gradient
+    /// (D = b − 1 + q), memory O(√n D²); see `BandedErrorModel`.
+    public func loss(workload: StreamingMatrix = .prefixSum(), reduction: ErrorReduction = .mean,
+                     gradient: Bool = false) throws -> (loss: Double, gradient: [Double]?) {
+        if case .weights(let w) = reduction, w.count != n {
+            throw MFError.shape("weights must have length n=\(n), got \(w.count)")
+        }
+        let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
+        var g = gradient ? [Double](repeating: 0, count: n * bands) : nil
+        let value: Double = params.withUnsafeBufferPointer { p in
+            if g != nil {
+                return g!.withUnsafeMutableBufferPointer {
+                    model.loss(params: p.baseAddress!, reduction: reduction, gradient: $0.baseAddress!)
+                }
+            }
+            return model.loss(params: p.baseAddress!, reduction: reduction)
+        }
+        return (value, g)
+    }
+}
