@@ -49,6 +49,8 @@ def sensitivities():
     print(f"  banded (exact) {exact:.4f}, upper bound {bound:.4f}, single participation "
           f"{sensitivity.single_participation_sensitivity(C):.4f}  ({seconds * 1e3:.0f} ms)")
     print(f"  fixed epochs (4 epochs): {sensitivity.fixed_epoch_sensitivity(C, epochs=4):.4f}")
+
+
 def kronecker():
     section("Kronecker sums: build, project back, fused log-determinant")
     rng = np.random.default_rng(1)
@@ -81,6 +83,8 @@ def kronecker():
     print(f"log det = {logdet:.6f} in {t_logdet * 1e3:.1f} ms, constant memory "
           f"(NumPy log(w).sum(): {t_numpy * 1e3:.1f} ms on the materialized w; "
           f"relative difference {abs(logdet - reference) / abs(reference):.1e})")
+
+
 def parametric_matrix_models():
     section("Parametric matrix models: a low-rank affine Hermitian matrix module")
     from mfkit.pmm import LowRankAffineHermitianMatrix
@@ -102,6 +106,8 @@ def parametric_matrix_models():
     clone.deserialize(saved)
     print("serialize/deserialize round trip:", np.array_equal(clone(x)[0], out),
           "| complex128:", module.astype("double")(x)[0].dtype)
+
+
 def banded_noise(n=2048, bands=32, participations=4, model_size=1_000_000):
     section(f"Banded DP-BandMF: a mechanism for n={n} steps, b={bands} bands, k={participations} participations")
     min_sep = n // participations                      # (k, b)-participation: every n/k steps
