@@ -10,11 +10,16 @@
  *   in BYTES (NumPy's convention; negative and zero strides are allowed). The caller owns the
  *   memory; MFKit never keeps a pointer to it after a call returns. Outputs are caller-provided
  *   descriptors written in place.
- * - Objects are opaque handles made by constructor functions (written to `*out`) and released
- *   by their mfkit_*_free, which accepts NULL. A freed or foreign handle is reported as
- *   MFKIT_ERR_INVALID_ARGUMENT, never dereferenced. Matrix handles are immutable and may be
- *   shared between threads; a stream belongs to one thread at a time.
- * - Large work is spread over the machine's cores (MFKIT_NUM_THREADS overrides the count).
+ * - Objects are opaque handles made by constructor functions: on success the new handle is
+ *   written to `*out` and belongs to the caller, who releases it with the matching
+ *   mfkit_*_free (which accepts NULL and returns MFKIT_OK); on failure `*out` is not written.
+ *   Handles are independent: freeing one never invalidates another made from it. A NULL,
+ *   freed or foreign handle is reported as MFKIT_ERR_INVALID_ARGUMENT, never dereferenced;
+ *   so is a NULL pointer where an output is required. Matrix handles are immutable and may
+ *   be shared between threads; a stream belongs to one thread at a time.
+ * - Costs are given per function: time for the work and memory beyond the caller's arrays.
+ *   Symbols: s stages of a streaming matrix, m elements of one slice, n steps, b bands.
+ * - Large work is spread over the machine's cores (see mfkit_num_threads).
  */
 #ifndef MFKIT_H
 #define MFKIT_H
@@ -63,10 +68,13 @@ typedef struct mfkit_array {
 /* The library version, e.g. "0.1.0" (static storage). */
 const char *mfkit_version(void);
 
-/* The calling thread's last failure message ("" if none). Never NULL. */
+/* The calling thread's last failure message ("" if none; a success does not clear it), in
+ * thread-local storage owned by MFKit: never NULL, valid until the same thread's next failing
+ * call, so copy it before calling MFKit again. */
 const char *mfkit_last_error(void);
 
-/* Worker threads used for large work. */
+/* Worker threads used for large work: MFKIT_NUM_THREADS (1 to 64) if set in the environment,
+ * else the online cores (at most 64). Read once, at the first use. */
 int32_t mfkit_num_threads(void);
 
 /* ---------------------------------------------------------------- streaming matrices
@@ -79,10 +87,12 @@ int32_t mfkit_num_threads(void);
  */
 typedef struct mfkit_streaming_matrix mfkit_streaming_matrix;
 
+/* The identity (no stages): (A x)[t] = x[t]. Writes a new handle to *out. */
 mfkit_status mfkit_sm_identity(mfkit_streaming_matrix **out);
 /* The lower-triangular matrix of ones: (A x)[t] = x[0] + ... + x[t]. One state buffer. */
 mfkit_status mfkit_sm_prefix_sum(mfkit_streaming_matrix **out);
-/* diag(d) with d_t = diag[min(t, len - 1)]; entries must be finite; len >= 1. */
+/* diag(d) with d_t = diag[min(t, len - 1)]; diag is 1-D float32 or float64, len >= 1, entries
+ * finite (zero allowed). Copied; O(len). */
 mfkit_status mfkit_sm_diagonal(const mfkit_array *diag, mfkit_streaming_matrix **out);
 /* Momentum SGD: m_t = momentum m_{t-1} + x_t, y_t = y_{t-1} + lr_t m_t, lr_t =
  * learning_rates[min(t, len - 1)]; learning_rates NULL means all ones. Learning rates must be
@@ -94,12 +104,14 @@ mfkit_status mfkit_sm_multiply(const mfkit_streaming_matrix *a, const mfkit_stre
                                mfkit_streaming_matrix **out);
 /* out = A * scalar (A diag([scalar])); scalar must be finite. */
 mfkit_status mfkit_sm_scale(const mfkit_streaming_matrix *a, double scalar, mfkit_streaming_matrix **out);
-/* out = diag(row_scale) A diag(col_scale); either scale may be NULL (no scaling). */
+/* out = diag(row_scale) A diag(col_scale); either scale may be NULL (no scaling). Scales are
+ * 1-D float32 or float64 with at least one entry, finite (zero allowed), repeating their last
+ * entry past their end; copied. A stays valid. */
 mfkit_status mfkit_sm_scale_rows_and_columns(const mfkit_streaming_matrix *a, const mfkit_array *row_scale,
                                              const mfkit_array *col_scale, mfkit_streaming_matrix **out);
 /* Releases a matrix handle (NULL is a no-op). Streams made from it stay valid. */
 mfkit_status mfkit_sm_free(mfkit_streaming_matrix *a);
-/* The number of stages (factors) of A's pipeline, into *out. */
+/* The number of stages (factors) s of A's pipeline, into *out (identity: 0). O(1). */
 mfkit_status mfkit_sm_num_stages(const mfkit_streaming_matrix *a, int64_t *out);
 
 /* Writes the leading n x n block of A into out, shape (n, n), float32 or float64, n >= 1.
@@ -117,17 +129,20 @@ mfkit_status mfkit_sm_multiply_array(const mfkit_streaming_matrix *a, const mfki
 /* A step-by-step multiplication: the state of x -> A x for slices of one shape and dtype. */
 typedef struct mfkit_stream mfkit_stream;
 
-/* A stream of A for slices of shape shape[0..ndim) and dtype (float32 or float64), at step 0.
- * Holds s buffers of the slice's size (s = state-keeping stages of A). */
+/* A stream of A for slices of shape shape[0..ndim) (0 <= ndim <= 8; shape is copied) and dtype
+ * (float32 or float64), at step 0; writes a new handle to *out (free with mfkit_stream_free).
+ * The stream keeps its own reference to A, which may be freed first. Holds one buffer of the
+ * slice's size per state-keeping stage of A (prefix sum 1, momentum 2, banded inverse b - 1). */
 mfkit_status mfkit_stream_create(const mfkit_streaming_matrix *a, mfkit_dtype dtype, int32_t ndim,
                                  const int64_t *shape, mfkit_stream **out);
 /* out = (A x)[t] for the slice x = x[t], then t += 1. x must have the stream's shape and dtype;
  * out may be x itself. Time O(m s), over the cores for large slices. */
 mfkit_status mfkit_stream_next(mfkit_stream *stream, const mfkit_array *x, const mfkit_array *out);
-/* The index of the next step, into *out. */
+/* The index t of the next step, into *out. O(1). */
 mfkit_status mfkit_stream_step(const mfkit_stream *stream, int64_t *out);
-/* Back to step 0 with zero state. */
+/* Back to step 0 with zero state. O(m s). */
 mfkit_status mfkit_stream_reset(mfkit_stream *stream);
+/* Releases a stream and its buffers (NULL is a no-op). */
 mfkit_status mfkit_stream_free(mfkit_stream *stream);
 
 /* ---------------------------------------------------------------- banded strategies (mfkit_banded_*) */
@@ -157,24 +172,28 @@ enum {
 typedef int (*mfkit_optimize_callback)(void *user, int64_t step, double loss, double grad_norm);
 
 /* A strategy from params, shape (n, b), 1 <= b <= n; values finite and params[j, 0] != 0
- * (else MFKIT_ERR_NUMERICAL: C would be singular). Time and memory O(n b). */
+ * (else MFKIT_ERR_NUMERICAL: C would be singular). params is copied; writes a new handle to
+ * *out (free with mfkit_banded_free). Time and memory O(n b). */
 mfkit_status mfkit_banded_create(const mfkit_array *params, mfkit_banded **out);
 /* The banded Toeplitz strategy with coefficients coefs (1-D, 1 <= len <= n, coefs[0] != 0),
- * normalized to unit norm, lower-right triangle zero. */
+ * b = len, columns normalized to unit norm, lower-right triangle zero. Writes a new handle to
+ * *out. Time and memory O(n b). */
 mfkit_status mfkit_banded_from_banded_toeplitz(int64_t n, const mfkit_array *coefs, mfkit_banded **out);
 /* The default strategy: Toeplitz with the coefficients of Fichtenberger et al. (2023),
- * f_0 = 1, f_k = f_{k-1} (2k - 1) / (2k), truncated to bands (1 <= bands <= n). */
+ * f_0 = 1, f_k = f_{k-1} (2k - 1) / (2k), truncated to bands (1 <= bands <= n). Writes a new
+ * handle to *out. Time and memory O(n b). */
 mfkit_status mfkit_banded_default(int64_t n, int64_t bands, mfkit_banded **out);
 /* Releases a strategy (NULL is a no-op). Inverses made from it stay valid. */
 mfkit_status mfkit_banded_free(mfkit_banded *strategy);
-/* n and b, into *n and *bands. */
+/* n and b, into *n and *bands (neither may be NULL). O(1). */
 mfkit_status mfkit_banded_shape(const mfkit_banded *strategy, int64_t *n, int64_t *bands);
-/* Copies params (as given at construction) into out, shape (n, b), float32 or float64. */
+/* Copies params (as given at construction, lower-right triangle included) into out, shape
+ * (n, b), float32 or float64, any strides. O(n b). */
 mfkit_status mfkit_banded_params(const mfkit_banded *strategy, const mfkit_array *out);
-/* Writes the dense C into out, shape (n, n), float32 or float64. Time O(n^2). */
+/* Writes the dense C into out, shape (n, n), float32 or float64, any strides. Time O(n^2). */
 mfkit_status mfkit_banded_materialize(const mfkit_banded *strategy, const mfkit_array *out);
-/* C^{-1} as a streaming matrix (use mfkit_sm_multiply_array or a stream; free with
- * mfkit_sm_free). A step costs O(m b) for m elements per slice and keeps b - 1 slices of
+/* C^{-1} as a streaming matrix, written as a new handle to *out (use mfkit_sm_multiply_array or
+ * a stream; free with mfkit_sm_free; it does not need the strategy handle). O(n b) to make. A step costs O(m b) for m elements per slice and keeps b - 1 slices of
  * state (a ring indexed by t mod (b - 1)); slices keep their dtype. Past row n it is the
  * identity: (C^{-1} z)[t] = z[t] for t >= n. */
 mfkit_status mfkit_banded_inverse(const mfkit_banded *strategy, mfkit_streaming_matrix **out);
@@ -195,16 +214,19 @@ mfkit_status mfkit_banded_per_query_error(const mfkit_banded *strategy, const mf
 /* The loss (a reduction of the per-query errors, see MFKIT_REDUCTION_*; weights is read only
  * for MFKIT_REDUCTION_WEIGHTS) into *loss and, if grad is not NULL, its gradient with respect
  * to params into grad, shape (n, b), float32 or float64 (zero on the lower-right triangle).
- * Adjoint recursion with checkpoints: time about 5 n (b + q)^2 (the
- * checkpoint recomputation runs on a second core), memory O(sqrt(n) (b + q)^2). */
+ * Without grad: time n (b - 1 + q)^2. With grad, an adjoint recursion with checkpoints: time
+ * about 5 n (b - 1 + q)^2 (the checkpoint recomputation runs on a second core); memory
+ * O(n + sqrt(n) (b + q)^2). weights (length n, finite) may be float32 or float64. */
 mfkit_status mfkit_banded_loss(const mfkit_banded *strategy, const mfkit_streaming_matrix *a, int32_t reduction,
                                const mfkit_array *weights, double *loss, const mfkit_array *grad);
 /* Optimizes a strategy for workload a (NULL: prefix sum) by L-BFGS (memory 10, backtracking
  * line search, float64) from initial (NULL: mfkit_banded_default(n, bands); else its shape must
  * be (n, bands)), for at most max_steps steps, minimizing the reduction of the per-query
- * errors. callback (may be NULL) runs after every step; a nonzero return stops early. Writes
- * the best strategy found to *out (a new handle). Time per step: one or two loss evaluations
- * (O(n (b + q)^2) each) plus O(10 n b); memory O(sqrt(n) b^2 + 25 n b) doubles. */
+ * errors (weights as for mfkit_banded_loss), 1 <= bands <= n, max_steps >= 0. callback (may be
+ * NULL) runs after every step with `user`; a nonzero return stops early. Writes the best
+ * strategy found to *out (a new handle; initial stays valid). Time per step: one or two loss
+ * evaluations (O(n (b + q)^2) each) plus O(10 n b); memory O(sqrt(n) (b + q)^2 + 25 n b)
+ * doubles (fewer L-BFGS pairs when 10 would pass 1 GB). */
 mfkit_status mfkit_banded_optimize(int64_t n, int64_t bands, const mfkit_banded *initial,
                                    const mfkit_streaming_matrix *a, int64_t max_steps, int32_t reduction,
                                    const mfkit_array *weights, mfkit_optimize_callback callback, void *user,
@@ -215,10 +237,13 @@ mfkit_status mfkit_banded_optimize(int64_t n, int64_t bands, const mfkit_banded 
  * (Python: mfkit.optimization.optimize). objective(user, x, grad, n) returns the loss at x (n
  * contiguous doubles) and, when grad is not NULL, writes the gradient into grad; a non-finite
  * return marks x as inadmissible (the line search backs off). x (float64, any shape and
- * strides) holds the start and receives the result (only on success; the result so far when
- * the callback stops the run). memory >= 1 pairs; callback may be NULL. *steps and *loss (may
- * be NULL) receive the steps taken and the final loss. MFKIT_ERR_NUMERICAL if the loss at the
- * start is not finite. Memory (2 memory + 5) n doubles. */
+ * strides, not empty) holds the start and receives the result (only on success; the result so
+ * far when the callback stops the run). max_steps >= 0; memory >= 1 pairs; callback (may be
+ * NULL) runs after every accepted step with the step index, loss and gradient norm, and
+ * stops the run by returning nonzero; user is passed to both functions. *steps and *loss
+ * (may be NULL) receive the steps taken and the final loss. MFKIT_ERR_NUMERICAL if the loss
+ * at the start is not finite. Time per step: one or two objective calls plus O(memory n);
+ * memory (2 memory + 5) n doubles. */
 typedef double (*mfkit_objective)(void *user, const double *x, double *grad, int64_t n);
 mfkit_status mfkit_banded_lbfgs_minimize(const mfkit_array *x, mfkit_objective objective,
                                          mfkit_optimize_callback callback, void *user, int64_t max_steps,
@@ -226,15 +251,17 @@ mfkit_status mfkit_banded_lbfgs_minimize(const mfkit_array *x, mfkit_objective o
 
 /* ---------------------------------------------------------------- sensitivity of dense strategies (mfkit_sens_*) */
 /*
- * Sensitivity of a dense encoder C (k x n, any strides, float32 or float64; square C must be
+ * Sensitivity of a dense encoder C (r x n, any strides, float32 or float64; square C must be
  * lower-triangular up to 1e-8) or of its Gram matrix X = C^T C (n x n, finite, symmetric up to
  * NumPy's allclose), under multiple participations. Names, semantics, checks and messages
  * follow jax_privacy.matrix_factorization.sensitivity. Everything is computed in float64;
  * results go to *out, which is written only on success. A participation pattern is a set of
  * steps i_1 < i_2 < ... with i_{m+1} - i_m >= min_sep (min_sep = 1: adjacent steps allowed),
  * at most max_participations of them: max_participations is a pointer, NULL meaning "as many
- * as n and min_sep allow" (None in Python); a cap <= 0 allows only the empty pattern.
- * Inputs are read in place; only the C variants pack C's columns (n k doubles).
+ * as n and min_sep allow" (None in Python); a cap <= 0 allows only the empty pattern. Below, k
+ * is the number of participations min(cap, ceil(n / min_sep)).
+ * Inputs are read in place; only the C variants pack C's columns (n r doubles). Each function
+ * taking C has a _for_x twin taking X = C^T C instead (same result, checks on X).
  */
 /* ceil(n / min_sep), capped at *max_participations when given. n >= 0, min_sep >= 1. O(1). */
 mfkit_status mfkit_sens_minsep_true_max_participations(int64_t n, int64_t min_sep,
@@ -244,20 +271,20 @@ mfkit_status mfkit_sens_minsep_true_max_participations(int64_t n, int64_t min_se
  * O(n) (k <= 64) or O(n log n); memory O(n). */
 mfkit_status mfkit_sens_max_participation_for_linear_fn(const mfkit_array *x, int64_t min_sep,
                                                         const int64_t *max_participations, double *out);
-/* max_j ||C[:, j]||_2 (n >= 1). Time O(k n) over the cores; memory O(n). */
+/* max_j ||C[:, j]||_2 (n >= 1). Time O(r n) over the cores; memory O(n). */
 mfkit_status mfkit_sens_single_participation(const mfkit_array *c, double *out);
 /* Upper bound on the (min_sep, max_participations) sensitivity valid for any X: per row the
  * best pattern of |X[i, :]|, then the best pattern of those row values, square root (at least
  * the exact value; equal for diagonal X, often for min_sep-banded X). min_sep >= 1. Time O(n^2 k) at most (O(n^2) without a binding cap,
  * O(n^2) to O(n^2 log n) for min_sep = 1) over the cores; memory O(n) per core. The C variant forms
- * X = C^T C first: O(n^3 / 6) for a lower-triangular C, O(n^2 + n k) memory. */
+ * X = C^T C first: O(n^3 / 6) for a lower-triangular C, O(n^2 + n r) memory. */
 mfkit_status mfkit_sens_min_sep_upper_bound(const mfkit_array *c, int64_t min_sep,
                                             const int64_t *max_participations, double *out);
 mfkit_status mfkit_sens_min_sep_upper_bound_for_x(const mfkit_array *x, int64_t min_sep,
                                                   const int64_t *max_participations, double *out);
 /* Exact sensitivity when columns i, j of C with |i - j| >= min_sep are orthogonal (X exactly
  * zero off the min_sep band, else MFKIT_ERR_INVALID_ARGUMENT "... must be orthogonal.");
- * 1 <= min_sep <= n. Time O(n^2) + O(n k) for X; for C, O(k n) plus a dot product only for
+ * 1 <= min_sep <= n. Time O(n^2) + O(n k) for X; for C, O(r n) plus a dot product only for
  * far-apart columns whose supports overlap (none for C with at most min_sep bands). */
 mfkit_status mfkit_sens_banded(const mfkit_array *c, int64_t min_sep, const int64_t *max_participations,
                                double *out);
@@ -265,13 +292,13 @@ mfkit_status mfkit_sens_banded_for_x(const mfkit_array *x, int64_t min_sep, cons
                                      double *out);
 /* Sensitivity under (epochs, n / epochs)-fixed-epoch participation: sqrt(max_j sum_{a,c} |X[j +
  * a b, j + c b]|) with b = n / epochs. epochs > 0 must divide n >= 1. Time O(n^2) (checks)
- * + O(n epochs) for X; for C only the needed column dot products, O(n epochs k) at most. */
+ * + O(n epochs) for X; for C only the needed column dot products, O(n epochs r) at most. */
 mfkit_status mfkit_sens_fixed_epoch(const mfkit_array *c, int64_t epochs, double *out);
 mfkit_status mfkit_sens_fixed_epoch_for_x(const mfkit_array *x, int64_t epochs, double *out);
 /* X = C^T C into out (n x n, float32 or float64, any strides; may be C's own memory, which is
- * packed first). C must be finite. Exactly symmetric. Time O(k n^2 / 2) (n^3 / 6 for a
- * lower-triangular C, O(n b^2) for a banded one) over the cores; memory n k doubles (+ n^2
- * when out is not C-ordered float64). */
+ * packed first). C must be finite. Exactly symmetric. Time O(r n^2 / 2) (n^3 / 6 for a
+ * lower-triangular C, O(n b^2) for a banded one) over the cores; memory n r doubles (+ n^2
+ * when out is not C-ordered float64). No Python counterpart. */
 mfkit_status mfkit_sens_gram(const mfkit_array *c, const mfkit_array *out);
 
 
@@ -300,7 +327,8 @@ enum {
 };
 
 /* out (N x N) = mats[0] ⊕ ... ⊕ mats[k-1] (each d_i x d_i). Time O(N^2 + N Σ d_i); no work
- * space. A Fortran-ordered out is written column-contiguously. N <= 2^28. */
+ * space. A Fortran-ordered out is written column-contiguously; outputs of 16 MB and more with
+ * contiguous rows are written with non-temporal stores. N <= 2^28. */
 mfkit_status mfkit_kron_sum(int32_t k, const mfkit_array *mats, const mfkit_array *out);
 /* out (length N) = diagonal of diag(vecs[0]) ⊕ ... ⊕ diag(vecs[k-1]): out[i] = Σ_j vecs[j][i_j].
  * Time O(N), one write of out; work space O(L) doubles, L = the folded trailing axes
@@ -369,13 +397,16 @@ mfkit_status mfkit_pmm_affine_create(const mfkit_array *ms, double smoothing, in
                                      mfkit_dtype dtype, mfkit_pmm **out);
 /* Releases a model handle (NULL is a no-op). */
 mfkit_status mfkit_pmm_free(mfkit_pmm *model);
-/* The number of features p, the matrix size n and the dtype of the model; any output pointer
- * may be NULL. */
+/* The number of features p (q - 1 with the bias term, q without), the matrix size n and the
+ * dtype of the model; any output pointer may be NULL. O(1). No Python counterpart. */
 mfkit_status mfkit_pmm_info(const mfkit_pmm *model, int64_t *num_features, int64_t *matrix_size,
                             mfkit_dtype *dtype);
-/* Writes the full matrices M_0 ... M_{q-1} (q, n, n) into out (complex64 or complex128). */
+/* Writes the full Hermitian matrices (q, n, n) (M_0 ... M_p, or M_1 ... M_p without the bias
+ * term) into out, complex64 or complex128 (converted from the model's dtype), any strides.
+ * O(q n^2). No Python counterpart. */
 mfkit_status mfkit_pmm_matrices(const mfkit_pmm *model, const mfkit_array *out);
-/* Writes C (n, n) into out (complex64 or complex128); zeros when s = 0. */
+/* Writes C (n, n), without the factor s, into out (complex64 or complex128, any strides);
+ * zeros when s = 0. O(n^2). No Python counterpart. */
 mfkit_status mfkit_pmm_smoothing_matrix(const mfkit_pmm *model, const mfkit_array *out);
 /* The forward pass: out[k] = M(x[k]) for x (N, p) float32 or float64 and out (N, n, n) or
  * (N, n*n) of the model's dtype, any strides, not overlapping x. As x is real, this is the
