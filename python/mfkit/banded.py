@@ -227,7 +227,7 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
     - scan_fn: accepted for compatibility with jax_privacy and ignored.
 
     Cost per step: one or two loss-and-gradient evaluations, O(n (b + q)^2) each, plus
-    O(10 n b) for L-BFGS; memory O(sqrt(n) b^2 + 20 n b) doubles (the L-BFGS memory shrinks
+    O(10 n b) for L-BFGS; memory O(sqrt(n) b^2 + 25 n b) doubles (the L-BFGS memory shrinks
     to stay under about 1 GB). Runs in float64.
     """
     n = _ffi.positive_int(n, "n", "optimize")
