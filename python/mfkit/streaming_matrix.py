@@ -77,7 +77,7 @@ class StreamingMatrix:
         return out
 
     def row_norms_squared(self, n, dtype=np.float64, out=None):
-        """||A[t, :n]||^2 for t < n: the per-query squared errors when A is the decoder (workload @ C^{-1}).
+        """||A[t, :n]||^2 for t < n: the per-query errors of a decoder A = workload @ C^{-1}.
         Time O(n^2 s), memory O(n)."""
         if out is None:
             n = _ffi.positive_int(n, "n", "row_norms_squared")
