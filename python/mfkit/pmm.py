@@ -334,8 +334,12 @@ class _AffineHermitianBase:
                 raise ValueError(f"Serialized 'params' must have the keys {keys}, got {sorted(params_dict)}")
             self.set_params(tuple(params_dict[k] for k in keys))
         state_dict = data.get("state", {})
-        self.set_state(tuple(state_dict[f"s{i}"] for i in range(len(state_dict))) if isinstance(state_dict, dict)
-                       else state_dict)
+        if isinstance(state_dict, dict):
+            keys = [f"s{i}" for i in range(len(state_dict))]
+            if sorted(state_dict) != sorted(keys):
+                raise ValueError(f"Serialized 'state' must have the keys {keys}, got {sorted(map(str, state_dict))}")
+            state_dict = tuple(state_dict[k] for k in keys)
+        self.set_state(state_dict)
 
 
 def _check_array(value, name, complex_, ndim):

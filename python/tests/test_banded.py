@@ -256,3 +256,35 @@ def test_one_band_and_tiny_sizes(n, b, rng):
         dense = (A or sm.prefix_sum()).materialize(n) @ np.linalg.inv(dense_C(p))
         np.testing.assert_allclose(banded.per_query_error(C, A), np.sum(dense ** 2, axis=1), rtol=1e-13)
     assert banded.optimize(1, bands=1, max_optimizer_steps=5).params.tolist() == [[1.0]]
+
+
+def _ram_and_swap_bytes():
+    try:
+        info = dict(line.split(":", 1) for line in open("/proc/meminfo"))
+    except OSError:
+        return None
+    return sum(int(info[k].split()[0]) * 1024 for k in ("MemTotal", "SwapTotal"))
+
+
+def test_huge_bands_reported_before_any_allocation():
+    # The default coefficients used to be built (2^32 or 2^62 doubles) before the size check:
+    # an allocation abort or a segfault of the host process.
+    for n, b in [(2**32, 2**32), (2**62, 2**62)]:
+        with pytest.raises(MemoryError, match="too large"):
+            ColumnNormalizedBanded.default(n, b)
+        with pytest.raises(MemoryError, match="too large"):
+            banded.optimize(n, bands=b, max_optimizer_steps=1)
+
+
+def test_size_under_the_cap_but_beyond_memory_is_a_memory_error():
+    # n b = 2^32 is under the 2^33 cap, but its ~112 GB of work copies are not available: this
+    # used to abort the process in a Swift array allocation.
+    n, b = 2**31, 2
+    total = _ram_and_swap_bytes()
+    if total is None or total >= (3 * n * b + n) * 8:
+        pytest.skip("needs a machine with less than 112 GB of RAM + swap")
+    for make in (lambda: ColumnNormalizedBanded.default(n, b),
+                 lambda: ColumnNormalizedBanded.from_banded_toeplitz(n, [1.0, 0.5]),
+                 lambda: banded.optimize(n, bands=b, max_optimizer_steps=1)):
+        with pytest.raises(MemoryError, match="cannot allocate a strategy"):
+            make()

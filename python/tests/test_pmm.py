@@ -464,3 +464,19 @@ def test_concurrent_calls_share_one_prepared_model(rng):
         t.join()
     assert not errors
     assert len(results) == 80 and all(np.array_equal(r, results[0]) for r in results)
+
+
+def test_deserialize_state_with_foreign_keys_is_a_value_error():
+    # A 'state' dict whose keys are not s0, s1, ... used to raise KeyError.
+    m = AffineHermitianMatrix(3)
+    m.compile(0, (2,))
+    data = m.serialize()
+    for state in ({"s5": np.zeros(1)}, {"x": 1, "s0": 2}):
+        with pytest.raises(ValueError, match="'state' must have the keys"):
+            AffineHermitianMatrix().deserialize(dict(data, state=state))
+    with pytest.raises(ValueError, match="keeps no state"):
+        AffineHermitianMatrix().deserialize(dict(data, state={"s0": np.zeros(1)}))
+    restored = AffineHermitianMatrix()
+    restored.deserialize(dict(data, state={}))
+    x = np.random.default_rng(1).standard_normal((4, 2))
+    np.testing.assert_array_equal(restored(x)[0], m(x)[0])
