@@ -184,6 +184,10 @@ class _AffineHermitianBase:
                                  f"number of features {expected}")
             return
         self._check_sizes_for_init()
+        n = int(self.matrix_size)
+        if q * n * n > 1 << 28:  # the library's limit, checked before drawing q n^2 numbers
+            raise MemoryError(f"{q} matrices of size {n} x {n} are too large for MFKit's PMM kernels "
+                              "(at most 2^28 entries)")
         self._init_params(_make_rng(rng), q)
 
     def get_output_shape(self, input_shape):

@@ -480,3 +480,16 @@ def test_deserialize_state_with_foreign_keys_is_a_value_error():
     restored.deserialize(dict(data, state={}))
     x = np.random.default_rng(1).standard_normal((4, 2))
     np.testing.assert_array_equal(restored(x)[0], m(x)[0])
+
+
+def test_compile_refuses_too_large_sizes_before_drawing():
+    # compile() used to draw the q n^2 (or q r n) random parameters in NumPy first: a
+    # "Unable to allocate 144 GiB" from NumPy rather than the library's limit.
+    for m, shape in ((AffineHermitianMatrix(3), (2**31,)), (AffineHermitianMatrix(2**20), (2,)),
+                     (LowRankAffineHermitianMatrix(2**31, 2), (2,)), (LowRankAffineHermitianMatrix(3, 2), (2**31,))):
+        with pytest.raises(MemoryError, match="too large for MFKit's PMM kernels"):
+            m.compile(0, shape)
+        assert not m.is_ready()
+    m = AffineHermitianMatrix(4)
+    m.compile(0, (3,))
+    assert m.get_params()[0].shape == (4, 4, 4)
