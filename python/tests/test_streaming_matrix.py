@@ -335,3 +335,20 @@ def test_stream_errors():
         A.stream((-1,), np.float32)
     with pytest.raises(ValueError, match="must come from"):
         A.multiply_next(np.ones(3), sm.identity().init_multiply(np.ones(3)))
+
+
+def test_stream_of_impossible_slice_shape_is_refused():
+    # The slice size used to wrap around (2^32 * 2^32 * 4 = 0) and the stream was created.
+    A = sm.momentum_sgd_matrix(0.5)
+    for shape in ((2**32, 2**32, 4), (2**40, 2**40), (2**62, 4)):
+        with pytest.raises(ValueError, match="too large"):
+            A.stream(shape, np.float64)
+    # Beyond memory but not overflowing: a MemoryError with the library's message.
+    with pytest.raises(MemoryError, match="stream state"):
+        A.stream((2**50,), np.float64)
+    # A large slice is not touched until used (calloc): creating it is cheap.
+    s = A.stream((1 << 26,), np.float32)
+    assert s.step == 0
+    del s
+    small, dense = A.stream((3,), np.float64), A.materialize(2) @ np.ones((2, 3))
+    np.testing.assert_allclose([small.next(np.ones(3)), small.next(np.ones(3))], dense)
