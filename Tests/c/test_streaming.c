@@ -147,6 +147,21 @@ int main(void) {
     mfkit_sm_free(m);
     mfkit_sm_free(p);
 
+    /* a slice shape whose size overflows (2^32 * 2^32 * 4 wrapped to 0) is refused */
+    {
+        mfkit_streaming_matrix *mom = NULL;
+        mfkit_stream *big = NULL;
+        EXPECT_STATUS(mfkit_sm_momentum_sgd(0.5, NULL, &mom), MFKIT_OK);
+        int64_t wrap[3] = {(int64_t)1 << 32, (int64_t)1 << 32, 4};
+        EXPECT_STATUS(mfkit_stream_create(mom, MFKIT_FLOAT64, 3, wrap, &big), MFKIT_ERR_SHAPE);
+        EXPECT(big == NULL);
+        EXPECT(strstr(mfkit_last_error(), "too large") != NULL);
+        int64_t huge[1] = {(int64_t)1 << 50};
+        EXPECT_STATUS(mfkit_stream_create(mom, MFKIT_FLOAT64, 1, huge, &big), MFKIT_ERR_OUT_OF_MEMORY);
+        EXPECT(big == NULL);
+        mfkit_sm_free(mom);
+    }
+
     printf("streaming C tests: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
     return failures != 0;
 }
