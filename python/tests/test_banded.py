@@ -288,3 +288,12 @@ def test_size_under_the_cap_but_beyond_memory_is_a_memory_error():
                  lambda: banded.optimize(n, bands=b, max_optimizer_steps=1)):
         with pytest.raises(MemoryError, match="cannot allocate a strategy"):
             make()
+
+
+def test_minsep_sensitivity_with_huge_n_does_not_overflow():
+    # ceil(n / min_sep) was computed as (n + min_sep - 1) / min_sep: negative for n near 2^63
+    # (and an overflow trap in a debug build).
+    C = ColumnNormalizedBanded.default(6, 2)
+    for n, min_sep in [(2**63 - 1, 2), (2**63 - 1, 3), (2**63 - 2, 2**62), (2**63 - 1, 2**63 - 1)]:
+        assert banded.minsep_sensitivity_squared(C, min_sep, None, n, skip_checks=True) == -(-n // min_sep)
+    assert banded.minsep_sensitivity_squared(C, 2, 5, 2**63 - 1, skip_checks=True) == 5
