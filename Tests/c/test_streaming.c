@@ -147,6 +147,26 @@ int main(void) {
     mfkit_sm_free(m);
     mfkit_sm_free(p);
 
+    /* a freed handle stays dead even when new objects are made after it (handles are
+       tokens, never reused; an address-keyed registry revived it when the address was reused) */
+    {
+        mfkit_streaming_matrix *gone = NULL, *fresh[8] = {NULL};
+        int64_t stages = -1;
+        EXPECT_STATUS(mfkit_sm_prefix_sum(&gone), MFKIT_OK);
+        EXPECT_STATUS(mfkit_sm_free(gone), MFKIT_OK);
+        for (int i = 0; i < 8; i++) {
+            EXPECT_STATUS(mfkit_sm_prefix_sum(&fresh[i]), MFKIT_OK);
+            EXPECT(fresh[i] != gone);
+        }
+        EXPECT_STATUS(mfkit_sm_num_stages(gone, &stages), MFKIT_ERR_INVALID_ARGUMENT);
+        EXPECT(stages == -1);
+        EXPECT_STATUS(mfkit_sm_free(gone), MFKIT_ERR_INVALID_ARGUMENT);
+        for (int i = 0; i < 8; i++) {
+            EXPECT_STATUS(mfkit_sm_num_stages(fresh[i], &stages), MFKIT_OK);
+            EXPECT_STATUS(mfkit_sm_free(fresh[i]), MFKIT_OK);
+        }
+    }
+
     /* a slice shape whose size overflows (2^32 * 2^32 * 4 wrapped to 0) is refused */
     {
         mfkit_streaming_matrix *mom = NULL;
