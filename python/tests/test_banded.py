@@ -297,3 +297,20 @@ def test_minsep_sensitivity_with_huge_n_does_not_overflow():
     for n, min_sep in [(2**63 - 1, 2), (2**63 - 1, 3), (2**63 - 2, 2**62), (2**63 - 1, 2**63 - 1)]:
         assert banded.minsep_sensitivity_squared(C, min_sep, None, n, skip_checks=True) == -(-n // min_sep)
     assert banded.minsep_sensitivity_squared(C, 2, 5, 2**63 - 1, skip_checks=True) == 5
+
+
+def test_integers_beyond_int64_are_refused_not_wrapped():
+    # ctypes wraps 2^64 to 0 silently: n=2^64 used to mean "the strategy's n" and
+    # max_optimizer_steps=2^64 ran zero steps.
+    C = ColumnNormalizedBanded.default(6, 2)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        banded.minsep_sensitivity_squared(C, 2, None, 2**64)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        banded.minsep_sensitivity_squared(C, 2, 2**63)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        ColumnNormalizedBanded.default(2**64 + 4, 2)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        banded.optimize(6, bands=2, max_optimizer_steps=2**64)
+    with pytest.raises(ValueError, match="non-negative"):
+        banded.optimize(6, bands=2, max_optimizer_steps=-1)
+    assert banded.minsep_sensitivity_squared(C, 2, 2**63 - 1) == 3

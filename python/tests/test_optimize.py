@@ -201,3 +201,15 @@ def test_generic_optimize_huge_memory_is_clamped_or_reported():
     # A work space that cannot exist is a MemoryError with the library's message.
     with pytest.raises(MemoryError, match="L-BFGS work space"):
         optimization.optimize(quad, np.ones(2**20), memory=2**40, max_optimizer_steps=2**40)
+
+
+def test_generic_optimize_steps_beyond_int64_are_refused():
+    from mfkit import optimization
+    quad = lambda x: (float((x ** 2).sum()), 2.0 * x)  # noqa: E731
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        optimization.optimize(quad, [1.0], max_optimizer_steps=2**64)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        optimization.optimize(quad, [1.0], memory=2**64)
+    with pytest.raises(ValueError, match="non-negative"):
+        optimization.optimize(quad, [1.0], max_optimizer_steps=-1)
+    np.testing.assert_allclose(optimization.optimize(quad, [1.0], max_optimizer_steps=2**63 - 1), [0.0], atol=1e-8)

@@ -352,3 +352,18 @@ def test_stream_of_impossible_slice_shape_is_refused():
     del s
     small, dense = A.stream((3,), np.float64), A.materialize(2) @ np.ones((2, 3))
     np.testing.assert_allclose([small.next(np.ones(3)), small.next(np.ones(3))], dense)
+
+
+def test_stream_shape_beyond_int64_is_refused_not_wrapped():
+    # ctypes wraps 2^64 to 0 silently: a (2^64, 2^64) stream used to be created as (0, 0).
+    A = sm.prefix_sum()
+    for shape in ((2**64, 2**64), (2**63,), (-(2**63) - 1,)):
+        with pytest.raises(ValueError, match="does not fit in 64 bits"):
+            A.stream(shape, np.float64)
+    for shape in ((2.0,), (True,), ("3",)):
+        with pytest.raises(TypeError, match="integers"):
+            A.stream(shape, np.float64)
+    with pytest.raises(TypeError, match="tuple of integers"):
+        A.stream(None, np.float64)
+    s = A.stream((np.int64(2), 3), np.float64)
+    assert s.shape == (2, 3)
