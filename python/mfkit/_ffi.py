@@ -214,6 +214,8 @@ def describe(array, name="array", writable=False):
 def params_array(values, name):
     """A float64 parameter array (constructors copy their parameters, so a conversion is
     harmless here)."""
+    if np.iscomplexobj(values):  # NumPy would drop the imaginary part with only a warning
+        raise TypeError(f"{name} must be real, got dtype {np.asarray(values).dtype}")
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -59,7 +59,7 @@ class ColumnNormalizedBanded:
     __slots__ = ("_handle", "params")
 
     def __init__(self, params):
-        params = np.array(params, dtype=np.float64, copy=True)
+        params = np.array(_ffi.params_array(params, "ColumnNormalizedBanded: params"), dtype=np.float64, copy=True)
         if params.ndim != 2:
             raise ValueError(f"ColumnNormalizedBanded: params must be two-dimensional (n, bands), got shape {params.shape}")
         handle = _ffi.new_handle("mfkit_banded_create", _ffi.describe(params, "params"))

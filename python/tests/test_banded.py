@@ -314,3 +314,14 @@ def test_integers_beyond_int64_are_refused_not_wrapped():
     with pytest.raises(ValueError, match="non-negative"):
         banded.optimize(6, bands=2, max_optimizer_steps=-1)
     assert banded.minsep_sensitivity_squared(C, 2, 2**63 - 1) == 3
+
+
+def test_complex_parameters_are_refused_not_truncated():
+    with pytest.raises(TypeError, match="must be real"):
+        ColumnNormalizedBanded(np.ones((3, 2), complex))
+    with pytest.raises(TypeError, match="must be real"):
+        ColumnNormalizedBanded.from_banded_toeplitz(4, [1.0, 0.5j])
+    with pytest.raises(TypeError, match="must be real"):
+        banded.loss_and_gradient(ColumnNormalizedBanded.default(3, 2), None, np.ones(3, complex))
+    C = ColumnNormalizedBanded(np.ones((3, 2), np.float32))
+    assert C.params.dtype == np.float64

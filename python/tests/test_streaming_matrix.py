@@ -367,3 +367,14 @@ def test_stream_shape_beyond_int64_is_refused_not_wrapped():
         A.stream(None, np.float64)
     s = A.stream((np.int64(2), 3), np.float64)
     assert s.shape == (2, 3)
+
+
+def test_complex_parameters_are_refused_not_truncated():
+    # np.asarray(..., float64) dropped the imaginary part with only a ComplexWarning.
+    z = np.array([1 + 1j, 2.0])
+    for make in (lambda: sm.diagonal(z), lambda: sm.momentum_sgd_matrix(0.5, z),
+                 lambda: sm.scale_rows_and_columns(sm.prefix_sum(), z, None),
+                 lambda: sm.scale_rows_and_columns(sm.prefix_sum(), None, [1j])):
+        with pytest.raises(TypeError, match="must be real"):
+            make()
+    np.testing.assert_allclose(sm.diagonal(z.real).materialize(2), np.diag([1.0, 2.0]))
