@@ -325,3 +325,12 @@ def test_complex_parameters_are_refused_not_truncated():
         banded.loss_and_gradient(ColumnNormalizedBanded.default(3, 2), None, np.ones(3, complex))
     C = ColumnNormalizedBanded(np.ones((3, 2), np.float32))
     assert C.params.dtype == np.float64
+
+
+def test_self_overlapping_output_is_refused_untouched():
+    from numpy.lib.stride_tricks import as_strided
+    base = np.full(8, 7.0)
+    out = as_strided(base, (4, 4), (0, 8), writeable=True)
+    with pytest.raises(ValueError, match="overlaps itself"):
+        ColumnNormalizedBanded.default(4, 2).materialize(out=out)
+    np.testing.assert_array_equal(base, 7.0)

@@ -493,3 +493,15 @@ def test_compile_refuses_too_large_sizes_before_drawing():
     m = AffineHermitianMatrix(4)
     m.compile(0, (3,))
     assert m.get_params()[0].shape == (4, 4, 4)
+
+
+def test_self_overlapping_output_is_refused_untouched():
+    from numpy.lib.stride_tricks import as_strided
+    m = AffineHermitianMatrix(2, smoothing=1.0)
+    m.compile(0, (1,))
+    ref = m(np.ones((3, 1)))[0]
+    base = np.full(16, 7.0, dtype=ref.dtype)
+    out = as_strided(base, ref.shape, (0,) * ref.ndim, writeable=True)
+    with pytest.raises(ValueError, match="overlaps itself"):
+        m(np.ones((3, 1)), out=out)
+    np.testing.assert_array_equal(base, 7.0)

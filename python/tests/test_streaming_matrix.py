@@ -378,3 +378,25 @@ def test_complex_parameters_are_refused_not_truncated():
         with pytest.raises(TypeError, match="must be real"):
             make()
     np.testing.assert_allclose(sm.diagonal(z.real).materialize(2), np.diag([1.0, 2.0]))
+
+
+def test_self_overlapping_outputs_are_refused_untouched():
+    # A writable zero-stride (or interleaved) output used to be written element by element,
+    # several results landing on one memory location.
+    from numpy.lib.stride_tricks import as_strided
+    base = np.full(8, 7.0)
+    A = sm.momentum_sgd_matrix(0.5)
+    cases = [
+        (lambda o: A.materialize(3, out=o), as_strided(base, (3, 3), (0, 8), writeable=True)),
+        (lambda o: A.row_norms_squared(3, out=o), as_strided(base, (3,), (0,), writeable=True)),
+        (lambda o: sm.multiply_array(A, np.ones((3, 2)), out=o), as_strided(base, (3, 2), (8, 8), writeable=True)),
+        (lambda o: A.stream((4,), np.float64).next(np.ones(4), out=o), as_strided(base, (4,), (0,), writeable=True)),
+    ]
+    for call, out in cases:
+        with pytest.raises(ValueError, match="overlaps itself"):
+            call(out)
+        np.testing.assert_array_equal(base, 7.0)
+    # Views NumPy slicing makes are fine: reversed, strided, transposed.
+    out = np.zeros((6, 6))[::2, ::-2].T
+    A.materialize(3, out=out)
+    np.testing.assert_array_equal(out, A.materialize(3))
