@@ -334,3 +334,16 @@ def test_self_overlapping_output_is_refused_untouched():
     with pytest.raises(ValueError, match="overlaps itself"):
         ColumnNormalizedBanded.default(4, 2).materialize(out=out)
     np.testing.assert_array_equal(base, 7.0)
+
+
+def test_error_model_work_space_beyond_memory_is_a_memory_error():
+    # n = b = 4096: 128 MB of parameters, but the gradient's checkpoints need ~26 GB; the
+    # allocation used to fail inside the kernel and abort the process.
+    total = _ram_and_swap_bytes()
+    if total is None or total >= 3288866816 * 8:
+        pytest.skip("needs a machine with less than 26 GB of RAM + swap")
+    C = ColumnNormalizedBanded.default(4096, 4096)
+    with pytest.raises(MemoryError, match="error model's work space"):
+        banded.loss_and_gradient(C)
+    with pytest.raises(MemoryError, match="error model's work space"):
+        banded.optimize(4096, bands=4096, C=C, max_optimizer_steps=1)
