@@ -347,3 +347,19 @@ def test_error_model_work_space_beyond_memory_is_a_memory_error():
         banded.loss_and_gradient(C)
     with pytest.raises(MemoryError, match="error model's work space"):
         banded.optimize(4096, bands=4096, C=C, max_optimizer_steps=1)
+
+
+def test_workload_with_huge_state_is_a_memory_error():
+    # 2000 prefix-sum stages (q = 2000) over a 10^4-step diagonal schedule: the workload's
+    # per-step maps need 10^4 x (q+1)^2 doubles (320 GB); their allocation used to abort.
+    total = _ram_and_swap_bytes()
+    if total is None or total >= 40040010000 * 8:
+        pytest.skip("needs a machine with less than 320 GB of RAM + swap")
+    A = sm.diagonal(np.ones(10000))
+    for _ in range(2000):
+        A = A @ sm.prefix_sum()
+    C = ColumnNormalizedBanded.default(10000, 1)
+    for call in (lambda: banded.per_query_error(C, A), lambda: banded.loss_and_gradient(C, A),
+                 lambda: banded.optimize(10000, bands=1, A=A, max_optimizer_steps=1)):
+        with pytest.raises(MemoryError, match="per-step maps"):
+            call()
