@@ -400,3 +400,28 @@ def test_self_overlapping_outputs_are_refused_untouched():
     out = np.zeros((6, 6))[::2, ::-2].T
     A.materialize(3, out=out)
     np.testing.assert_array_equal(out, A.materialize(3))
+
+
+def test_product_with_millions_of_stages_is_a_memory_error():
+    # 2^22 prefix-sum stages: the kernels' per-thread piece state (stages x 2048 elements on
+    # every core, ~137 GB) used to be allocated inside the kernel, aborting the process.
+    total = None
+    try:
+        info = dict(line.split(":", 1) for line in open("/proc/meminfo"))
+        total = sum(int(info[k].split()[0]) * 1024 for k in ("MemTotal", "SwapTotal"))
+    except OSError:
+        pass
+    if total is None or total >= (2**22 + 1) * 2048 * 2 * 8:
+        pytest.skip("needs a machine with less than 137 GB of RAM + swap")
+    A = sm.prefix_sum()
+    for _ in range(22):
+        A = A @ A
+    assert A.num_stages == 2**22
+    out = np.full((2, 2), 7.0)
+    with pytest.raises(MemoryError, match="streaming work space of 4194304 stages"):
+        A.materialize(2, out=out)
+    np.testing.assert_array_equal(out, 7.0)
+    with pytest.raises(MemoryError, match="streaming work space"):
+        A.row_norms_squared(2)
+    with pytest.raises(MemoryError, match="streaming work space"):
+        sm.multiply_array(A, np.ones((2, 3)))
