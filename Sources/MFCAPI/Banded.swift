@@ -126,13 +126,13 @@ public func mfkit_banded_shape(_ h: OpaquePointer?, _ n: UnsafeMutablePointer<In
 public func mfkit_banded_params(_ h: OpaquePointer?, _ out: UnsafeRawPointer?) -> Int32 {
     guarded("params") {
         let s = try strategy(h)
-        try writeMatrix(s.params, s.n, s.bands, try readArray(out, "out"), "out")
+        try writeMatrix(s.params, s.n, s.bands, try readOutputArray(out, "out"), "out")
     }
 }
 
 @_cdecl("mfkit_banded_materialize")
 public func mfkit_banded_materialize(_ h: OpaquePointer?, _ out: UnsafeRawPointer?) -> Int32 {
-    guarded("materialize") { try strategy(h).materialize(into: try readArray(out, "out")) }
+    guarded("materialize") { try strategy(h).materialize(into: try readOutputArray(out, "out")) }
 }
 
 @_cdecl("mfkit_banded_inverse")
@@ -162,7 +162,7 @@ public func mfkit_banded_per_query_error(_ h: OpaquePointer?, _ a: OpaquePointer
     guarded("per_query_error") {
         let s = try strategy(h)
         let w = try workloadOrPrefixSum(a)
-        let o = try readArray(out, "out")
+        let o = try readOutputArray(out, "out")
         guard o.shape == [s.n] else { throw MFError.shape("out must have shape (\(s.n),), got \(o.shape)") }
         try writeVector(try s.perQueryError(workload: w), o, "out")
     }
@@ -177,6 +177,7 @@ public func mfkit_banded_loss(_ h: OpaquePointer?, _ a: OpaquePointer?, _ code: 
         let red = try reduction(code, weights, s.n)
         guard let loss else { throw MFError.invalidArgument("loss is a null pointer") }
         let g = try readOptionalArray(grad, "grad")
+        try g?.requireDisjointElements("grad")
         if let g, g.shape != [s.n, s.bands] {
             throw MFError.shape("grad must have shape (\(s.n), \(s.bands)), got \(g.shape)")
         }
@@ -223,6 +224,7 @@ public func mfkit_banded_lbfgs_minimize(_ x: UnsafeRawPointer?, _ objective: Obj
         let xa = try readArray(x, "x")
         guard xa.dtype == .float64 else { throw MFError.dtype("x must be float64, got \(xa.dtype)") }
         try xa.requireElementStrides("x")
+        try xa.requireDisjointElements("x")   // updated in place
         guard let objective else { throw MFError.invalidArgument("objective is a null function pointer") }
         try require(maxSteps >= 0, "max_optimizer_steps must be non-negative, got \(maxSteps)")
         try require(memory >= 1, "memory must be positive, got \(memory)")

@@ -33,6 +33,14 @@ func readArray(_ p: UnsafeRawPointer?, _ name: String) throws -> StridedArray {
     return StridedArray(data: data, dtype: dtype, shape: shape, strides: strides)
 }
 
+/// Reads an output descriptor (written in place): as `readArray`, and no two of its elements
+/// may share memory (a broadcast view cannot be written).
+func readOutputArray(_ p: UnsafeRawPointer?, _ name: String) throws -> StridedArray {
+    let a = try readArray(p, name)
+    try a.requireDisjointElements(name)
+    return a
+}
+
 /// An optional descriptor: nil for a null pointer.
 func readOptionalArray(_ p: UnsafeRawPointer?, _ name: String) throws -> StridedArray? {
     guard p != nil else { return nil }

@@ -7,9 +7,14 @@ import Darwin
 
 /// Live handles: every object handed to C is retained here until its `mfkit_*_free`, so a
 /// freed, foreign or mistyped handle is reported instead of being dereferenced.
+///
+/// A handle is a token, never the object's address: tokens are never reused, so a freed handle
+/// stays dead even when a later object is allocated at the same address.
 final class HandleRegistry: @unchecked Sendable {
     private var live: [UnsafeMutableRawPointer: AnyObject] = [:]
     private var mutex = pthread_mutex_t()
+    /// The next token; 16-byte steps from a nonzero base, so tokens look like aligned pointers.
+    private var nextToken: UInt = 0x4D46_4B00_0000_0010
 
     init() { pthread_mutex_init(&mutex, nil) }
 
@@ -20,9 +25,13 @@ final class HandleRegistry: @unchecked Sendable {
     }
 
     func register(_ object: AnyObject) -> UnsafeMutableRawPointer {
-        let p = Unmanaged.passUnretained(object).toOpaque()
-        locked { live[p] = object }
-        return p
+        locked {
+            // nextToken is never zero (it skips 0 on wrap-around), so the pointer exists.
+            let p = UnsafeMutableRawPointer(bitPattern: nextToken)!
+            nextToken = nextToken &+ 16 == 0 ? 16 : nextToken &+ 16
+            live[p] = object
+            return p
+        }
     }
 
     /// The object behind `handle`, which must be live and of type T.

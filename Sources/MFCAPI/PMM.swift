@@ -84,7 +84,7 @@ private func write(_ values: [Double], into out: StridedArray, shape: [Int], nam
 public func mfkit_pmm_matrices(_ h: OpaquePointer?, _ out: UnsafeRawPointer?) -> Int32 {
     guarded("pmm_matrices") {
         let m = try model(h)
-        try write(m.matrices, into: try readArray(out, "out"),
+        try write(m.matrices, into: try readOutputArray(out, "out"),
                   shape: [m.matrixCount, m.matrixSize, m.matrixSize], name: "out")
     }
 }
@@ -93,7 +93,7 @@ public func mfkit_pmm_matrices(_ h: OpaquePointer?, _ out: UnsafeRawPointer?) ->
 public func mfkit_pmm_smoothing_matrix(_ h: OpaquePointer?, _ out: UnsafeRawPointer?) -> Int32 {
     guarded("pmm_smoothing_matrix") {
         let m = try model(h)
-        try write(m.smoothingMatrix, into: try readArray(out, "out"), shape: [m.matrixSize, m.matrixSize], name: "out")
+        try write(m.smoothingMatrix, into: try readOutputArray(out, "out"), shape: [m.matrixSize, m.matrixSize], name: "out")
     }
 }
 
@@ -101,6 +101,6 @@ public func mfkit_pmm_smoothing_matrix(_ h: OpaquePointer?, _ out: UnsafeRawPoin
 public func mfkit_pmm_forward(_ h: OpaquePointer?, _ x: UnsafeRawPointer?, _ out: UnsafeRawPointer?) -> Int32 {
     guarded("__call__") {
         let m = try model(h)
-        try m.forward(try readArray(x, "input_NF"), into: try readArray(out, "out"))
+        try m.forward(try readArray(x, "input_NF"), into: try readOutputArray(out, "out"))
     }
 }

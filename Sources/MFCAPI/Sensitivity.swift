@@ -116,7 +116,7 @@ public func mfkit_sens_fixed_epoch_for_x(_ x: UnsafeRawPointer?, _ epochs: Int64
 public func mfkit_sens_gram(_ c: UnsafeRawPointer?, _ out: UnsafeRawPointer?) -> Int32 {
     guarded("gram") {
         let view = try matrixView(c, "C")
-        let dst = try readArray(out, "out")
+        let dst = try readOutputArray(out, "out")
         try Sensitivity.gram(view, into: dst)
     }
 }

@@ -148,6 +148,24 @@ int main(void) {
           "NULL objective accepted");
     CHECK(mfkit_banded_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 0, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
           "memory 0 accepted");
+    /* a memory far beyond the step count is clamped (it used to abort allocating memory x N) */
+    for (int i = 0; i < 6; i++) x[i] = 0;
+    CHECK(mfkit_banded_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, INT64_MAX, &steps, &fmin) == MFKIT_OK,
+          "lbfgs huge memory: %s", mfkit_last_error());
+    for (int i = 0; i < 6; i++) CHECK(fabs(x[i] - i) < 1e-8, "lbfgs huge memory x[%d] = %g", i, x[i]);
+    /* an array updated in place must not overlap itself (a zero stride used to be accepted) */
+    double one = 5.0;
+    mfkit_array x_bcast = {&one, MFKIT_FLOAT64, 2, {2, 3}, {0, 0}};
+    CHECK(mfkit_banded_lbfgs_minimize(&x_bcast, quadratic, NULL, NULL, 10, 5, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT
+          && one == 5.0, "self-overlapping x accepted");
+    CHECK(strstr(mfkit_last_error(), "overlaps itself") != NULL, "message: %s", mfkit_last_error());
+    /* huge bands: reported before the default coefficients are built (used to abort or crash) */
+    mfkit_banded *huge = NULL;
+    CHECK(mfkit_banded_default((int64_t)1 << 32, (int64_t)1 << 32, &huge) == MFKIT_ERR_OUT_OF_MEMORY && huge == NULL,
+          "2^32 x 2^32 strategy: %s", mfkit_last_error());
+    CHECK(strstr(mfkit_last_error(), "too large") != NULL, "message: %s", mfkit_last_error());
+    CHECK(mfkit_banded_default((int64_t)1 << 62, (int64_t)1 << 62, &huge) == MFKIT_ERR_OUT_OF_MEMORY && huge == NULL,
+          "2^62 x 2^62 strategy: %s", mfkit_last_error());
 
     /* sensitivity */
     int64_t sens = 0;

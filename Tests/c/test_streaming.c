@@ -147,6 +147,41 @@ int main(void) {
     mfkit_sm_free(m);
     mfkit_sm_free(p);
 
+    /* a freed handle stays dead even when new objects are made after it (handles are
+       tokens, never reused; an address-keyed registry revived it when the address was reused) */
+    {
+        mfkit_streaming_matrix *gone = NULL, *fresh[8] = {NULL};
+        int64_t stages = -1;
+        EXPECT_STATUS(mfkit_sm_prefix_sum(&gone), MFKIT_OK);
+        EXPECT_STATUS(mfkit_sm_free(gone), MFKIT_OK);
+        for (int i = 0; i < 8; i++) {
+            EXPECT_STATUS(mfkit_sm_prefix_sum(&fresh[i]), MFKIT_OK);
+            EXPECT(fresh[i] != gone);
+        }
+        EXPECT_STATUS(mfkit_sm_num_stages(gone, &stages), MFKIT_ERR_INVALID_ARGUMENT);
+        EXPECT(stages == -1);
+        EXPECT_STATUS(mfkit_sm_free(gone), MFKIT_ERR_INVALID_ARGUMENT);
+        for (int i = 0; i < 8; i++) {
+            EXPECT_STATUS(mfkit_sm_num_stages(fresh[i], &stages), MFKIT_OK);
+            EXPECT_STATUS(mfkit_sm_free(fresh[i]), MFKIT_OK);
+        }
+    }
+
+    /* a slice shape whose size overflows (2^32 * 2^32 * 4 wrapped to 0) is refused */
+    {
+        mfkit_streaming_matrix *mom = NULL;
+        mfkit_stream *big = NULL;
+        EXPECT_STATUS(mfkit_sm_momentum_sgd(0.5, NULL, &mom), MFKIT_OK);
+        int64_t wrap[3] = {(int64_t)1 << 32, (int64_t)1 << 32, 4};
+        EXPECT_STATUS(mfkit_stream_create(mom, MFKIT_FLOAT64, 3, wrap, &big), MFKIT_ERR_SHAPE);
+        EXPECT(big == NULL);
+        EXPECT(strstr(mfkit_last_error(), "too large") != NULL);
+        int64_t huge[1] = {(int64_t)1 << 50};
+        EXPECT_STATUS(mfkit_stream_create(mom, MFKIT_FLOAT64, 1, huge, &big), MFKIT_ERR_OUT_OF_MEMORY);
+        EXPECT(big == NULL);
+        mfkit_sm_free(mom);
+    }
+
     printf("streaming C tests: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
     return failures != 0;
 }

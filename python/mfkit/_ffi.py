@@ -214,6 +214,8 @@ def describe(array, name="array", writable=False):
 def params_array(values, name):
     """A float64 parameter array (constructors copy their parameters, so a conversion is
     harmless here)."""
+    if np.iscomplexobj(values):  # NumPy would drop the imaginary part with only a warning
+        raise TypeError(f"{name} must be real, got dtype {np.asarray(values).dtype}")
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -227,6 +229,22 @@ def positive_int(value, name, function):
         raise TypeError(f"{function}: {name} must be an integer, got {type(value).__name__}")
     if value <= 0:
         raise ValueError(f"{function}: {name} must be positive, got {value}")
+    if value > INT64_MAX:  # ctypes would silently wrap it
+        raise ValueError(f"{function}: {name}={value} does not fit in 64 bits")
+    return int(value)
+
+
+INT64_MAX = 2**63 - 1
+
+
+def steps_int(value, function):
+    """max_optimizer_steps as an int in [0, 2^63 - 1] (TypeError / ValueError otherwise)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{function}: max_optimizer_steps must be an integer")
+    if value < 0:
+        raise ValueError(f"{function}: max_optimizer_steps must be non-negative, got {value}")
+    if value > INT64_MAX:
+        raise ValueError(f"{function}: max_optimizer_steps={value} does not fit in 64 bits")
     return int(value)
 
 

@@ -59,7 +59,7 @@ class ColumnNormalizedBanded:
     __slots__ = ("_handle", "params")
 
     def __init__(self, params):
-        params = np.array(params, dtype=np.float64, copy=True)
+        params = np.array(_ffi.params_array(params, "ColumnNormalizedBanded: params"), dtype=np.float64, copy=True)
         if params.ndim != 2:
             raise ValueError(f"ColumnNormalizedBanded: params must be two-dimensional (n, bands), got shape {params.shape}")
         handle = _ffi.new_handle("mfkit_banded_create", _ffi.describe(params, "params"))
@@ -232,10 +232,7 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
     """
     n = _ffi.positive_int(n, "n", "optimize")
     bands = _ffi.positive_int(bands, "bands", "optimize")
-    if isinstance(max_optimizer_steps, bool) or not isinstance(max_optimizer_steps, (int, np.integer)):
-        raise TypeError("optimize: max_optimizer_steps must be an integer")
-    if max_optimizer_steps < 0:
-        raise ValueError(f"optimize: max_optimizer_steps must be non-negative, got {max_optimizer_steps}")
+    max_optimizer_steps = _ffi.steps_int(max_optimizer_steps, "optimize")
     init = None if C is None else _strategy(C, "optimize")._handle
     code, weights = _reduction(reduction_fn, n, "optimize")
     every = 0

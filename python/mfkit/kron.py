@@ -149,6 +149,20 @@ def _dims(dims, function):
     return out
 
 
+def _require_size(dims, array, matrix, name, function):
+    """Checks that `array` is N x N (matrix) or length N for N = prod(dims), before any output
+    is allocated from dims (a huge entry of dims would otherwise ask NumPy for a huge array)."""
+    n = _prod(dims)
+    expect = (n, n) if matrix else (n,)
+    regular = array.ndim == len(expect) and (not matrix or array.shape[0] == array.shape[1])
+    # A well-formed input of the wrong size, or outputs bigger than any valid ones (each d_k is
+    # at most N): refused here. Other malformed inputs get the library's message.
+    too_big = any((d * d if matrix else d) > max(array.size, 1) for d in dims)
+    if (regular and array.shape != expect) or too_big:
+        what = f"has length {array.shape[0]}" if regular and not matrix else f"has shape {array.shape}"
+        raise ValueError(f"{function}: {name} {what} but dims {dims} multiply to {n}")
+
+
 def _c_dims(dims):
     return (ctypes.c_int64 * len(dims))(*dims)
 
@@ -239,6 +253,7 @@ def factorwise_average(mat, dims, k, out=None):
     k = _axis(k, len(dims), "factorwise_average")
     if not isinstance(mat, np.ndarray):
         raise TypeError(f"factorwise_average: mat must be a NumPy array, got {type(mat).__name__}")
+    _require_size(dims, mat, True, "mat", "factorwise_average")
     if out is None:
         out = np.empty((dims[k], dims[k]), dtype=_dtype([mat]))
     _ffi.call("mfkit_kron_factorwise_average", _ffi.describe(mat, "mat"), len(dims), _c_dims(dims), k,
@@ -252,6 +267,7 @@ def factorwise_average_diag(vec, dims, k, out=None):
     k = _axis(k, len(dims), "factorwise_average_diag")
     if not isinstance(vec, np.ndarray):
         raise TypeError(f"factorwise_average_diag: vec must be a NumPy array, got {type(vec).__name__}")
+    _require_size(dims, vec, False, "vec", "factorwise_average_diag")
     if out is None:
         out = np.empty(dims[k], dtype=_dtype([vec]))
     _ffi.call("mfkit_kron_factorwise_average_diag", _ffi.describe(vec, "vec"), len(dims), _c_dims(dims), k,
@@ -259,11 +275,13 @@ def factorwise_average_diag(vec, dims, k, out=None):
     return out
 
 
-def _projection_outs(dims, out, function, matrix, dtype):
+def _projection_outs(dims, out, function, matrix, dtype, source=None):
     if out is None:
         if dims is None:
             raise ValueError(f"{function}: give dims or out")
         dims = _dims(dims, function)
+        if source is not None:
+            _require_size(dims, source, matrix, "mat" if matrix else "vec", function)
         return [np.empty((d, d) if matrix else d, dtype=dtype) for d in dims]
     out = _outs(out, None if dims is None else len(_dims(dims, function)), function)
     if dims is not None:
@@ -284,7 +302,7 @@ def ks_project(mat, dims, out=None):
     """
     if not isinstance(mat, np.ndarray):
         raise TypeError(f"ks_project: mat must be a NumPy array, got {type(mat).__name__}")
-    out = _projection_outs(dims, out, "ks_project", True, _dtype([mat]))
+    out = _projection_outs(dims, out, "ks_project", True, _dtype([mat]), mat)
     _ffi.call("mfkit_kron_ks_project", _ffi.describe(mat, "mat"), len(out), _descriptors(out, "out", True))
     return out
 
@@ -300,7 +318,7 @@ def ks_project_diag(vec, dims, out=None):
     """
     if not isinstance(vec, np.ndarray):
         raise TypeError(f"ks_project_diag: vec must be a NumPy array, got {type(vec).__name__}")
-    out = _projection_outs(dims, out, "ks_project_diag", False, _dtype([vec]))
+    out = _projection_outs(dims, out, "ks_project_diag", False, _dtype([vec]), vec)
     _ffi.call("mfkit_kron_ks_project_diag", _ffi.describe(vec, "vec"), len(out), _descriptors(out, "out", True))
     return out
 

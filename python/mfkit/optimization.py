@@ -69,8 +69,7 @@ def optimize(loss_fn, params, *, max_optimizer_steps=250, grad=True, callback=No
     x = np.array(params, dtype=np.float64, copy=True)
     if x.size == 0:
         raise ValueError("optimize: params must not be empty")
-    if isinstance(max_optimizer_steps, bool) or not isinstance(max_optimizer_steps, (int, np.integer)):
-        raise TypeError("optimize: max_optimizer_steps must be an integer")
+    max_optimizer_steps = _ffi.steps_int(max_optimizer_steps, "optimize")
     memory = _ffi.positive_int(memory, "memory", "optimize")
     shape = x.shape
     state = {"error": None, "interrupted": False}

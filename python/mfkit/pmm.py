@@ -184,6 +184,10 @@ class _AffineHermitianBase:
                                  f"number of features {expected}")
             return
         self._check_sizes_for_init()
+        n = int(self.matrix_size)
+        if q * n * n > 1 << 28:  # the library's limit, checked before drawing q n^2 numbers
+            raise MemoryError(f"{q} matrices of size {n} x {n} are too large for MFKit's PMM kernels "
+                              "(at most 2^28 entries)")
         self._init_params(_make_rng(rng), q)
 
     def get_output_shape(self, input_shape):
@@ -334,8 +338,12 @@ class _AffineHermitianBase:
                 raise ValueError(f"Serialized 'params' must have the keys {keys}, got {sorted(params_dict)}")
             self.set_params(tuple(params_dict[k] for k in keys))
         state_dict = data.get("state", {})
-        self.set_state(tuple(state_dict[f"s{i}"] for i in range(len(state_dict))) if isinstance(state_dict, dict)
-                       else state_dict)
+        if isinstance(state_dict, dict):
+            keys = [f"s{i}" for i in range(len(state_dict))]
+            if sorted(state_dict) != sorted(keys):
+                raise ValueError(f"Serialized 'state' must have the keys {keys}, got {sorted(map(str, state_dict))}")
+            state_dict = tuple(state_dict[k] for k in keys)
+        self.set_state(state_dict)
 
 
 def _check_array(value, name, complex_, ndim):

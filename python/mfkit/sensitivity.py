@@ -149,18 +149,37 @@ def max_participation_for_linear_fn(x, min_sep=1, max_participations=None):
                    _cap(max_participations, function))
 
 
-def banded_lower_triangular_mask(n, num_bands):
-    """n x n lower-triangular {0, 1} int32 matrix with num_bands bands of ones."""
+def _band_mask(n, num_bands, symmetric, function):
+    """The n x n int32 {0, 1} matrix with ones where 0 <= i - j < num_bands (and, when
+    symmetric, where 0 <= j - i < num_bands). Writes only the bands: time O(n num_bands)
+    beyond the zeroed n x n result (no dense temporaries)."""
+    n = _integer(n, "n", function)
+    num_bands = _integer(num_bands, "num_bands", function)
     if num_bands < 1:
         raise ValueError(f"num_bands must be >= 0, found {num_bands}")
-    return (np.tri(n) - np.tri(n, k=-num_bands)).astype(np.int32)
+    if n < 0:
+        raise ValueError(f"{function}: n must be non-negative, got {n}")
+    if n * n > 2**60:
+        raise ValueError(f"{function}: n={n} is too large (an n x n mask would have {n * n} entries)")
+    mask = np.zeros((n, n), dtype=np.int32)
+    for r in range(min(num_bands, n)):
+        i = np.arange(n - r)
+        mask[i + r, i] = 1
+        if symmetric:
+            mask[i, i + r] = 1
+    return mask
+
+
+def banded_lower_triangular_mask(n, num_bands):
+    """n x n lower-triangular {0, 1} int32 matrix with num_bands bands of ones.
+    Time O(n num_bands) plus zeroing the result; memory: the result."""
+    return _band_mask(n, num_bands, False, "banded_lower_triangular_mask")
 
 
 def banded_symmetric_mask(n, num_bands):
-    """n x n symmetric {0, 1} int32 matrix with 2 num_bands - 1 bands of ones."""
-    if num_bands < 1:
-        raise ValueError(f"num_bands must be >= 0, found {num_bands}")
-    return (np.tri(n, k=num_bands - 1) - np.tri(n, k=-num_bands)).astype(np.int32)
+    """n x n symmetric {0, 1} int32 matrix with 2 num_bands - 1 bands of ones.
+    Time O(n num_bands) plus zeroing the result; memory: the result."""
+    return _band_mask(n, num_bands, True, "banded_symmetric_mask")
 
 
 # ---------------------------------------------------------------- sensitivities

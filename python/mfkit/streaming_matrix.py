@@ -137,6 +137,15 @@ class Stream:
             raise TypeError(f"Stream: matrix must be a StreamingMatrix, got {type(matrix).__name__}")
         if isinstance(shape, (int, np.integer)):
             shape = (shape,)
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            raise TypeError(f"Stream: shape must be a tuple of integers, got {type(shape).__name__}") from None
+        for d in shape:
+            if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+                raise TypeError(f"Stream: shape must hold integers, got {shape}")
+            if not -_ffi.INT64_MAX - 1 <= d <= _ffi.INT64_MAX:  # ctypes would silently wrap it
+                raise ValueError(f"Stream: shape length {d} does not fit in 64 bits")
         shape = tuple(int(d) for d in shape)
         dtype = _ffi.real_dtype(dtype, "Stream")
         dims = (ctypes.c_int64 * max(1, len(shape)))(*shape)

@@ -256,3 +256,110 @@ def test_one_band_and_tiny_sizes(n, b, rng):
         dense = (A or sm.prefix_sum()).materialize(n) @ np.linalg.inv(dense_C(p))
         np.testing.assert_allclose(banded.per_query_error(C, A), np.sum(dense ** 2, axis=1), rtol=1e-13)
     assert banded.optimize(1, bands=1, max_optimizer_steps=5).params.tolist() == [[1.0]]
+
+
+def _ram_and_swap_bytes():
+    try:
+        info = dict(line.split(":", 1) for line in open("/proc/meminfo"))
+    except OSError:
+        return None
+    return sum(int(info[k].split()[0]) * 1024 for k in ("MemTotal", "SwapTotal"))
+
+
+def test_huge_bands_reported_before_any_allocation():
+    # The default coefficients used to be built (2^32 or 2^62 doubles) before the size check:
+    # an allocation abort or a segfault of the host process.
+    for n, b in [(2**32, 2**32), (2**62, 2**62)]:
+        with pytest.raises(MemoryError, match="too large"):
+            ColumnNormalizedBanded.default(n, b)
+        with pytest.raises(MemoryError, match="too large"):
+            banded.optimize(n, bands=b, max_optimizer_steps=1)
+
+
+def test_size_under_the_cap_but_beyond_memory_is_a_memory_error():
+    # n b = 2^32 is under the 2^33 cap, but its ~112 GB of work copies are not available: this
+    # used to abort the process in a Swift array allocation.
+    n, b = 2**31, 2
+    total = _ram_and_swap_bytes()
+    if total is None or total >= (3 * n * b + n) * 8:
+        pytest.skip("needs a machine with less than 112 GB of RAM + swap")
+    for make in (lambda: ColumnNormalizedBanded.default(n, b),
+                 lambda: ColumnNormalizedBanded.from_banded_toeplitz(n, [1.0, 0.5]),
+                 lambda: banded.optimize(n, bands=b, max_optimizer_steps=1)):
+        with pytest.raises(MemoryError, match="cannot allocate a strategy"):
+            make()
+
+
+def test_minsep_sensitivity_with_huge_n_does_not_overflow():
+    # ceil(n / min_sep) was computed as (n + min_sep - 1) / min_sep: negative for n near 2^63
+    # (and an overflow trap in a debug build).
+    C = ColumnNormalizedBanded.default(6, 2)
+    for n, min_sep in [(2**63 - 1, 2), (2**63 - 1, 3), (2**63 - 2, 2**62), (2**63 - 1, 2**63 - 1)]:
+        assert banded.minsep_sensitivity_squared(C, min_sep, None, n, skip_checks=True) == -(-n // min_sep)
+    assert banded.minsep_sensitivity_squared(C, 2, 5, 2**63 - 1, skip_checks=True) == 5
+
+
+def test_integers_beyond_int64_are_refused_not_wrapped():
+    # ctypes wraps 2^64 to 0 silently: n=2^64 used to mean "the strategy's n" and
+    # max_optimizer_steps=2^64 ran zero steps.
+    C = ColumnNormalizedBanded.default(6, 2)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        banded.minsep_sensitivity_squared(C, 2, None, 2**64)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        banded.minsep_sensitivity_squared(C, 2, 2**63)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        ColumnNormalizedBanded.default(2**64 + 4, 2)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        banded.optimize(6, bands=2, max_optimizer_steps=2**64)
+    with pytest.raises(ValueError, match="non-negative"):
+        banded.optimize(6, bands=2, max_optimizer_steps=-1)
+    assert banded.minsep_sensitivity_squared(C, 2, 2**63 - 1) == 3
+
+
+def test_complex_parameters_are_refused_not_truncated():
+    with pytest.raises(TypeError, match="must be real"):
+        ColumnNormalizedBanded(np.ones((3, 2), complex))
+    with pytest.raises(TypeError, match="must be real"):
+        ColumnNormalizedBanded.from_banded_toeplitz(4, [1.0, 0.5j])
+    with pytest.raises(TypeError, match="must be real"):
+        banded.loss_and_gradient(ColumnNormalizedBanded.default(3, 2), None, np.ones(3, complex))
+    C = ColumnNormalizedBanded(np.ones((3, 2), np.float32))
+    assert C.params.dtype == np.float64
+
+
+def test_self_overlapping_output_is_refused_untouched():
+    from numpy.lib.stride_tricks import as_strided
+    base = np.full(8, 7.0)
+    out = as_strided(base, (4, 4), (0, 8), writeable=True)
+    with pytest.raises(ValueError, match="overlaps itself"):
+        ColumnNormalizedBanded.default(4, 2).materialize(out=out)
+    np.testing.assert_array_equal(base, 7.0)
+
+
+def test_error_model_work_space_beyond_memory_is_a_memory_error():
+    # n = b = 4096: 128 MB of parameters, but the gradient's checkpoints need ~26 GB; the
+    # allocation used to fail inside the kernel and abort the process.
+    total = _ram_and_swap_bytes()
+    if total is None or total >= 3288866816 * 8:
+        pytest.skip("needs a machine with less than 26 GB of RAM + swap")
+    C = ColumnNormalizedBanded.default(4096, 4096)
+    with pytest.raises(MemoryError, match="error model's work space"):
+        banded.loss_and_gradient(C)
+    with pytest.raises(MemoryError, match="error model's work space"):
+        banded.optimize(4096, bands=4096, C=C, max_optimizer_steps=1)
+
+
+def test_workload_with_huge_state_is_a_memory_error():
+    # 2000 prefix-sum stages (q = 2000) over a 10^4-step diagonal schedule: the workload's
+    # per-step maps need 10^4 x (q+1)^2 doubles (320 GB); their allocation used to abort.
+    total = _ram_and_swap_bytes()
+    if total is None or total >= 40040010000 * 8:
+        pytest.skip("needs a machine with less than 320 GB of RAM + swap")
+    A = sm.diagonal(np.ones(10000))
+    for _ in range(2000):
+        A = A @ sm.prefix_sum()
+    C = ColumnNormalizedBanded.default(10000, 1)
+    for call in (lambda: banded.per_query_error(C, A), lambda: banded.loss_and_gradient(C, A),
+                 lambda: banded.optimize(10000, bands=1, A=A, max_optimizer_steps=1)):
+        with pytest.raises(MemoryError, match="per-step maps"):
+            call()

@@ -469,3 +469,20 @@ def test_self_overlapping_output_refused(rng):
     base2 = np.zeros(12)
     rows = np.lib.stride_tricks.as_strided(base2, shape=(3, 3), strides=(16, 8))  # rows interleave
     expect_error(ValueError, "overlaps itself", lambda: kron.ks_project(np.eye(3), [3], out=[rows]), base2)
+
+
+def test_huge_dims_refused_before_allocating_outputs():
+    # Outputs were allocated from dims before any check: dims [2**62, 2**62] asked NumPy for an
+    # impossible array ("array is too big"), [2**20, 1] for 8 TB (MemoryError), and an entry
+    # of 2**64 would wrap to 0 in ctypes.
+    m, v = np.eye(4), np.ones(4)
+    for dims in ([2**62, 2**62], [2**20, 1], [2**64, 1], [30000, 1]):
+        for fn in (lambda: kron.factorwise_average(m, dims, 0), lambda: kron.factorwise_average_diag(v, dims, 0),
+                   lambda: kron.ks_project(m, dims), lambda: kron.ks_project_diag(v, dims)):
+            with pytest.raises(ValueError, match="multiply to"):
+                fn()
+    with pytest.raises(ValueError, match=r"mat has shape \(4, 4\) but dims \[2, 3\] multiply to 6"):
+        kron.factorwise_average(m, [2, 3], 0)
+    with pytest.raises(ValueError, match=r"vec has length 4 but dims \[2, 3\] multiply to 6"):
+        kron.ks_project_diag(v, [2, 3])
+    np.testing.assert_allclose(kron.factorwise_average_diag(v, [2, 2], 1), [1.0, 1.0])

@@ -187,3 +187,29 @@ def test_real_sigint_stops_and_returns_the_strategy():
     assert seen == [0, 1, 2]
     assert isinstance(C, ColumnNormalizedBanded)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
+
+
+def test_generic_optimize_huge_memory_is_clamped_or_reported():
+    from mfkit import optimization
+    quad = lambda x: (float(((x - 3.0) ** 2).sum()), 2.0 * (x - 3.0))  # noqa: E731
+    # memory far beyond the step count used to abort on its (memory x N) allocation; at most
+    # one pair is stored per step, so the result equals that of a memory of 10.
+    big = optimization.optimize(quad, [1.0, 2.0], memory=2**62, max_optimizer_steps=20)
+    ref = optimization.optimize(quad, [1.0, 2.0], memory=10, max_optimizer_steps=20)
+    np.testing.assert_array_equal(big, ref)
+    np.testing.assert_allclose(big, [3.0, 3.0], atol=1e-8)
+    # A work space that cannot exist is a MemoryError with the library's message.
+    with pytest.raises(MemoryError, match="L-BFGS work space"):
+        optimization.optimize(quad, np.ones(2**20), memory=2**40, max_optimizer_steps=2**40)
+
+
+def test_generic_optimize_steps_beyond_int64_are_refused():
+    from mfkit import optimization
+    quad = lambda x: (float((x ** 2).sum()), 2.0 * x)  # noqa: E731
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        optimization.optimize(quad, [1.0], max_optimizer_steps=2**64)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        optimization.optimize(quad, [1.0], memory=2**64)
+    with pytest.raises(ValueError, match="non-negative"):
+        optimization.optimize(quad, [1.0], max_optimizer_steps=-1)
+    np.testing.assert_allclose(optimization.optimize(quad, [1.0], max_optimizer_steps=2**63 - 1), [0.0], atol=1e-8)

@@ -464,3 +464,44 @@ def test_concurrent_calls_share_one_prepared_model(rng):
         t.join()
     assert not errors
     assert len(results) == 80 and all(np.array_equal(r, results[0]) for r in results)
+
+
+def test_deserialize_state_with_foreign_keys_is_a_value_error():
+    # A 'state' dict whose keys are not s0, s1, ... used to raise KeyError.
+    m = AffineHermitianMatrix(3)
+    m.compile(0, (2,))
+    data = m.serialize()
+    for state in ({"s5": np.zeros(1)}, {"x": 1, "s0": 2}):
+        with pytest.raises(ValueError, match="'state' must have the keys"):
+            AffineHermitianMatrix().deserialize(dict(data, state=state))
+    with pytest.raises(ValueError, match="keeps no state"):
+        AffineHermitianMatrix().deserialize(dict(data, state={"s0": np.zeros(1)}))
+    restored = AffineHermitianMatrix()
+    restored.deserialize(dict(data, state={}))
+    x = np.random.default_rng(1).standard_normal((4, 2))
+    np.testing.assert_array_equal(restored(x)[0], m(x)[0])
+
+
+def test_compile_refuses_too_large_sizes_before_drawing():
+    # compile() used to draw the q n^2 (or q r n) random parameters in NumPy first: a
+    # "Unable to allocate 144 GiB" from NumPy rather than the library's limit.
+    for m, shape in ((AffineHermitianMatrix(3), (2**31,)), (AffineHermitianMatrix(2**20), (2,)),
+                     (LowRankAffineHermitianMatrix(2**31, 2), (2,)), (LowRankAffineHermitianMatrix(3, 2), (2**31,))):
+        with pytest.raises(MemoryError, match="too large for MFKit's PMM kernels"):
+            m.compile(0, shape)
+        assert not m.is_ready()
+    m = AffineHermitianMatrix(4)
+    m.compile(0, (3,))
+    assert m.get_params()[0].shape == (4, 4, 4)
+
+
+def test_self_overlapping_output_is_refused_untouched():
+    from numpy.lib.stride_tricks import as_strided
+    m = AffineHermitianMatrix(2, smoothing=1.0)
+    m.compile(0, (1,))
+    ref = m(np.ones((3, 1)))[0]
+    base = np.full(16, 7.0, dtype=ref.dtype)
+    out = as_strided(base, ref.shape, (0,) * ref.ndim, writeable=True)
+    with pytest.raises(ValueError, match="overlaps itself"):
+        m(np.ones((3, 1)), out=out)
+    np.testing.assert_array_equal(base, 7.0)

@@ -466,3 +466,27 @@ def test_empty_encoders():
         sens.fixed_epoch_sensitivity(F, 1)
     with pytest.raises(ValueError, match=re.escape("Matrix C has unexpected shape ()")):
         sens.get_min_sep_sensitivity_upper_bound(np.zeros(()))
+
+
+def test_masks_match_numpy_tri_and_reject_bad_sizes():
+    for n in range(0, 7):
+        for b in range(1, 9):
+            np.testing.assert_array_equal(sens.banded_lower_triangular_mask(n, b),
+                                          (np.tri(n) - np.tri(n, k=-b)).astype(np.int32))
+            np.testing.assert_array_equal(sens.banded_symmetric_mask(n, b),
+                                          (np.tri(n, k=b - 1) - np.tri(n, k=-b)).astype(np.int32))
+    assert sens.banded_symmetric_mask(4, 2).dtype == np.int32
+    # A huge n used to build dense n x n temporaries (the process was killed for memory);
+    # a huge band count raised OverflowError from np.tri.
+    for f in (sens.banded_lower_triangular_mask, sens.banded_symmetric_mask):
+        with pytest.raises(ValueError, match="too large"):
+            f(2**31, 2)
+        with pytest.raises(ValueError, match="64 bits"):
+            f(4, 2**64)
+        with pytest.raises(ValueError, match="non-negative"):
+            f(-1, 2)
+        with pytest.raises(TypeError, match="integer"):
+            f(4.5, 2)
+    # More bands than rows: every band there is.
+    np.testing.assert_array_equal(sens.banded_lower_triangular_mask(3, 2**63 - 1), np.tri(3, dtype=np.int32))
+    np.testing.assert_array_equal(sens.banded_symmetric_mask(3, 2**63 - 1), np.ones((3, 3), np.int32))

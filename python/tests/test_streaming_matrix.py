@@ -335,3 +335,93 @@ def test_stream_errors():
         A.stream((-1,), np.float32)
     with pytest.raises(ValueError, match="must come from"):
         A.multiply_next(np.ones(3), sm.identity().init_multiply(np.ones(3)))
+
+
+def test_stream_of_impossible_slice_shape_is_refused():
+    # The slice size used to wrap around (2^32 * 2^32 * 4 = 0) and the stream was created.
+    A = sm.momentum_sgd_matrix(0.5)
+    for shape in ((2**32, 2**32, 4), (2**40, 2**40), (2**62, 4)):
+        with pytest.raises(ValueError, match="too large"):
+            A.stream(shape, np.float64)
+    # Beyond memory but not overflowing: a MemoryError with the library's message.
+    with pytest.raises(MemoryError, match="stream state"):
+        A.stream((2**50,), np.float64)
+    # A large slice is not touched until used (calloc): creating it is cheap.
+    s = A.stream((1 << 26,), np.float32)
+    assert s.step == 0
+    del s
+    small, dense = A.stream((3,), np.float64), A.materialize(2) @ np.ones((2, 3))
+    np.testing.assert_allclose([small.next(np.ones(3)), small.next(np.ones(3))], dense)
+
+
+def test_stream_shape_beyond_int64_is_refused_not_wrapped():
+    # ctypes wraps 2^64 to 0 silently: a (2^64, 2^64) stream used to be created as (0, 0).
+    A = sm.prefix_sum()
+    for shape in ((2**64, 2**64), (2**63,), (-(2**63) - 1,)):
+        with pytest.raises(ValueError, match="does not fit in 64 bits"):
+            A.stream(shape, np.float64)
+    for shape in ((2.0,), (True,), ("3",)):
+        with pytest.raises(TypeError, match="integers"):
+            A.stream(shape, np.float64)
+    with pytest.raises(TypeError, match="tuple of integers"):
+        A.stream(None, np.float64)
+    s = A.stream((np.int64(2), 3), np.float64)
+    assert s.shape == (2, 3)
+
+
+def test_complex_parameters_are_refused_not_truncated():
+    # np.asarray(..., float64) dropped the imaginary part with only a ComplexWarning.
+    z = np.array([1 + 1j, 2.0])
+    for make in (lambda: sm.diagonal(z), lambda: sm.momentum_sgd_matrix(0.5, z),
+                 lambda: sm.scale_rows_and_columns(sm.prefix_sum(), z, None),
+                 lambda: sm.scale_rows_and_columns(sm.prefix_sum(), None, [1j])):
+        with pytest.raises(TypeError, match="must be real"):
+            make()
+    np.testing.assert_allclose(sm.diagonal(z.real).materialize(2), np.diag([1.0, 2.0]))
+
+
+def test_self_overlapping_outputs_are_refused_untouched():
+    # A writable zero-stride (or interleaved) output used to be written element by element,
+    # several results landing on one memory location.
+    from numpy.lib.stride_tricks import as_strided
+    base = np.full(8, 7.0)
+    A = sm.momentum_sgd_matrix(0.5)
+    cases = [
+        (lambda o: A.materialize(3, out=o), as_strided(base, (3, 3), (0, 8), writeable=True)),
+        (lambda o: A.row_norms_squared(3, out=o), as_strided(base, (3,), (0,), writeable=True)),
+        (lambda o: sm.multiply_array(A, np.ones((3, 2)), out=o), as_strided(base, (3, 2), (8, 8), writeable=True)),
+        (lambda o: A.stream((4,), np.float64).next(np.ones(4), out=o), as_strided(base, (4,), (0,), writeable=True)),
+    ]
+    for call, out in cases:
+        with pytest.raises(ValueError, match="overlaps itself"):
+            call(out)
+        np.testing.assert_array_equal(base, 7.0)
+    # Views NumPy slicing makes are fine: reversed, strided, transposed.
+    out = np.zeros((6, 6))[::2, ::-2].T
+    A.materialize(3, out=out)
+    np.testing.assert_array_equal(out, A.materialize(3))
+
+
+def test_product_with_millions_of_stages_is_a_memory_error():
+    # 2^22 prefix-sum stages: the kernels' per-thread piece state (stages x 2048 elements on
+    # every core, ~137 GB) used to be allocated inside the kernel, aborting the process.
+    total = None
+    try:
+        info = dict(line.split(":", 1) for line in open("/proc/meminfo"))
+        total = sum(int(info[k].split()[0]) * 1024 for k in ("MemTotal", "SwapTotal"))
+    except OSError:
+        pass
+    if total is None or total >= (2**22 + 1) * 2048 * 2 * 8:
+        pytest.skip("needs a machine with less than 137 GB of RAM + swap")
+    A = sm.prefix_sum()
+    for _ in range(22):
+        A = A @ A
+    assert A.num_stages == 2**22
+    out = np.full((2, 2), 7.0)
+    with pytest.raises(MemoryError, match="streaming work space of 4194304 stages"):
+        A.materialize(2, out=out)
+    np.testing.assert_array_equal(out, 7.0)
+    with pytest.raises(MemoryError, match="streaming work space"):
+        A.row_norms_squared(2)
+    with pytest.raises(MemoryError, match="streaming work space"):
+        sm.multiply_array(A, np.ones((2, 3)))

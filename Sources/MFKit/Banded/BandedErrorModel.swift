@@ -75,6 +75,22 @@ public final class BandedErrorModel {
     private var work: UnsafeMutablePointer<Double>?
     private var workCount = 0
 
+    /// Throws MFError.outOfMemory unless the work space that `loss` (with or without the
+    /// gradient) needs — 2n + 2D² doubles, plus about 3√n D² with the gradient — can be
+    /// allocated now; checked before an evaluation so that a size beyond memory is reported
+    /// instead of failing the allocation inside the kernel. Time O(1).
+    public func requireWorkspace(gradient: Bool) throws {
+        let n = Double(self.n), d = Double(D), dd = Swift.max(d * d, 1)
+        let k = gradient ? Swift.max(1, n.squareRoot().rounded(.up)) : n
+        let segments = (n / k).rounded(.up), segmentSize = (k + 1) * dd + k * d
+        let total = 2 * n + 2 * dd + (gradient ? segments * dd + 2 * segmentSize : 0)
+        guard total < 0x1p56 else {
+            throw MFError.outOfMemory("the error model's work space (\(total) doubles for n=\(self.n), D=\(D)) is too large")
+        }
+        try requireAllocatable(Int(total), bytesPerElement: 8,
+                               "the error model's work space for n=\(self.n), D=\(D)\(gradient ? " with the gradient" : "")")
+    }
+
     private func workspace(_ count: Int) -> UnsafeMutablePointer<Double> {
         if let w = work, workCount >= count { return w }
         work?.deallocate()

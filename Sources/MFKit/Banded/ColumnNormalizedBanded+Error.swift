@@ -5,6 +5,7 @@ extension ColumnNormalizedBanded {
     /// vectors through C⁻¹ (which `StreamingMatrix.rowNormsSquared` does, as a test oracle).
     public func perQueryError(workload: StreamingMatrix = .prefixSum()) throws -> [Double] {
         let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
+        try model.requireWorkspace(gradient: false)
         var e = [Double](repeating: 0, count: n)
         let ok = params.withUnsafeBufferPointer { p in
             e.withUnsafeMutableBufferPointer { model.errors(params: p.baseAddress!, into: $0.baseAddress!) }
@@ -22,6 +23,7 @@ extension ColumnNormalizedBanded {
             throw MFError.shape("weights must have length n=\(n), got \(w.count)")
         }
         let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
+        try model.requireWorkspace(gradient: gradient)
         var g = gradient ? [Double](repeating: 0, count: n * bands) : nil
         let value: Double = params.withUnsafeBufferPointer { p in
             if g != nil {

@@ -10,7 +10,7 @@ extension ColumnNormalizedBanded {
         if let k = maxParticipations { try require(k >= 1, "max_participations must be positive, got \(k)") }
         let rounds = n ?? self.n
         try require(rounds >= 1, "n must be positive, got \(rounds)")
-        let upper = (rounds + minSep - 1) / minSep
+        let upper = rounds / minSep + (rounds % minSep == 0 ? 0 : 1)   // ⌈rounds / minSep⌉ without overflow
         let participations = maxParticipations.map { Swift.min($0, upper) } ?? upper
         if !skipChecks {
             if minSep < bands {

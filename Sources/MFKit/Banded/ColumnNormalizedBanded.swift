@@ -53,11 +53,14 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
     /// size is reported instead of failing an allocation.
     public static let maxParameters = 1 << 33
 
+    /// Throws unless n · b is at most `maxParameters` and the parameters, with the work copies
+    /// a constructor makes (about 3 n b doubles), can be allocated now.
     static func requireSize(_ n: Int, _ bands: Int) throws {
         let (count, overflow) = n.multipliedReportingOverflow(by: Swift.max(bands, 1))
         guard !overflow, count <= maxParameters else {
             throw MFError.outOfMemory("n x bands = \(n) x \(bands) is too large (at most \(maxParameters) parameters)")
         }
+        try requireAllocatable(3 * count + n, bytesPerElement: 8, "a strategy of n x bands = \(n) x \(bands) parameters")
     }
 
     /// `params[j, r]` if (j, r) lies inside the matrix, else 0.
@@ -101,6 +104,9 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
     public static func `default`(n: Int, bands: Int) throws -> ColumnNormalizedBanded {
         try require(n >= 1, "n must be positive, got \(n)")
         try require(bands >= 1, "bands must be positive, got \(bands)")
+        // Checked before the coefficients are made: bands comes from the caller.
+        try require(bands <= n, "len(coefs) must be in the range [1, n], got \(bands)")
+        try requireSize(n, bands)
         return try fromBandedToeplitz(n: n, coefs: fichtenbergerCoefficients(bands))
     }
 

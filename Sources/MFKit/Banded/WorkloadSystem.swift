@@ -41,7 +41,14 @@ public struct WorkloadSystem {
         self.q = q
         count = steps
         let st = q * q + 2 * q + 1
-        var maps = [Double](repeating: 0, count: steps * st)
+        // steps · st comes from the caller's schedules and stage count: checked, not trapped.
+        let (mapCount, overflow) = steps.multipliedReportingOverflow(by: st)
+        guard !overflow, mapCount < 1 << 56 else {
+            throw MFError.outOfMemory("the workload's per-step maps (\(steps) steps x \(st) numbers) are too large")
+        }
+        try requireAllocatable(mapCount, bytesPerElement: 8,
+                               "the workload's per-step maps (\(steps) steps x \(st) numbers)")
+        var maps = [Double](repeating: 0, count: mapCount)
         var state = [Double](repeating: 0, count: Swift.max(1, q * lanes))
         var v = [Double](repeating: 0, count: lanes)
         for t in 0..<steps {

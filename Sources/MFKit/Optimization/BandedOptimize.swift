@@ -28,6 +28,7 @@ extension ColumnNormalizedBanded {
             throw MFError.shape("C has shape (\(start.n), \(start.bands)) but n=\(n), bands=\(bands)")
         }
         let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
+        try model.requireWorkspace(gradient: true)
         // Masked start: the lower-right triangle is zero.
         var x0 = start.params
         for j in 0..<n { for r in 0..<bands where j + r >= n { x0[j * bands + r] = 0 } }

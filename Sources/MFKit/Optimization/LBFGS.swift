@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Limited-memory BFGS with a backtracking (Armijo) line search, in float64.
 ///
 /// Each step: direction d = −H g by the two-loop recursion over the last `memory` pairs
@@ -46,15 +52,25 @@ public struct LBFGS {
     public func minimize(_ x0: [Double],
                          _ f: (UnsafePointer<Double>, UnsafeMutablePointer<Double>?) -> Double,
                          callback: (Int, Double, Double) -> Bool = { _, _, _ in false }) throws -> Result {
-        let N = x0.count, m = Swift.max(1, memory)
-        func buffer(_ count: Int) -> UnsafeMutablePointer<Double> {
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(count, 1))
-            p.initialize(repeating: 0, count: Swift.max(count, 1))
+        // At most one pair is stored per step, so a memory beyond maxSteps is never used.
+        let N = x0.count, m = Swift.max(1, Swift.min(memory, maxSteps))
+        let (mN, overflow) = m.multipliedReportingOverflow(by: N)
+        guard !overflow else { throw MFError.outOfMemory("L-BFGS memory \(m) x \(N) unknowns is too large") }
+        // Zeroed buffers from calloc: an allocation failure is reported (never a trap), and the
+        // pair slots are only touched as pairs are stored.
+        var owned: [UnsafeMutablePointer<Double>] = []
+        defer { for p in owned { free(p) } }
+        func buffer(_ count: Int) throws -> UnsafeMutablePointer<Double> {
+            guard let raw = calloc(Swift.max(count, 1), MemoryLayout<Double>.stride) else {
+                throw MFError.outOfMemory("cannot allocate the L-BFGS work space (\(count) doubles)")
+            }
+            let p = raw.bindMemory(to: Double.self, capacity: Swift.max(count, 1))
+            owned.append(p)
             return p
         }
-        var x = buffer(N), xt = buffer(N), g = buffer(N), gt = buffer(N)
-        let d = buffer(N), S = buffer(m * N), Y = buffer(m * N)
-        defer { for p in [x, xt, g, gt, d, S, Y] { p.deallocate() } }
+        let S = try buffer(mN), Y = try buffer(mN)
+        var x = try buffer(N), xt = try buffer(N), g = try buffer(N), gt = try buffer(N)
+        let d = try buffer(N)
         x0.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: N) }
         var rho = [Double](repeating: 0, count: m), alpha = rho
         var first = 0, count = 0              // pairs live in slots (first + j) mod m

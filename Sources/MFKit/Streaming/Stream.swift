@@ -20,11 +20,20 @@ public final class Stream {
         self.dtype = dtype
         self.sliceShape = sliceShape
         pipeline = Pipeline(matrix)
-        sliceCount = sliceShape.reduce(1, *)
-        let bytes = Swift.max(1, pipeline.stateCount * sliceCount) * dtype.itemSize
-        guard let p = malloc(bytes) else { throw MFError.outOfMemory("cannot allocate \(bytes) bytes of stream state") }
+        // Sizes come from the caller: multiply with overflow checks, and take zeroed memory from
+        // calloc (an impossible size is reported; a large one is not touched until used).
+        var count = 1
+        for d in sliceShape {
+            let (c, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, c < 1 << 56 else { throw MFError.shape("slice shape \(sliceShape) is too large") }
+            count = c
+        }
+        sliceCount = count
+        let (elements, overflow) = pipeline.stateCount.multipliedReportingOverflow(by: count)
+        guard !overflow, let p = calloc(Swift.max(1, elements), dtype.itemSize) else {
+            throw MFError.outOfMemory("cannot allocate \(pipeline.stateCount) x \(count) elements of stream state")
+        }
         state = UnsafeMutableRawPointer(p)
-        memset(state, 0, bytes)
     }
 
     deinit { free(state) }

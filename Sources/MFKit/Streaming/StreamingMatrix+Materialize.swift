@@ -10,6 +10,7 @@ extension StreamingMatrix {
         try require(out.shape[0] > 0, "n must be positive, got \(out.shape[0])")
         try out.requireElementStrides("out")
         guard out.data != nil else { throw MFError.invalidArgument("out: data pointer is null") }
+        try requirePieceWorkSpace(itemSize: out.dtype.itemSize)
         switch out.dtype {
         case .float32: materializeKernel(Float.self, out)
         case .float64: materializeKernel(Double.self, out)
@@ -27,6 +28,7 @@ extension StreamingMatrix {
         try out.requireElementStrides("out")
         guard let base = out.data else { throw MFError.invalidArgument("out: data pointer is null") }
         guard out.dtype.isReal else { throw MFError.dtype("out must be float32 or float64, got \(out.dtype)") }
+        try requirePieceWorkSpace(itemSize: 8)
         let norms = rowNormsSquared(n)
         let s = out.strides[0] / out.dtype.itemSize
         if out.dtype == .float32 {

@@ -9,6 +9,7 @@ extension StreamingMatrix {
     public func multiply(_ x: StridedArray, into out: StridedArray) throws {
         try checkStreamOperands(x, out, xName: "x", outName: "out")
         guard x.ndim >= 1 else { throw MFError.shape("x must have at least one dimension (the step axis)") }
+        try requirePieceWorkSpace(itemSize: x.dtype.itemSize)
         switch x.dtype {
         case .float32: multiplyKernel(Float.self, x, out)
         case .float64: multiplyKernel(Double.self, x, out)
