@@ -13,7 +13,7 @@ and array-likes are converted to float64 first).
     >>> sensitivity.get_min_sep_sensitivity_upper_bound(C, min_sep=2)  # doctest: +ELLIPSIS
     3.16...
 
-Notation as in jax_privacy: C (k x n) the encoder (strategy), X = C^T C its Gram matrix,
+Notation as in jax_privacy: C (r x n, r rows) the encoder (strategy), X = C^T C its Gram matrix,
 n steps. A participation pattern is a set of steps i_1 < i_2 < ... with
 i_{m+1} - i_m >= min_sep (min_sep = 1 allows adjacent steps), at most max_participations
 of them (None: as many as n and min_sep allow).
@@ -185,7 +185,7 @@ def banded_symmetric_mask(n, num_bands):
 # ---------------------------------------------------------------- sensitivities
 def single_participation_sensitivity(C):
     """max_j ||C[:, j]||_2, the sensitivity of C when a user participates once.
-    Time O(k n) over the cores; memory O(n)."""
+    Time O(r n) over the cores; memory O(n)."""
     function = "single_participation_sensitivity"
     C = _real(C, "C", function)
     return _scalar("mfkit_sens_single_participation", function, {"C": C}, _ffi.describe(C, "C"))
@@ -215,7 +215,7 @@ def get_min_sep_sensitivity_upper_bound_for_X(X, min_sep=1, max_participations=N
 
 
 def get_min_sep_sensitivity_upper_bound(C, min_sep=1, max_participations=None):
-    """Like get_min_sep_sensitivity_upper_bound_for_X, but takes the encoder C (k x n).
+    """Like get_min_sep_sensitivity_upper_bound_for_X, but takes the encoder C (r x n).
     X = C^T C is formed in Swift: O(n^3 / 6) for a lower-triangular C, over the cores;
     memory n^2 + n k doubles."""
     function = "get_min_sep_sensitivity_upper_bound"
@@ -241,7 +241,7 @@ def get_sensitivity_banded_for_X(X, min_sep=1, max_participations=None):
 
 
 def get_sensitivity_banded(C, min_sep=1, max_participations=None):
-    """Like get_sensitivity_banded_for_X(), but takes the encoder C (k x n).
+    """Like get_sensitivity_banded_for_X(), but takes the encoder C (r x n).
 
     X is not formed: its diagonal is C's column norms, and orthogonality is tested only for
     columns |i - j| >= min_sep whose supports overlap (none when C has at most min_sep
@@ -266,7 +266,7 @@ def fixed_epoch_sensitivity_for_X(X, epochs):
 
 
 def fixed_epoch_sensitivity(C, epochs):
-    """Like fixed_epoch_sensitivity_for_X(), but takes the encoder C (k x n). Only the
+    """Like fixed_epoch_sensitivity_for_X(), but takes the encoder C (r x n). Only the
     k^2 entries of X per pattern are formed, as column dot products: time O(n * epochs * k)
     at most, over the cores; memory n k doubles."""
     function = "fixed_epoch_sensitivity"
