@@ -4,11 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "mfkit.h"
+#include "check.h"
 
-static int failures = 0;
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-    printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 static mfkit_array vec(double *data, int64_t n) {
     mfkit_array a; memset(&a, 0, sizeof a);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mfkit.h"
+#include "check.h"
 
 #define Q 3 /* matrices: bias + 2 features */
 #define R 2
@@ -14,16 +14,6 @@
 #define P 2
 #define S 7 /* samples */
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "FAIL line %d: ", __LINE__);                  \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fprintf(stderr, " (last error: %s)\n", mfkit_last_error());   \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
 
 static mfkit_array view(void *data, mfkit_dtype dtype, int ndim, const int64_t *shape, int64_t item) {
     mfkit_array a;

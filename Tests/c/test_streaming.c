@@ -4,25 +4,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include "mfkit.h"
+#include "check.h"
 
-static int failures = 0;
-#define EXPECT(cond)                                                          \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                       \
-        }                                                                     \
-    } while (0)
-#define EXPECT_STATUS(call, code)                                              \
-    do {                                                                       \
-        mfkit_status s_ = (call);                                              \
-        if (s_ != (code)) {                                                    \
-            fprintf(stderr, "%s:%d: %s returned %d, expected %d (%s)\n", __FILE__, \
-                    __LINE__, #call, s_, code, mfkit_last_error());            \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
 
 static mfkit_array vec64(double *data, int64_t n) {
     mfkit_array a = {data, MFKIT_FLOAT64, 1, {n}, {sizeof(double)}};
