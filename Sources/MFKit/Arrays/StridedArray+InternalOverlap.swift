@@ -1,7 +1,6 @@
 extension StridedArray {
-    /// True when no two elements of the view share memory, by the layout test (as the Kronecker
-    /// outputs' check): with the axes of
-    /// length > 1 sorted by |stride|, each |stride| is at least the byte extent of the axes
+    /// True when no two elements of the view share memory, by a sufficient layout test: with the
+    /// axes of length > 1 sorted by |stride|, each |stride| is at least the byte extent of the axes
     /// below it. Every view NumPy slicing makes (transposes, steps, reversals) passes; a
     /// broadcast (zero stride) or an overlapping `as_strided` view does not. Time O(ndim log ndim).
     public var hasDisjointElements: Bool {

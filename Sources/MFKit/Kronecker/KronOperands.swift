@@ -72,15 +72,7 @@ enum KronCheck {
         guard o.shape == shape else { throw MFError.shape("\(name) has shape \(o.shape) but the result has shape \(shape)") }
         try o.requireElementStrides(name)
         if o.count > 0 && o.data == nil { throw MFError.invalidArgument("\(name): data pointer is null") }
-        // Sufficient test: with axes sorted by |stride|, each stride clears the span of the
-        // axes inside it (zero strides and interleaved rows are refused).
-        var span = o.dtype.itemSize
-        for (n, s) in zip(o.shape, o.strides).filter({ $0.0 > 1 }).sorted(by: { abs($0.1) < abs($1.1) }) {
-            guard abs(s) >= span else {
-                throw MFError.invalidArgument("\(name) overlaps itself (strides \(o.strides) for shape \(o.shape)); pass an array whose elements are distinct")
-            }
-            span = abs(s) * (n - 1) + span
-        }
+        try o.requireDisjointElements(name)   // zero strides and interleaved rows are refused
     }
 }
 
