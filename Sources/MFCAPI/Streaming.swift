@@ -79,19 +79,19 @@ public func mfkit_sm_num_stages(_ a: OpaquePointer?, _ out: UnsafeMutablePointer
 
 @_cdecl("mfkit_sm_materialize")
 public func mfkit_sm_materialize(_ a: OpaquePointer?, _ out: UnsafeRawPointer?) -> Int32 {
-    guarded("materialize") { try matrix(a).materialize(into: try readOutputArray(out, "out")) }
+    guarded("materialize") { try matrix(a).materialize(into: try readArray(out, "out")) }
 }
 
 @_cdecl("mfkit_sm_row_norms_squared")
 public func mfkit_sm_row_norms_squared(_ a: OpaquePointer?, _ out: UnsafeRawPointer?) -> Int32 {
-    guarded("row_norms_squared") { try matrix(a).rowNormsSquared(into: try readOutputArray(out, "out")) }
+    guarded("row_norms_squared") { try matrix(a).rowNormsSquared(into: try readArray(out, "out")) }
 }
 
 @_cdecl("mfkit_sm_multiply_array")
 public func mfkit_sm_multiply_array(_ a: OpaquePointer?, _ x: UnsafeRawPointer?, _ out: UnsafeRawPointer?) -> Int32 {
     guarded("multiply_array") {
         let m = try matrix(a, "A")
-        try m.multiply(try readArray(x, "x"), into: try readOutputArray(out, "out"))
+        try m.multiply(try readArray(x, "x"), into: try readArray(out, "out"))
     }
 }
 
@@ -110,7 +110,7 @@ public func mfkit_stream_create(_ a: OpaquePointer?, _ dtype: Int32, _ ndim: Int
 public func mfkit_stream_next(_ s: OpaquePointer?, _ x: UnsafeRawPointer?, _ out: UnsafeRawPointer?) -> Int32 {
     guarded("stream_next") {
         let stream = try handles.lookup(s, Stream.self, "stream")
-        try stream.next(try readArray(x, "x"), into: try readOutputArray(out, "out"))
+        try stream.next(try readArray(x, "x"), into: try readArray(out, "out"))
     }
 }
 

@@ -105,6 +105,14 @@ final class StreamingTests: XCTestCase {
         var head = x.view
         head.shape = [3, 3]
         XCTAssertThrowsError(try a.multiply(head, into: shifted)) { guard case .invalidArgument = $0 as? MFError else { return XCTFail() } }
+        var broadcast = x.view   // every row of out on the same memory: refused, nothing written
+        broadcast.strides = [0, 8]
+        let before = x.values
+        XCTAssertThrowsError(try a.multiply(Buffer<Double>(shape: [4, 3]).view, into: broadcast)) {
+            XCTAssertTrue("\($0)".contains("overlaps itself"))
+        }
+        XCTAssertThrowsError(try a.materialize(into: StridedArray(data: x.view.data, dtype: .float64, shape: [3, 3], strides: [0, 8])))
+        XCTAssertEqual(x.values, before)
         let stream = try Stream(matrix: a, sliceShape: [3], dtype: .float64)
         XCTAssertThrowsError(try stream.next(wrong.view.slice(0), into: wrong.view.slice(0)))
         XCTAssertEqual(stream.step, 0)

@@ -9,6 +9,7 @@ extension StreamingMatrix {
         }
         try require(out.shape[0] > 0, "n must be positive, got \(out.shape[0])")
         try out.requireElementStrides("out")
+        try out.requireDisjointElements("out")
         guard out.data != nil else { throw MFError.invalidArgument("out: data pointer is null") }
         try requirePieceWorkSpace(itemSize: out.dtype.itemSize)
         switch out.dtype {
@@ -26,6 +27,7 @@ extension StreamingMatrix {
         let n = out.shape[0]
         try require(n > 0, "n must be positive, got \(n)")
         try out.requireElementStrides("out")
+        try out.requireDisjointElements("out")
         guard let base = out.data else { throw MFError.invalidArgument("out: data pointer is null") }
         guard out.dtype.isReal else { throw MFError.dtype("out must be float32 or float64, got \(out.dtype)") }
         try requirePieceWorkSpace(itemSize: 8)

@@ -48,8 +48,8 @@ extension StreamingMatrix {
     }
 }
 
-/// Checks that x and out are real arrays of one dtype and shape with element strides, and
-/// that out is x itself or does not overlap it.
+/// Checks that x and out are real arrays of one dtype and shape with element strides, that
+/// out's elements are distinct, and that out is x itself or does not overlap it.
 func checkStreamOperands(_ x: StridedArray, _ out: StridedArray, xName: String, outName: String) throws {
     guard x.dtype.isReal else { throw MFError.dtype("\(xName) must be float32 or float64, got \(x.dtype)") }
     guard out.dtype == x.dtype else {
@@ -60,6 +60,7 @@ func checkStreamOperands(_ x: StridedArray, _ out: StridedArray, xName: String, 
     }
     try x.requireElementStrides(xName)
     try out.requireElementStrides(outName)
+    try out.requireDisjointElements(outName)
     if x.count > 0 && (x.data == nil || out.data == nil) {
         throw MFError.invalidArgument("\(x.data == nil ? xName : outName): data pointer is null")
     }
