@@ -1,18 +1,18 @@
-"""Shared fixtures: the jax_privacy reference outputs in ../shared/reference (relative to the
-project root)."""
+"""Shared fixtures: the reference outputs in python/tests/data (see its README.md)."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "reference" / "jax_privacy"
+DATA = Path(__file__).resolve().parent / "data"
+REFERENCE = DATA / "jax_privacy"
 
 
 def load_reference(name):
+    """The jax_privacy reference file `name`.npz from python/tests/data/jax_privacy."""
     path = REFERENCE / f"{name}.npz"
     if not path.exists():
-        pytest.fail(f"reference file {path} is missing (expected ../shared/reference beside the project)")
+        pytest.fail(f"reference file {path} is missing from the repository")
     return np.load(path)
 
 
