@@ -2,25 +2,26 @@
 import Foundation
 import PackageDescription
 
+// Layers (see ARCHITECTURE.md): MFKit holds the mathematics; MFKitABI exposes include/mfkit.h
+// (the one declaration of the C ABI) to Swift; MFCAPI implements that header with
+// `@c @implementation` functions, so a signature that disagrees with the header fails the
+// build, and is linked into libmfkit.so.
+
 // The library is compiled from source on the machine that runs it (`pip install -e python`),
 // so it may use that machine's vector units: AVX2 (haswell's instruction set) when the CPU has
 // AVX2 and FMA. MFKIT_PORTABLE=1 builds for baseline x86-64 instead.
 let hostCPUFlags: [String] = {
-    #if arch(x86_64) && os(Linux)
-    if ProcessInfo.processInfo.environment["MFKIT_PORTABLE"] == nil,
-       let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-       let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-       flags.contains(" avx2"), flags.contains(" fma") {
-        return ["-target-cpu", "haswell"]
-    }
-    #endif
-    return []
+    guard ProcessInfo.processInfo.environment["MFKIT_PORTABLE"] == nil,
+          let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+          flags.contains(" avx2"), flags.contains(" fma") else { return [] }
+    return ["-target-cpu", "haswell"]
 }()
 
 // Release builds drop overflow and precondition traps inside the kernels: every argument is
 // validated with explicit checks before any kernel runs, so no trap is reachable from input.
 let kernelFlags: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-wmo"] + hostCPUFlags, .when(configuration: .release)),
+    .unsafeFlags(["-Ounchecked"] + hostCPUFlags, .when(configuration: .release)),
 ]
 
 let package = Package(
@@ -32,7 +33,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "MFKit", swiftSettings: kernelFlags),
-        .target(name: "MFCAPI", dependencies: ["MFKit"], swiftSettings: kernelFlags),
+        // include/mfkit.h as a Clang module (header only; its static assertions are checked
+        // whenever Swift imports it).
+        .target(name: "MFKitABI", path: "include", publicHeadersPath: "."),
+        .target(name: "MFCAPI", dependencies: ["MFKit", "MFKitABI"], swiftSettings: kernelFlags),
         .testTarget(name: "MFKitTests", dependencies: ["MFKit"]),
     ]
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every MFKit test on this machine, setting up what it needs first:
 # Swift (XCTest, swift test), C (programs built against include/mfkit.h and libmfkit.so),
-# Python (pytest, including parity with ../shared/reference). Exits non-zero on any failure.
+# Python (pytest, including parity with the reference files in python/tests/data). Exits
+# non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"

@@ -2,32 +2,60 @@
  * mfkit.h — the C ABI of MFKit (libmfkit.so): structured matrices for differentially private
  * training, Kronecker sums and parametric matrix models.
  *
+ * This header is the one declaration of the ABI. The Swift library is compiled against it
+ * (every exported function implements the declaration here, checked by the compiler), the
+ * Python package reads its functions, codes and version from it, and the C tests include it.
+ *
  * Conventions
  * - Every function returns an mfkit_status; MFKIT_OK is 0. On failure,
- *   mfkit_last_error() returns a message for the calling thread (valid until that thread's
- *   next failure) and every output is left untouched.
+ *   mfkit_last_error() returns "function: message" for the calling thread (valid until that
+ *   thread's next failure) and every output is left untouched.
  * - Arrays are passed as mfkit_array descriptors: data pointer, dtype, ndim, shape and strides
- *   in BYTES (NumPy's convention; negative and zero strides are allowed). The caller owns the
- *   memory; MFKit never keeps a pointer to it after a call returns. Outputs are caller-provided
- *   descriptors written in place.
+ *   in BYTES (NumPy's convention; negative and zero strides are allowed for inputs). The
+ *   caller owns the memory; MFKit never keeps a pointer to it after a call returns. Outputs
+ *   are caller-provided descriptors written in place; their elements must be distinct (no
+ *   zero or interleaved strides) and must not overlap an input unless a function says so.
+ * - Optional arguments are pointers, NULL meaning "absent" (a NULL learning-rate array, a NULL
+ *   participation cap, a NULL workload). A list of arrays or numbers is passed as a pointer
+ *   followed by its count.
  * - Objects are opaque handles made by constructor functions: on success the new handle is
  *   written to `*out` and belongs to the caller, who releases it with the matching
  *   mfkit_*_free (which accepts NULL and returns MFKIT_OK); on failure `*out` is not written.
  *   Handles are independent: freeing one never invalidates another made from it. A NULL,
  *   freed or foreign handle is reported as MFKIT_ERR_INVALID_ARGUMENT, never dereferenced;
- *   so is a NULL pointer where an output is required. Matrix handles are immutable and may
- *   be shared between threads; a stream belongs to one thread at a time.
+ *   so is a NULL pointer where an output is required. Matrix, strategy and model handles are
+ *   immutable and may be shared between threads; a stream belongs to one thread at a time.
  * - Costs are given per function: time for the work and memory beyond the caller's arrays.
  *   Symbols: s stages of a streaming matrix, m elements of one slice, n steps, b bands.
- * - Large work is spread over the machine's cores (see mfkit_num_threads).
+ * - Large work is spread over mfkit_num_threads() threads (see mfkit_set_num_threads).
  */
 #ifndef MFKIT_H
 #define MFKIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+/* The library version (the one source of MFKit's version: the library, this header and the
+ * Python package all derive it from these three numbers). */
+#define MFKIT_VERSION_MAJOR 0
+#define MFKIT_VERSION_MINOR 2
+#define MFKIT_VERSION_PATCH 0
+
+#define MFKIT_STRINGIFY_(x) #x
+#define MFKIT_STRINGIFY(x) MFKIT_STRINGIFY_(x)
+/* "major.minor.patch", the string mfkit_version() returns. */
+#define MFKIT_VERSION_STRING                                                                     \
+    MFKIT_STRINGIFY(MFKIT_VERSION_MAJOR) "." MFKIT_STRINGIFY(MFKIT_VERSION_MINOR) "."            \
+    MFKIT_STRINGIFY(MFKIT_VERSION_PATCH)
+
+/* Marks every exported function (ELF default visibility). */
+#define MFKIT_API __attribute__((visibility("default")))
+
 #ifdef __cplusplus
+#define MFKIT_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 extern "C" {
+#else
+#define MFKIT_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
 /* ---------------------------------------------------------------- status, arrays, version */
@@ -40,8 +68,8 @@ enum {
     MFKIT_ERR_DTYPE = 3,            /* an element type the operation does not take         */
     MFKIT_ERR_NUMERICAL = 4,        /* a numerical failure (singular, non-finite)          */
     MFKIT_ERR_CANCELLED = 5,        /* a callback stopped the work                         */
-    MFKIT_ERR_OUT_OF_MEMORY = 6,
-    MFKIT_ERR_INTERNAL = 7
+    MFKIT_ERR_OUT_OF_MEMORY = 6,    /* a result or work space larger than memory           */
+    MFKIT_ERR_INTERNAL = 7          /* a bug in MFKit; please report it                    */
 };
 
 typedef int32_t mfkit_dtype;
@@ -65,17 +93,33 @@ typedef struct mfkit_array {
     int64_t strides[MFKIT_MAX_NDIM];
 } mfkit_array;
 
-/* The library version, e.g. "0.1.0" (static storage). */
-const char *mfkit_version(void);
+MFKIT_STATIC_ASSERT(sizeof(void *) == 8, "MFKit needs a 64-bit platform");
+MFKIT_STATIC_ASSERT(sizeof(mfkit_array) == 144, "mfkit_array is 144 bytes");
+MFKIT_STATIC_ASSERT(offsetof(mfkit_array, dtype) == 8, "mfkit_array.dtype at byte 8");
+MFKIT_STATIC_ASSERT(offsetof(mfkit_array, ndim) == 12, "mfkit_array.ndim at byte 12");
+MFKIT_STATIC_ASSERT(offsetof(mfkit_array, shape) == 16, "mfkit_array.shape at byte 16");
+MFKIT_STATIC_ASSERT(offsetof(mfkit_array, strides) == 80, "mfkit_array.strides at byte 80");
+MFKIT_STATIC_ASSERT(sizeof(mfkit_status) == 4 && sizeof(mfkit_dtype) == 4, "codes are 32-bit");
 
-/* The calling thread's last failure message ("" if none; a success does not clear it), in
- * thread-local storage owned by MFKit: never NULL, valid until the same thread's next failing
- * call, so copy it before calling MFKit again. */
-const char *mfkit_last_error(void);
+/* The library version, MFKIT_VERSION_STRING of the header it was built with (static
+ * storage). A program should check it against its own MFKIT_VERSION_STRING. */
+MFKIT_API const char *mfkit_version(void);
 
-/* Worker threads used for large work: MFKIT_NUM_THREADS (1 to 64) if set in the environment,
- * else the online cores (at most 64). Read once, at the first use. */
-int32_t mfkit_num_threads(void);
+/* The calling thread's last failure as "function: message" ("" if none; a success does not
+ * clear it), in thread-local storage owned by MFKit: never NULL, valid until the same
+ * thread's next failing call, so copy it before calling MFKit again. */
+MFKIT_API const char *mfkit_last_error(void);
+/* The same failure's message alone, without the function name (for wrappers that name the
+ * failing call in their own terms). Same lifetime as mfkit_last_error(). */
+MFKIT_API const char *mfkit_last_error_message(void);
+
+/* Worker threads used for large work. Starts as MFKIT_NUM_THREADS (1 to 64) if set in the
+ * environment, else the online cores (at most 64). O(1). */
+MFKIT_API int32_t mfkit_num_threads(void);
+/* Sets the number of worker threads for every later call (1 to 64; other values are
+ * MFKIT_ERR_INVALID_ARGUMENT). Calls already running keep their split. Results do not depend
+ * on the thread count beyond floating-point reassociation of reductions. O(1). */
+MFKIT_API mfkit_status mfkit_set_num_threads(int32_t n);
 
 /* ---------------------------------------------------------------- streaming matrices
  *
@@ -88,62 +132,63 @@ int32_t mfkit_num_threads(void);
 typedef struct mfkit_streaming_matrix mfkit_streaming_matrix;
 
 /* The identity (no stages): (A x)[t] = x[t]. Writes a new handle to *out. */
-mfkit_status mfkit_sm_identity(mfkit_streaming_matrix **out);
+MFKIT_API mfkit_status mfkit_sm_identity(mfkit_streaming_matrix **out);
 /* The lower-triangular matrix of ones: (A x)[t] = x[0] + ... + x[t]. One state buffer. */
-mfkit_status mfkit_sm_prefix_sum(mfkit_streaming_matrix **out);
+MFKIT_API mfkit_status mfkit_sm_prefix_sum(mfkit_streaming_matrix **out);
 /* diag(d) with d_t = diag[min(t, len - 1)]; diag is 1-D float32 or float64, len >= 1, entries
  * finite (zero allowed). Copied; O(len). */
-mfkit_status mfkit_sm_diagonal(const mfkit_array *diag, mfkit_streaming_matrix **out);
+MFKIT_API mfkit_status mfkit_sm_diagonal(const mfkit_array *diag, mfkit_streaming_matrix **out);
 /* Momentum SGD: m_t = momentum m_{t-1} + x_t, y_t = y_{t-1} + lr_t m_t, lr_t =
  * learning_rates[min(t, len - 1)]; learning_rates NULL means all ones. Learning rates must be
  * positive and finite. Two state buffers. */
-mfkit_status mfkit_sm_momentum_sgd(double momentum, const mfkit_array *learning_rates,
+MFKIT_API mfkit_status mfkit_sm_momentum_sgd(double momentum, const mfkit_array *learning_rates,
                                    mfkit_streaming_matrix **out);
 /* out = A B (B is applied first). A and B stay valid and independent of out. */
-mfkit_status mfkit_sm_multiply(const mfkit_streaming_matrix *a, const mfkit_streaming_matrix *b,
+MFKIT_API mfkit_status mfkit_sm_multiply(const mfkit_streaming_matrix *a, const mfkit_streaming_matrix *b,
                                mfkit_streaming_matrix **out);
 /* out = A * scalar (A diag([scalar])); scalar must be finite. */
-mfkit_status mfkit_sm_scale(const mfkit_streaming_matrix *a, double scalar, mfkit_streaming_matrix **out);
+MFKIT_API mfkit_status mfkit_sm_scale(const mfkit_streaming_matrix *a, double scalar, mfkit_streaming_matrix **out);
 /* out = diag(row_scale) A diag(col_scale); either scale may be NULL (no scaling). Scales are
  * 1-D float32 or float64 with at least one entry, finite (zero allowed), repeating their last
  * entry past their end; copied. A stays valid. */
-mfkit_status mfkit_sm_scale_rows_and_columns(const mfkit_streaming_matrix *a, const mfkit_array *row_scale,
+MFKIT_API mfkit_status mfkit_sm_scale_rows_and_columns(const mfkit_streaming_matrix *a, const mfkit_array *row_scale,
                                              const mfkit_array *col_scale, mfkit_streaming_matrix **out);
 /* Releases a matrix handle (NULL is a no-op). Streams made from it stay valid. */
-mfkit_status mfkit_sm_free(mfkit_streaming_matrix *a);
+MFKIT_API mfkit_status mfkit_sm_free(mfkit_streaming_matrix *a);
 /* The number of stages (factors) s of A's pipeline, into *out (identity: 0). O(1). */
-mfkit_status mfkit_sm_num_stages(const mfkit_streaming_matrix *a, int64_t *out);
+MFKIT_API mfkit_status mfkit_sm_num_stages(const mfkit_streaming_matrix *a, int64_t *out);
 
 /* Writes the leading n x n block of A into out, shape (n, n), float32 or float64, n >= 1.
  * Time O(n^2 s) for s stages; memory O(s) per thread beyond out. */
-mfkit_status mfkit_sm_materialize(const mfkit_streaming_matrix *a, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_sm_materialize(const mfkit_streaming_matrix *a, const mfkit_array *out);
 /* Writes ||A[t, :n]||^2 for t < n into out, shape (n,), float32 or float64 (accumulated in
  * float64). Time O(n^2 s); memory O(n) per thread. */
-mfkit_status mfkit_sm_row_norms_squared(const mfkit_streaming_matrix *a, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_sm_row_norms_squared(const mfkit_streaming_matrix *a, const mfkit_array *out);
 /* out = A x for x of shape (n, ...): out[t] = (A x)[t]. x and out have one shape and one dtype
  * (float32 or float64); out may be x itself (in place), any other overlap is refused.
  * Time O(n m s) for m elements per slice; each element of x and out crosses memory once. */
-mfkit_status mfkit_sm_multiply_array(const mfkit_streaming_matrix *a, const mfkit_array *x,
+MFKIT_API mfkit_status mfkit_sm_multiply_array(const mfkit_streaming_matrix *a, const mfkit_array *x,
                                      const mfkit_array *out);
 
 /* A step-by-step multiplication: the state of x -> A x for slices of one shape and dtype. */
 typedef struct mfkit_stream mfkit_stream;
 
-/* A stream of A for slices of shape shape[0..ndim) (0 <= ndim <= 8; shape is copied) and dtype
- * (float32 or float64), at step 0; writes a new handle to *out (free with mfkit_stream_free).
+/* A stream of A for slices of shape shape[0..ndim) (0 <= ndim <= 8; shape is copied; NULL
+ * when ndim is 0) and dtype (float32 or float64), at step 0; writes a new handle to *out (free
+ * with mfkit_stream_free).
  * The stream keeps its own reference to A, which may be freed first. Holds one buffer of the
  * slice's size per state-keeping stage of A (prefix sum 1, momentum 2, banded inverse b - 1). */
-mfkit_status mfkit_stream_create(const mfkit_streaming_matrix *a, mfkit_dtype dtype, int32_t ndim,
-                                 const int64_t *shape, mfkit_stream **out);
+MFKIT_API mfkit_status mfkit_stream_create(const mfkit_streaming_matrix *a, mfkit_dtype dtype,
+                                           const int64_t *shape, int32_t ndim, mfkit_stream **out);
 /* out = (A x)[t] for the slice x = x[t], then t += 1. x must have the stream's shape and dtype;
  * out may be x itself. Time O(m s), over the cores for large slices. */
-mfkit_status mfkit_stream_next(mfkit_stream *stream, const mfkit_array *x, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_stream_next(mfkit_stream *stream, const mfkit_array *x, const mfkit_array *out);
 /* The index t of the next step, into *out. O(1). */
-mfkit_status mfkit_stream_step(const mfkit_stream *stream, int64_t *out);
+MFKIT_API mfkit_status mfkit_stream_step(const mfkit_stream *stream, int64_t *out);
 /* Back to step 0 with zero state. O(m s). */
-mfkit_status mfkit_stream_reset(mfkit_stream *stream);
+MFKIT_API mfkit_status mfkit_stream_reset(mfkit_stream *stream);
 /* Releases a stream and its buffers (NULL is a no-op). */
-mfkit_status mfkit_stream_free(mfkit_stream *stream);
+MFKIT_API mfkit_status mfkit_stream_free(mfkit_stream *stream);
 
 /* ---------------------------------------------------------------- banded strategies (mfkit_banded_*) */
 /*
@@ -159,6 +204,7 @@ typedef struct mfkit_banded mfkit_banded;
 
 /* How per-query errors e_t become a loss: mean, max (subgradient at the first arg-max),
  * last (e_{n-1}), or weights . e with caller-given weights (length n). */
+typedef int32_t mfkit_reduction;
 enum {
     MFKIT_REDUCTION_MEAN = 0,
     MFKIT_REDUCTION_MAX = 1,
@@ -174,42 +220,43 @@ typedef int (*mfkit_optimize_callback)(void *user, int64_t step, double loss, do
 /* A strategy from params, shape (n, b), 1 <= b <= n; values finite and params[j, 0] != 0
  * (else MFKIT_ERR_NUMERICAL: C would be singular). params is copied; writes a new handle to
  * *out (free with mfkit_banded_free). Time and memory O(n b). */
-mfkit_status mfkit_banded_create(const mfkit_array *params, mfkit_banded **out);
+MFKIT_API mfkit_status mfkit_banded_create(const mfkit_array *params, mfkit_banded **out);
 /* The banded Toeplitz strategy with coefficients coefs (1-D, 1 <= len <= n, coefs[0] != 0),
  * b = len, columns normalized to unit norm, lower-right triangle zero. Writes a new handle to
  * *out. Time and memory O(n b). */
-mfkit_status mfkit_banded_from_banded_toeplitz(int64_t n, const mfkit_array *coefs, mfkit_banded **out);
+MFKIT_API mfkit_status mfkit_banded_from_banded_toeplitz(int64_t n, const mfkit_array *coefs, mfkit_banded **out);
 /* The default strategy: Toeplitz with the coefficients of Fichtenberger et al. (2023),
  * f_0 = 1, f_k = f_{k-1} (2k - 1) / (2k), truncated to bands (1 <= bands <= n). Writes a new
  * handle to *out. Time and memory O(n b). */
-mfkit_status mfkit_banded_default(int64_t n, int64_t bands, mfkit_banded **out);
+MFKIT_API mfkit_status mfkit_banded_default(int64_t n, int64_t bands, mfkit_banded **out);
 /* Releases a strategy (NULL is a no-op). Inverses made from it stay valid. */
-mfkit_status mfkit_banded_free(mfkit_banded *strategy);
+MFKIT_API mfkit_status mfkit_banded_free(mfkit_banded *strategy);
 /* n and b, into *n and *bands (neither may be NULL). O(1). */
-mfkit_status mfkit_banded_shape(const mfkit_banded *strategy, int64_t *n, int64_t *bands);
+MFKIT_API mfkit_status mfkit_banded_shape(const mfkit_banded *strategy, int64_t *n, int64_t *bands);
 /* Copies params (as given at construction, lower-right triangle included) into out, shape
  * (n, b), float32 or float64, any strides. O(n b). */
-mfkit_status mfkit_banded_params(const mfkit_banded *strategy, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_banded_params(const mfkit_banded *strategy, const mfkit_array *out);
 /* Writes the dense C into out, shape (n, n), float32 or float64, any strides. Time O(n^2). */
-mfkit_status mfkit_banded_materialize(const mfkit_banded *strategy, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_banded_materialize(const mfkit_banded *strategy, const mfkit_array *out);
 /* C^{-1} as a streaming matrix, written as a new handle to *out (use mfkit_sm_multiply_array or
  * a stream; free with mfkit_sm_free; it does not need the strategy handle). O(n b) to make. A step costs O(m b) for m elements per slice and keeps b - 1 slices of
  * state (a ring indexed by t mod (b - 1)); slices keep their dtype. Past row n it is the
  * identity: (C^{-1} z)[t] = z[t] for t >= n. */
-mfkit_status mfkit_banded_inverse(const mfkit_banded *strategy, mfkit_streaming_matrix **out);
-/* Squared sensitivity under min_sep participation: min(k, ceil(n / min_sep)), k =
- * max_participations (negative: no limit, 0 is refused), n = 0 for the strategy's n.
- * Unless skip_checks: min_sep < bands and n > the strategy's n are refused
- * (MFKIT_ERR_INVALID_ARGUMENT). Writes *out. Time O(1). */
-mfkit_status mfkit_banded_minsep_sensitivity_squared(const mfkit_banded *strategy, int64_t min_sep,
-                                                     int64_t max_participations, int64_t n,
-                                                     int32_t skip_checks, int64_t *out);
+MFKIT_API mfkit_status mfkit_banded_inverse(const mfkit_banded *strategy, mfkit_streaming_matrix **out);
+/* Squared sensitivity under min_sep participation: min(k, ceil(n / min_sep)) with k =
+ * *max_participations (NULL: no cap; k must be positive) and n = *n (NULL: the strategy's n;
+ * n must be positive). Unless skip_checks: min_sep < bands and n > the strategy's n are
+ * refused (MFKIT_ERR_INVALID_ARGUMENT). Writes *out. Time O(1). */
+MFKIT_API mfkit_status mfkit_banded_minsep_sensitivity_squared(const mfkit_banded *strategy, int64_t min_sep,
+                                                               const int64_t *max_participations,
+                                                               const int64_t *n, int32_t skip_checks,
+                                                               int64_t *out);
 /* Per-query squared errors e_t = ||(A C^{-1})[t, :n]||^2 into out, shape (n,), float32 or
  * float64. a is the workload (NULL: prefix sum), built from prefix sums, momentum, diagonals
  * and the identity (anything else, e.g. a banded inverse, is MFKIT_ERR_INVALID_ARGUMENT).
  * Covariance recursion: time O(n (b - 1 + q)^2) for a workload state of q numbers (prefix sum
  * 1, momentum 2), memory O((b + q)^2). */
-mfkit_status mfkit_banded_per_query_error(const mfkit_banded *strategy, const mfkit_streaming_matrix *a,
+MFKIT_API mfkit_status mfkit_banded_per_query_error(const mfkit_banded *strategy, const mfkit_streaming_matrix *a,
                                           const mfkit_array *out);
 /* The loss (a reduction of the per-query errors, see MFKIT_REDUCTION_*; weights is read only
  * for MFKIT_REDUCTION_WEIGHTS) into *loss and, if grad is not NULL, its gradient with respect
@@ -217,7 +264,7 @@ mfkit_status mfkit_banded_per_query_error(const mfkit_banded *strategy, const mf
  * Without grad: time n (b - 1 + q)^2. With grad, an adjoint recursion with checkpoints: time
  * about 5 n (b - 1 + q)^2 (the checkpoint recomputation runs on a second core); memory
  * O(n + sqrt(n) (b + q)^2). weights (length n, finite) may be float32 or float64. */
-mfkit_status mfkit_banded_loss(const mfkit_banded *strategy, const mfkit_streaming_matrix *a, int32_t reduction,
+MFKIT_API mfkit_status mfkit_banded_loss(const mfkit_banded *strategy, const mfkit_streaming_matrix *a, mfkit_reduction reduction,
                                const mfkit_array *weights, double *loss, const mfkit_array *grad);
 /* Optimizes a strategy for workload a (NULL: prefix sum) by L-BFGS (memory 10, backtracking
  * line search, float64) from initial (NULL: mfkit_banded_default(n, bands); else its shape must
@@ -227,13 +274,17 @@ mfkit_status mfkit_banded_loss(const mfkit_banded *strategy, const mfkit_streami
  * strategy found to *out (a new handle; initial stays valid). Time per step: one or two loss
  * evaluations (O(n (b + q)^2) each) plus O(10 n b); memory O(sqrt(n) (b + q)^2 + 25 n b)
  * doubles (fewer L-BFGS pairs when 10 would pass 1 GB). */
-mfkit_status mfkit_banded_optimize(int64_t n, int64_t bands, const mfkit_banded *initial,
-                                   const mfkit_streaming_matrix *a, int64_t max_steps, int32_t reduction,
+MFKIT_API mfkit_status mfkit_banded_optimize(int64_t n, int64_t bands, const mfkit_banded *initial,
+                                   const mfkit_streaming_matrix *a, int64_t max_steps, mfkit_reduction reduction,
                                    const mfkit_array *weights, mfkit_optimize_callback callback, void *user,
                                    mfkit_banded **out);
 
 
-/* The L-BFGS minimizer behind mfkit_banded_optimize, for a caller's own differentiable loss
+
+
+/* ---------------------------------------------------------------- optimization (mfkit_lbfgs_*) */
+
+/* The L-BFGS minimizer behind mfkit_banded_optimize (a general minimizer), for a caller's own differentiable loss
  * (Python: mfkit.optimization.optimize). objective(user, x, grad, n) returns the loss at x (n
  * contiguous doubles) and, when grad is not NULL, writes the gradient into grad; a non-finite
  * return marks x as inadmissible (the line search backs off). x (float64, any shape and
@@ -245,9 +296,9 @@ mfkit_status mfkit_banded_optimize(int64_t n, int64_t bands, const mfkit_banded 
  * at the start is not finite. Time per step: one or two objective calls plus O(memory n);
  * memory (2 memory + 5) n doubles. */
 typedef double (*mfkit_objective)(void *user, const double *x, double *grad, int64_t n);
-mfkit_status mfkit_banded_lbfgs_minimize(const mfkit_array *x, mfkit_objective objective,
-                                         mfkit_optimize_callback callback, void *user, int64_t max_steps,
-                                         int64_t memory, int64_t *steps, double *loss);
+MFKIT_API mfkit_status mfkit_lbfgs_minimize(const mfkit_array *x, mfkit_objective objective,
+                                            mfkit_optimize_callback callback, void *user, int64_t max_steps,
+                                            int64_t memory, int64_t *steps, double *loss);
 
 /* ---------------------------------------------------------------- sensitivity of dense strategies (mfkit_sens_*) */
 /*
@@ -264,50 +315,50 @@ mfkit_status mfkit_banded_lbfgs_minimize(const mfkit_array *x, mfkit_objective o
  * taking C has a _for_x twin taking X = C^T C instead (same result, checks on X).
  */
 /* ceil(n / min_sep), capped at *max_participations when given. n >= 0, min_sep >= 1. O(1). */
-mfkit_status mfkit_sens_minsep_true_max_participations(int64_t n, int64_t min_sep,
+MFKIT_API mfkit_status mfkit_sens_minsep_true_max_participations(int64_t n, int64_t min_sep,
                                                        const int64_t *max_participations, int64_t *out);
 /* max over patterns of sum_{i in pattern} x[i] (>= 0: the empty pattern counts); x is 1-D,
  * finite. Time O(n k) dynamic program, O(n) when the cap does not bind; for min_sep = 1
  * O(n) (k <= 64) or O(n log n); memory O(n). */
-mfkit_status mfkit_sens_max_participation_for_linear_fn(const mfkit_array *x, int64_t min_sep,
+MFKIT_API mfkit_status mfkit_sens_max_participation_for_linear_fn(const mfkit_array *x, int64_t min_sep,
                                                         const int64_t *max_participations, double *out);
 /* max_j ||C[:, j]||_2 (n >= 1). Time O(r n) over the cores; memory O(n). */
-mfkit_status mfkit_sens_single_participation(const mfkit_array *c, double *out);
+MFKIT_API mfkit_status mfkit_sens_single_participation(const mfkit_array *c, double *out);
 /* Upper bound on the (min_sep, max_participations) sensitivity valid for any X: per row the
  * best pattern of |X[i, :]|, then the best pattern of those row values, square root (at least
  * the exact value; equal for diagonal X, often for min_sep-banded X). min_sep >= 1. Time O(n^2 k) at most (O(n^2) without a binding cap,
  * O(n^2) to O(n^2 log n) for min_sep = 1) over the cores; memory O(n) per core. The C variant forms
  * X = C^T C first: O(n^3 / 6) for a lower-triangular C, O(n^2 + n r) memory. */
-mfkit_status mfkit_sens_min_sep_upper_bound(const mfkit_array *c, int64_t min_sep,
+MFKIT_API mfkit_status mfkit_sens_min_sep_upper_bound(const mfkit_array *c, int64_t min_sep,
                                             const int64_t *max_participations, double *out);
-mfkit_status mfkit_sens_min_sep_upper_bound_for_x(const mfkit_array *x, int64_t min_sep,
+MFKIT_API mfkit_status mfkit_sens_min_sep_upper_bound_for_x(const mfkit_array *x, int64_t min_sep,
                                                   const int64_t *max_participations, double *out);
 /* Exact sensitivity when columns i, j of C with |i - j| >= min_sep are orthogonal (X exactly
  * zero off the min_sep band, else MFKIT_ERR_INVALID_ARGUMENT "... must be orthogonal.");
  * 1 <= min_sep <= n. Time O(n^2) + O(n k) for X; for C, O(r n) plus a dot product only for
  * far-apart columns whose supports overlap (none for C with at most min_sep bands). */
-mfkit_status mfkit_sens_banded(const mfkit_array *c, int64_t min_sep, const int64_t *max_participations,
+MFKIT_API mfkit_status mfkit_sens_banded(const mfkit_array *c, int64_t min_sep, const int64_t *max_participations,
                                double *out);
-mfkit_status mfkit_sens_banded_for_x(const mfkit_array *x, int64_t min_sep, const int64_t *max_participations,
+MFKIT_API mfkit_status mfkit_sens_banded_for_x(const mfkit_array *x, int64_t min_sep, const int64_t *max_participations,
                                      double *out);
 /* Sensitivity under (epochs, n / epochs)-fixed-epoch participation: sqrt(max_j sum_{a,c} |X[j +
  * a b, j + c b]|) with b = n / epochs. epochs > 0 must divide n >= 1. Time O(n^2) (checks)
  * + O(n epochs) for X; for C only the needed column dot products, O(n epochs r) at most. */
-mfkit_status mfkit_sens_fixed_epoch(const mfkit_array *c, int64_t epochs, double *out);
-mfkit_status mfkit_sens_fixed_epoch_for_x(const mfkit_array *x, int64_t epochs, double *out);
+MFKIT_API mfkit_status mfkit_sens_fixed_epoch(const mfkit_array *c, int64_t epochs, double *out);
+MFKIT_API mfkit_status mfkit_sens_fixed_epoch_for_x(const mfkit_array *x, int64_t epochs, double *out);
 /* X = C^T C into out (n x n, float32 or float64, any strides; may be C's own memory, which is
  * packed first). C must be finite. Exactly symmetric. Time O(r n^2 / 2) (n^3 / 6 for a
  * lower-triangular C, O(n b^2) for a banded one) over the cores; memory n r doubles (+ n^2
  * when out is not C-ordered float64). No Python counterpart. */
-mfkit_status mfkit_sens_gram(const mfkit_array *c, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_sens_gram(const mfkit_array *c, const mfkit_array *out);
 
 
 /* ---------------------------------------------------------------- Kronecker sums (mfkit_kron_*) */
 /*
  * A_1 ⊕ ... ⊕ A_K = Σ_k I ⊗ A_k ⊗ I for K >= 1 square factors of sizes d_1..d_K, N = Π d_k;
  * the first factor is the outermost axis (flat index Σ_k i_k d_{k+1}...d_K, as np.kron).
- * Lists of K arrays are passed as a pointer to K consecutive mfkit_array descriptors
- * (1 <= K <= 64).
+ * Lists of K arrays are passed as a pointer to K consecutive mfkit_array descriptors followed
+ * by K (1 <= K <= 64).
  * Every array of one call has the same dtype (float32 or float64); sums are accumulated in
  * float64 and rounded once into the output. Inputs and outputs may have any strides; an output
  * that overlaps an input or another output is refused (MFKIT_ERR_INVALID_ARGUMENT); on any
@@ -329,42 +380,42 @@ enum {
 /* out (N x N) = mats[0] ⊕ ... ⊕ mats[k-1] (each d_i x d_i). Time O(N^2 + N Σ d_i); no work
  * space. A Fortran-ordered out is written column-contiguously; outputs of 16 MB and more with
  * contiguous rows are written with non-temporal stores. N <= 2^28. */
-mfkit_status mfkit_kron_sum(int32_t k, const mfkit_array *mats, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_kron_sum(const mfkit_array *mats, int32_t k, const mfkit_array *out);
 /* out (length N) = diagonal of diag(vecs[0]) ⊕ ... ⊕ diag(vecs[k-1]): out[i] = Σ_j vecs[j][i_j].
  * Time O(N), one write of out; work space O(L) doubles, L = the folded trailing axes
  * (L <= max(d_last, 32768)). Outputs of 16 MB and more are written with non-temporal stores. */
-mfkit_status mfkit_kron_sum_diag(int32_t k, const mfkit_array *vecs, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_kron_sum_diag(const mfkit_array *vecs, int32_t k, const mfkit_array *out);
 /* out (d_axis x d_axis) = the average of the diagonal blocks of axis `axis` (0-based) of the
  * N x N mat for factor sizes dims[0..k): out[i][j] = mean over the other axes' multi-index l
  * of mat[(l, i), (l, j)]. Time O(N d_axis); work space O(d_axis^2) doubles per thread. */
-mfkit_status mfkit_kron_factorwise_average(const mfkit_array *mat, int32_t k, const int64_t *dims,
-                                           int32_t axis, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_kron_factorwise_average(const mfkit_array *mat, const int64_t *dims, int32_t k,
+                                                     int32_t axis, const mfkit_array *out);
 /* out (length d_axis) = the mean of the N-vector vec over every axis but `axis`.
  * Time O(N), one pass. */
-mfkit_status mfkit_kron_factorwise_average_diag(const mfkit_array *vec, int32_t k, const int64_t *dims,
-                                                int32_t axis, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_kron_factorwise_average_diag(const mfkit_array *vec, const int64_t *dims, int32_t k,
+                                                          int32_t axis, const mfkit_array *out);
 /* The Frobenius-nearest Kronecker sum to the N x N mat: writes the k factors into outs[0..k)
  * (square, sizes d_i taken from their shapes, Π d_i = N). Time O(N Σ d_i); work space
  * O(Σ d_i^2) doubles. */
-mfkit_status mfkit_kron_ks_project(const mfkit_array *mat, int32_t k, const mfkit_array *outs);
+MFKIT_API mfkit_status mfkit_kron_ks_project(const mfkit_array *mat, const mfkit_array *outs, int32_t k);
 /* The diagonal KS projection of the N-vector vec into outs[0..k) (1-D, lengths d_i from their
  * shapes): outs[i][a] = mean of vec over the other axes - (K-1)/K mean(vec). One pass over
  * vec; time O(N); work space O(L + Σ d_i) doubles per thread. */
-mfkit_status mfkit_kron_ks_project_diag(const mfkit_array *vec, int32_t k, const mfkit_array *outs);
+MFKIT_API mfkit_status mfkit_kron_ks_project_diag(const mfkit_array *vec, const mfkit_array *outs, int32_t k);
 /* out = (mats[0] ⊕ ... ⊕ mats[k-1]) x for x of shape (N,) or (N, m); out has x's shape and must
  * not overlap x or the factors. Time O(N m Σ d_i); work space 2 N m doubles. */
-mfkit_status mfkit_kron_sum_matvec(int32_t k, const mfkit_array *mats, const mfkit_array *x,
-                                   const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_kron_sum_matvec(const mfkit_array *mats, int32_t k, const mfkit_array *x,
+                                             const mfkit_array *out);
 /* *result = Σ_i f(w_i) for w = kronsum_diag(vecs[0..k)), without holding w (f = LOG gives the
  * log-determinant). Accumulated in float64 with compensated chunk totals. Time O(N)
  * evaluations of f; memory O(L + Σ d_i) doubles, independent of N. */
-mfkit_status mfkit_kron_sum_diag_reduce(int32_t k, const mfkit_array *vecs, mfkit_kron_function f,
-                                        double *result);
+MFKIT_API mfkit_status mfkit_kron_sum_diag_reduce(const mfkit_array *vecs, int32_t k, mfkit_kron_function f,
+                                                  double *result);
 /* outs[0..j) = ks_project_diag(f(kronsum_diag(vecs[0..k)))) for the axis lengths of outs (1-D,
  * Π lengths = N; usually the lengths of vecs), in one pass without holding the N-vector.
  * outs have the vecs' dtype. Time O(N) evaluations of f; memory O(L + Σ d_i) doubles per thread. */
-mfkit_status mfkit_kron_ks_project_diag_map(int32_t k, const mfkit_array *vecs, mfkit_kron_function f,
-                                            int32_t j, const mfkit_array *outs);
+MFKIT_API mfkit_status mfkit_kron_ks_project_diag_map(const mfkit_array *vecs, int32_t k, mfkit_kron_function f,
+                                                      const mfkit_array *outs, int32_t j);
 
 
 /* ---------------------------------------------------------------- parametric matrix models (mfkit_pmm_*) */
@@ -387,27 +438,27 @@ typedef struct mfkit_pmm mfkit_pmm;
  * float64; us (q, r, n) complex64 or complex128; any strides; finite values; q n^2 <= 2^28.
  * C comes from the factors (M_i S = U_i (Lambda_i (U_i^H S))). Time O(q r n^2), with or
  * without smoothing; memory O(q n^2) held by the handle. */
-mfkit_status mfkit_pmm_low_rank_create(const mfkit_array *lambdas, const mfkit_array *us, double smoothing,
+MFKIT_API mfkit_status mfkit_pmm_low_rank_create(const mfkit_array *lambdas, const mfkit_array *us, double smoothing,
                                        int32_t bias_term, mfkit_dtype dtype, mfkit_pmm **out);
 /* Full rank: M_i given by the upper triangles of ms (q, n, n), complex64 or complex128: entries
  * above the diagonal as given, the real part of the diagonal, the lower triangle mirrored
  * (conjugated); q n^2 <= 2^28. Time O(q n^2 + q n^3 if smoothing != 0, the n^3 products
  * over the cores); memory O(q n^2). */
-mfkit_status mfkit_pmm_affine_create(const mfkit_array *ms, double smoothing, int32_t bias_term,
+MFKIT_API mfkit_status mfkit_pmm_affine_create(const mfkit_array *ms, double smoothing, int32_t bias_term,
                                      mfkit_dtype dtype, mfkit_pmm **out);
 /* Releases a model handle (NULL is a no-op). */
-mfkit_status mfkit_pmm_free(mfkit_pmm *model);
+MFKIT_API mfkit_status mfkit_pmm_free(mfkit_pmm *model);
 /* The number of features p (q - 1 with the bias term, q without), the matrix size n and the
  * dtype of the model; any output pointer may be NULL. O(1). No Python counterpart. */
-mfkit_status mfkit_pmm_info(const mfkit_pmm *model, int64_t *num_features, int64_t *matrix_size,
+MFKIT_API mfkit_status mfkit_pmm_info(const mfkit_pmm *model, int64_t *num_features, int64_t *matrix_size,
                             mfkit_dtype *dtype);
 /* Writes the full Hermitian matrices (q, n, n) (M_0 ... M_p, or M_1 ... M_p without the bias
  * term) into out, complex64 or complex128 (converted from the model's dtype), any strides.
  * O(q n^2). No Python counterpart. */
-mfkit_status mfkit_pmm_matrices(const mfkit_pmm *model, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_pmm_matrices(const mfkit_pmm *model, const mfkit_array *out);
 /* Writes C (n, n), without the factor s, into out (complex64 or complex128, any strides);
  * zeros when s = 0. O(n^2). No Python counterpart. */
-mfkit_status mfkit_pmm_smoothing_matrix(const mfkit_pmm *model, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_pmm_smoothing_matrix(const mfkit_pmm *model, const mfkit_array *out);
 /* The forward pass: out[k] = M(x[k]) for x (N, p) float32 or float64 and out (N, n, n) or
  * (N, n*n) of the model's dtype, any strides, not overlapping x. As x is real, this is the
  * real GEMM [1 x] (N x (p+1)) times [M_0 + sC; M_1; ...; M_p] ((p+1) x 2n^2), blocked four
@@ -415,7 +466,8 @@ mfkit_status mfkit_pmm_smoothing_matrix(const mfkit_pmm *model, const mfkit_arra
  * registers), split over the cores. Each M(x[k]) is exactly Hermitian. A failure leaves out
  * untouched.
  * Time O(N p n^2); memory O(p n^2) in the handle, plus O(n^2) per thread for a strided out. */
-mfkit_status mfkit_pmm_forward(const mfkit_pmm *model, const mfkit_array *x, const mfkit_array *out);
+MFKIT_API mfkit_status mfkit_pmm_forward(const mfkit_pmm *model, const mfkit_array *x, const mfkit_array *out);
+
 
 
 

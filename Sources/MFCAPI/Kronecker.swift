@@ -1,93 +1,81 @@
 import MFKit
+import MFKitABI
 
-// Kronecker sums (include/mfkit.h, "Kronecker sums (mfkit_kron_*)").
+// Kronecker sums (include/mfkit.h, "Kronecker sums").
 
-/// Size of one `mfkit_array` descriptor.
-private let descriptorSize = 144
-
-/// Reads `count` consecutive descriptors named `name[0]`, `name[1]`, ...
-private func readArrays(_ p: UnsafeRawPointer?, _ count: Int32, _ name: String) throws -> [StridedArray] {
-    guard count >= 1 else { throw MFError.invalidArgument("\(name): needs at least one array (K >= 1), got \(count)") }
-    guard count <= 64 else { throw MFError.invalidArgument("\(name): at most 64 factors, got \(count)") }
-    guard let p else { throw MFError.invalidArgument("\(name) is a null pointer") }
-    return try (0..<Int(count)).map { try readArray(p + $0 * descriptorSize, "\(name)[\($0)]") }
-}
-
-private func readDims(_ count: Int32, _ dims: UnsafePointer<Int64>?) throws -> [Int] {
-    guard count >= 1 else { throw MFError.invalidArgument("dims: needs at least one factor (K >= 1), got \(count)") }
-    guard count <= 64 else { throw MFError.invalidArgument("dims: at most 64 factors, got \(count)") }
-    guard let dims else { throw MFError.invalidArgument("dims is a null pointer") }
-    return (0..<Int(count)).map { Int(dims[$0]) }
-}
-
-private func readFunction(_ code: Int32) throws -> ElementFunction {
-    guard let f = ElementFunction(rawValue: code) else {
+private func function(_ code: mfkit_kron_function) throws -> ElementFunction {
+    switch Int(code) {
+    case MFKIT_KRON_IDENTITY: return .identity
+    case MFKIT_KRON_RECIPROCAL: return .reciprocal
+    case MFKIT_KRON_LOG: return .log
+    case MFKIT_KRON_EXP: return .exp
+    case MFKIT_KRON_SQUARE: return .square
+    case MFKIT_KRON_SQRT: return .sqrt
+    default:
         throw MFError.invalidArgument("unknown elementwise function code \(code); expected 0 (identity) to 5 (sqrt)")
     }
-    return f
 }
 
-@_cdecl("mfkit_kron_sum")
-public func mfkit_kron_sum(_ k: Int32, _ mats: UnsafeRawPointer?, _ out: UnsafeRawPointer?) -> Int32 {
-    guarded("kronsum") { try Kron.kronsum(try readArrays(mats, k, "mats"), into: try readArray(out, "out")) }
+@c @implementation
+public func mfkit_kron_sum(_ mats: UnsafePointer<mfkit_array>?, _ k: Int32, _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
+    exported { try Kron.kronsum(try arrays(mats, k, "mats"), into: try array(out, "out")) }
 }
 
-@_cdecl("mfkit_kron_sum_diag")
-public func mfkit_kron_sum_diag(_ k: Int32, _ vecs: UnsafeRawPointer?, _ out: UnsafeRawPointer?) -> Int32 {
-    guarded("kronsum_diag") { try Kron.kronsumDiag(try readArrays(vecs, k, "vecs"), into: try readArray(out, "out")) }
+@c @implementation
+public func mfkit_kron_sum_diag(_ vecs: UnsafePointer<mfkit_array>?, _ k: Int32, _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
+    exported { try Kron.kronsumDiag(try arrays(vecs, k, "vecs"), into: try array(out, "out")) }
 }
 
-@_cdecl("mfkit_kron_factorwise_average")
-public func mfkit_kron_factorwise_average(_ mat: UnsafeRawPointer?, _ k: Int32, _ dims: UnsafePointer<Int64>?,
-                                          _ axis: Int32, _ out: UnsafeRawPointer?) -> Int32 {
-    guarded("factorwise_average") {
-        try Kron.factorwiseAverage(try readArray(mat, "mat"), dims: try readDims(k, dims), axis: Int(axis),
-                                   into: try readArray(out, "out"))
+@c @implementation
+public func mfkit_kron_factorwise_average(_ mat: UnsafePointer<mfkit_array>?, _ dims: UnsafePointer<Int64>?, _ k: Int32,
+                                          _ axis: Int32, _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
+    exported {
+        try Kron.factorwiseAverage(try array(mat, "mat"), dims: try integers(dims, k, "dims"), axis: Int(axis),
+                                   into: try array(out, "out"))
     }
 }
 
-@_cdecl("mfkit_kron_factorwise_average_diag")
-public func mfkit_kron_factorwise_average_diag(_ vec: UnsafeRawPointer?, _ k: Int32, _ dims: UnsafePointer<Int64>?,
-                                               _ axis: Int32, _ out: UnsafeRawPointer?) -> Int32 {
-    guarded("factorwise_average_diag") {
-        try Kron.factorwiseAverageDiag(try readArray(vec, "vec"), dims: try readDims(k, dims), axis: Int(axis),
-                                       into: try readArray(out, "out"))
+@c @implementation
+public func mfkit_kron_factorwise_average_diag(_ vec: UnsafePointer<mfkit_array>?, _ dims: UnsafePointer<Int64>?, _ k: Int32,
+                                               _ axis: Int32, _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
+    exported {
+        try Kron.factorwiseAverageDiag(try array(vec, "vec"), dims: try integers(dims, k, "dims"), axis: Int(axis),
+                                       into: try array(out, "out"))
     }
 }
 
-@_cdecl("mfkit_kron_ks_project")
-public func mfkit_kron_ks_project(_ mat: UnsafeRawPointer?, _ k: Int32, _ outs: UnsafeRawPointer?) -> Int32 {
-    guarded("ks_project") { try Kron.ksProject(try readArray(mat, "mat"), into: try readArrays(outs, k, "out")) }
+@c @implementation
+public func mfkit_kron_ks_project(_ mat: UnsafePointer<mfkit_array>?, _ outs: UnsafePointer<mfkit_array>?,
+                                  _ k: Int32) -> mfkit_status {
+    exported { try Kron.ksProject(try array(mat, "mat"), into: try arrays(outs, k, "out")) }
 }
 
-@_cdecl("mfkit_kron_ks_project_diag")
-public func mfkit_kron_ks_project_diag(_ vec: UnsafeRawPointer?, _ k: Int32, _ outs: UnsafeRawPointer?) -> Int32 {
-    guarded("ks_project_diag") { try Kron.ksProjectDiag(try readArray(vec, "vec"), into: try readArrays(outs, k, "out")) }
+@c @implementation
+public func mfkit_kron_ks_project_diag(_ vec: UnsafePointer<mfkit_array>?, _ outs: UnsafePointer<mfkit_array>?,
+                                       _ k: Int32) -> mfkit_status {
+    exported { try Kron.ksProjectDiag(try array(vec, "vec"), into: try arrays(outs, k, "out")) }
 }
 
-@_cdecl("mfkit_kron_sum_matvec")
-public func mfkit_kron_sum_matvec(_ k: Int32, _ mats: UnsafeRawPointer?, _ x: UnsafeRawPointer?,
-                                  _ out: UnsafeRawPointer?) -> Int32 {
-    guarded("kronsum_matvec") {
-        try Kron.kronsumMatvec(try readArrays(mats, k, "mats"), try readArray(x, "x"), into: try readArray(out, "out"))
+@c @implementation
+public func mfkit_kron_sum_matvec(_ mats: UnsafePointer<mfkit_array>?, _ k: Int32, _ x: UnsafePointer<mfkit_array>?,
+                                  _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
+    exported { try Kron.kronsumMatvec(try arrays(mats, k, "mats"), try array(x, "x"), into: try array(out, "out")) }
+}
+
+@c @implementation
+public func mfkit_kron_sum_diag_reduce(_ vecs: UnsafePointer<mfkit_array>?, _ k: Int32, _ f: mfkit_kron_function,
+                                       _ result: UnsafeMutablePointer<Double>?) -> mfkit_status {
+    exported {
+        let (factors, fn) = (try arrays(vecs, k, "vecs"), try function(f))
+        try store(result, "result") { try Kron.kronsumDiagReduce(factors, fn) }
     }
 }
 
-@_cdecl("mfkit_kron_sum_diag_reduce")
-public func mfkit_kron_sum_diag_reduce(_ k: Int32, _ vecs: UnsafeRawPointer?, _ f: Int32,
-                                       _ result: UnsafeMutablePointer<Double>?) -> Int32 {
-    guarded("kronsum_diag_reduce") {
-        let arrays = try readArrays(vecs, k, "vecs"), function = try readFunction(f)
-        guard let result else { throw MFError.invalidArgument("result is a null pointer") }
-        result.pointee = try Kron.kronsumDiagReduce(arrays, function)
-    }
-}
-
-@_cdecl("mfkit_kron_ks_project_diag_map")
-public func mfkit_kron_ks_project_diag_map(_ k: Int32, _ vecs: UnsafeRawPointer?, _ f: Int32, _ j: Int32,
-                                           _ outs: UnsafeRawPointer?) -> Int32 {
-    guarded("ks_project_diag_map") {
-        let arrays = try readArrays(vecs, k, "vecs"), function = try readFunction(f)
-        try Kron.ksProjectDiagMap(arrays, function, into: try readArrays(outs, j, "out"))
+@c @implementation
+public func mfkit_kron_ks_project_diag_map(_ vecs: UnsafePointer<mfkit_array>?, _ k: Int32, _ f: mfkit_kron_function,
+                                           _ outs: UnsafePointer<mfkit_array>?, _ j: Int32) -> mfkit_status {
+    exported {
+        let (factors, fn) = (try arrays(vecs, k, "vecs"), try function(f))
+        try Kron.ksProjectDiagMap(factors, fn, into: try arrays(outs, j, "out"))
     }
 }

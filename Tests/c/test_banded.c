@@ -137,23 +137,23 @@ int main(void) {
     double x[6] = {0};
     mfkit_array xa = mat(x, 2, 3);
     int64_t steps = -1; double fmin = -1;
-    CHECK(mfkit_banded_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 5, &steps, &fmin) == MFKIT_OK,
+    CHECK(mfkit_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 5, &steps, &fmin) == MFKIT_OK,
           "lbfgs: %s", mfkit_last_error());
     for (int i = 0; i < 6; i++) CHECK(fabs(x[i] - i) < 1e-8, "lbfgs x[%d] = %g", i, x[i]);
     CHECK(steps > 0 && fmin < 1e-12, "lbfgs steps %lld loss %g", (long long)steps, fmin);
-    CHECK(mfkit_banded_lbfgs_minimize(&xa, NULL, NULL, NULL, 100, 5, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
+    CHECK(mfkit_lbfgs_minimize(&xa, NULL, NULL, NULL, 100, 5, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
           "NULL objective accepted");
-    CHECK(mfkit_banded_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 0, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
+    CHECK(mfkit_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 0, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
           "memory 0 accepted");
     /* a memory far beyond the step count is clamped (it used to abort allocating memory x N) */
     for (int i = 0; i < 6; i++) x[i] = 0;
-    CHECK(mfkit_banded_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, INT64_MAX, &steps, &fmin) == MFKIT_OK,
+    CHECK(mfkit_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, INT64_MAX, &steps, &fmin) == MFKIT_OK,
           "lbfgs huge memory: %s", mfkit_last_error());
     for (int i = 0; i < 6; i++) CHECK(fabs(x[i] - i) < 1e-8, "lbfgs huge memory x[%d] = %g", i, x[i]);
     /* an array updated in place must not overlap itself (a zero stride used to be accepted) */
     double one = 5.0;
     mfkit_array x_bcast = {&one, MFKIT_FLOAT64, 2, {2, 3}, {0, 0}};
-    CHECK(mfkit_banded_lbfgs_minimize(&x_bcast, quadratic, NULL, NULL, 10, 5, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT
+    CHECK(mfkit_lbfgs_minimize(&x_bcast, quadratic, NULL, NULL, 10, 5, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT
           && one == 5.0, "self-overlapping x accepted");
     CHECK(strstr(mfkit_last_error(), "overlaps itself") != NULL, "message: %s", mfkit_last_error());
     /* huge bands: reported before the default coefficients are built (used to abort or crash) */
@@ -166,8 +166,8 @@ int main(void) {
 
     /* sensitivity */
     int64_t sens = 0;
-    CHECK(mfkit_banded_minsep_sensitivity_squared(def, 4, -1, 0, 0, &sens) == MFKIT_OK && sens == 3, "minsep sens %lld", (long long)sens);
-    CHECK(mfkit_banded_minsep_sensitivity_squared(def, 2, -1, 0, 0, &sens) == MFKIT_ERR_INVALID_ARGUMENT, "min_sep < bands accepted");
+    CHECK(mfkit_banded_minsep_sensitivity_squared(def, 4, NULL, NULL, 0, &sens) == MFKIT_OK && sens == 3, "minsep sens %lld", (long long)sens);
+    CHECK(mfkit_banded_minsep_sensitivity_squared(def, 2, NULL, NULL, 0, &sens) == MFKIT_ERR_INVALID_ARGUMENT, "min_sep < bands accepted");
     CHECK(strstr(mfkit_last_error(), "must be greater than or equal to bands=3") != NULL, "message: %s", mfkit_last_error());
 
     /* errors: zero diagonal, bad shapes, unsupported workload, freed handle, bad reduction */

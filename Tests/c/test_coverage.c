@@ -32,7 +32,7 @@ static void identity(void) {
 
     mfkit_stream *s = NULL;
     int64_t shape[1] = {3};
-    EXPECT_STATUS(mfkit_stream_create(id, MFKIT_FLOAT64, 1, shape, &s), MFKIT_OK);
+    EXPECT_STATUS(mfkit_stream_create(id, MFKIT_FLOAT64, shape, 1, &s), MFKIT_OK);
     double x[3] = {1.5, -2.0, 4.0}, y[3] = {0, 0, 0};
     mfkit_array xa = vec64(x, 3), ya = vec64(y, 3);
     for (int t = 0; t < 2; t++) {

@@ -32,7 +32,7 @@ static int thread_local_errors(void) {
 
 int main(void) {
     EXPECT(thread_local_errors());
-    EXPECT(strcmp(mfkit_version(), "0.1.0") == 0);
+    EXPECT(strcmp(mfkit_version(), MFKIT_VERSION_STRING) == 0);
     EXPECT(mfkit_num_threads() >= 1);
 
     mfkit_streaming_matrix *p = NULL, *m = NULL, *a = NULL, *d = NULL;
@@ -60,7 +60,7 @@ int main(void) {
     /* stream: prefix sums of ones */
     mfkit_stream *s = NULL;
     int64_t shape[2] = {2, 3};
-    EXPECT_STATUS(mfkit_stream_create(p, MFKIT_FLOAT64, 2, shape, &s), MFKIT_OK);
+    EXPECT_STATUS(mfkit_stream_create(p, MFKIT_FLOAT64, shape, 2, &s), MFKIT_OK);
     double slice[6] = {1, 1, 1, 1, 1, 1}, res[6];
     mfkit_array xs = {slice, MFKIT_FLOAT64, 2, {2, 3}, {24, 8}};
     mfkit_array rs = {res, MFKIT_FLOAT64, 2, {2, 3}, {24, 8}};
@@ -156,11 +156,11 @@ int main(void) {
         mfkit_stream *big = NULL;
         EXPECT_STATUS(mfkit_sm_momentum_sgd(0.5, NULL, &mom), MFKIT_OK);
         int64_t wrap[3] = {(int64_t)1 << 32, (int64_t)1 << 32, 4};
-        EXPECT_STATUS(mfkit_stream_create(mom, MFKIT_FLOAT64, 3, wrap, &big), MFKIT_ERR_SHAPE);
+        EXPECT_STATUS(mfkit_stream_create(mom, MFKIT_FLOAT64, wrap, 3, &big), MFKIT_ERR_SHAPE);
         EXPECT(big == NULL);
         EXPECT(strstr(mfkit_last_error(), "too large") != NULL);
         int64_t huge[1] = {(int64_t)1 << 50};
-        EXPECT_STATUS(mfkit_stream_create(mom, MFKIT_FLOAT64, 1, huge, &big), MFKIT_ERR_OUT_OF_MEMORY);
+        EXPECT_STATUS(mfkit_stream_create(mom, MFKIT_FLOAT64, huge, 1, &big), MFKIT_ERR_OUT_OF_MEMORY);
         EXPECT(big == NULL);
         mfkit_sm_free(mom);
     }

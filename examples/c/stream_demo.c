@@ -22,7 +22,7 @@ int main(void) {
     enum { DIM = 4 };
     int64_t shape[1] = {DIM};
     mfkit_stream *stream = NULL;
-    CHECK(mfkit_stream_create(a, MFKIT_FLOAT32, 1, shape, &stream));
+    CHECK(mfkit_stream_create(a, MFKIT_FLOAT32, shape, 1, &stream));
 
     printf("MFKit %s: streaming prefix_sum @ momentum_sgd_matrix(0.9)\n", mfkit_version());
     for (int t = 0; t < 4; t++) {

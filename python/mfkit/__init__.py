@@ -6,9 +6,8 @@ Modules keep the names of the libraries they overlap with: `mfkit.streaming_matr
 `mfkit.sensitivity` its modules of those names;
 `mfkit.pmm` follows parametricmatrixmodels' modules; `mfkit.kron` holds Kronecker sums.
 """
-__version__ = "0.1.0"
-
-from . import _ffi  # noqa: F401  (loads the library and checks its version)
+from . import _ffi  # loads the library, reads include/mfkit.h and checks the versions agree
+from ._ffi import num_threads, set_num_threads
 from . import streaming_matrix
 from . import banded
 from . import optimization
@@ -17,4 +16,8 @@ from . import kron
 from . import pmm
 from .streaming_matrix import StreamingMatrix, Stream
 
-__all__ = ["streaming_matrix", "banded", "optimization", "sensitivity", "kron", "pmm", "StreamingMatrix", "Stream", "__version__"]
+#: MFKit's version, from the header's MFKIT_VERSION_* macros (the library reports the same).
+__version__ = _ffi.VERSION
+
+__all__ = ["streaming_matrix", "banded", "optimization", "sensitivity", "kron", "pmm", "StreamingMatrix", "Stream",
+           "num_threads", "set_num_threads", "__version__"]

@@ -1,185 +1,208 @@
-"""The one bridge to libmfkit.so: finds and loads the library, declares every C signature
-once, turns NumPy arrays into `mfkit_array` descriptors without copying, and turns a failed
-status into a Python exception carrying the library's message.
+"""The one bridge to libmfkit.so.
+
+Everything the Python side knows of the C ABI is read from the header, include/mfkit.h, the
+one declaration of the ABI: every function's name, argument types and return type, the
+`mfkit_array` layout, the callback types, every code (status, dtype, reduction, elementwise
+function) and the version. Adding a function to the header makes it callable here
+(`call("mfkit_...", ...)`) with no other change; a library that lacks a declared function, or
+reports another version, is refused at import.
 
 The library is looked up at $MFKIT_LIBRARY, then next to this file (placed there by
-`pip install -e python`), then in the repository's .build/release.
+`pip install -e python`), then in the repository's .build/release; the header next to this
+file (a copy made by the build) or in the repository's include/.
 """
 import ctypes
 import os
-from ctypes import POINTER, c_char_p, c_double, c_int32, c_int64, c_void_p
+import re
 from pathlib import Path
 
 import numpy as np
 
-MAX_NDIM = 8
 _HERE = Path(__file__).resolve().parent
+_ROOT = _HERE.parent.parent
 
 
-def _find_library():
-    env = os.environ.get("MFKIT_LIBRARY")
-    candidates = [Path(env)] if env else []
-    candidates += [_HERE / "libmfkit.so", _HERE.parent.parent / ".build" / "release" / "libmfkit.so"]
+def _find(what, candidates, hint):
     for path in candidates:
-        if path.exists():
-            return str(path)
-    raise ImportError(
-        "libmfkit.so not found (looked at: " + ", ".join(map(str, candidates)) + "). "
-        "Run `pip install -e python` from the repository root, or set MFKIT_LIBRARY."
-    )
+        if path is not None and path.exists():
+            return path
+    raise ImportError(f"{what} not found (looked at: " + ", ".join(str(p) for p in candidates if p) + f"). {hint}")
 
 
-lib = ctypes.CDLL(_find_library())  # CDLL releases the GIL during every call
+_LIBRARY_PATH = _find(
+    "libmfkit.so",
+    [Path(os.environ["MFKIT_LIBRARY"]) if os.environ.get("MFKIT_LIBRARY") else None,
+     _HERE / "libmfkit.so", _ROOT / ".build" / "release" / "libmfkit.so"],
+    "Run `pip install -e python` from the repository root, or set MFKIT_LIBRARY.")
+HEADER_PATH = _find("mfkit.h", [_ROOT / "include" / "mfkit.h", _HERE / "mfkit.h"],
+                    "Run `pip install -e python` from the repository root.")
+
+
+# ---------------------------------------------------------------- reading the header
+def _strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
+
+
+_SOURCE = _strip_comments(HEADER_PATH.read_text(encoding="utf-8"))
+
+#: Integer macros (#define NAME 123) and enum constants of the header, by name.
+CONSTANTS = {m[0]: int(m[1]) for m in re.findall(r"^\s*#define\s+(MFKIT_\w+)\s+(-?\d+)\s*$", _SOURCE, flags=re.M)}
+for _block in re.findall(r"\benum\s*\{(.*?)\}", _SOURCE, flags=re.S):
+    for _name, _value in re.findall(r"(MFKIT_\w+)\s*=\s*(-?\d+)", _block):
+        CONSTANTS[_name] = int(_value)
+globals().update(CONSTANTS)  # MFKIT_OK, MFKIT_FLOAT32, ... as module attributes
+
+_SCALARS = {
+    "void": None, "int": ctypes.c_int, "int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64,
+    "double": ctypes.c_double, "float": ctypes.c_float, "size_t": ctypes.c_size_t,
+}
+for _alias, _base in re.findall(r"\btypedef\s+(\w+)\s+(mfkit_\w+)\s*;", _SOURCE):
+    _SCALARS[_base] = _SCALARS[_alias]
+#: Opaque object types (typedef struct mfkit_x mfkit_x;): handles.
+OPAQUE = set(re.findall(r"\btypedef\s+struct\s+(mfkit_\w+)\s+\1\s*;", _SOURCE))
+#: Callback types (typedef ret (*name)(params);) as ctypes CFUNCTYPEs, filled below.
+CALLBACKS = {}
 
 
 class Array(ctypes.Structure):
-    """`mfkit_array`: data, dtype code, ndim, shape, strides in bytes."""
-
-    _fields_ = [
-        ("data", c_void_p),
-        ("dtype", c_int32),
-        ("ndim", c_int32),
-        ("shape", c_int64 * MAX_NDIM),
-        ("strides", c_int64 * MAX_NDIM),
-    ]
+    """`mfkit_array`, its fields read from the header."""
 
 
-ArrayP = POINTER(Array)
-Handle = c_void_p
-HandleP = POINTER(c_void_p)
+def _ctype(declaration):
+    """The ctypes type of a C type such as `const mfkit_array *` or `int64_t`."""
+    text = declaration.replace("const", " ").strip()
+    stars = text.count("*")
+    base = text.replace("*", " ").split()[0]
+    if base == "mfkit_array":
+        t = Array
+    elif base in OPAQUE:
+        t, stars = ctypes.c_void_p, stars - 1       # a handle is a void *
+    elif base in CALLBACKS:
+        t = CALLBACKS[base]
+    elif base == "char" and stars == 1:
+        return ctypes.c_char_p
+    elif base == "void" and stars >= 1:
+        t, stars = ctypes.c_void_p, stars - 1
+    elif base in _SCALARS:
+        t = _SCALARS[base]
+    else:
+        raise ImportError(f"mfkit.h: unknown C type {declaration!r}")
+    for _ in range(stars):
+        t = ctypes.POINTER(t)
+    return t
 
-# name -> argument types; every function returns mfkit_status (int32).
-_SIGNATURES = {
-    "mfkit_sm_identity": [HandleP],
-    "mfkit_sm_prefix_sum": [HandleP],
-    "mfkit_sm_diagonal": [ArrayP, HandleP],
-    "mfkit_sm_momentum_sgd": [c_double, ArrayP, HandleP],
-    "mfkit_sm_multiply": [Handle, Handle, HandleP],
-    "mfkit_sm_scale": [Handle, c_double, HandleP],
-    "mfkit_sm_scale_rows_and_columns": [Handle, ArrayP, ArrayP, HandleP],
-    "mfkit_sm_free": [Handle],
-    "mfkit_sm_num_stages": [Handle, POINTER(c_int64)],
-    "mfkit_sm_materialize": [Handle, ArrayP],
-    "mfkit_sm_row_norms_squared": [Handle, ArrayP],
-    "mfkit_sm_multiply_array": [Handle, ArrayP, ArrayP],
-    "mfkit_stream_create": [Handle, c_int32, c_int32, POINTER(c_int64), HandleP],
-    "mfkit_stream_next": [Handle, ArrayP, ArrayP],
-    "mfkit_stream_step": [Handle, POINTER(c_int64)],
-    "mfkit_stream_reset": [Handle],
-    "mfkit_stream_free": [Handle],
-}
 
-# Banded strategies (mfkit_banded_*).
-OPTIMIZE_CALLBACK = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int64, c_double, c_double)
-OBJECTIVE = ctypes.CFUNCTYPE(c_double, c_void_p, POINTER(c_double), POINTER(c_double), c_int64)
-_SIGNATURES.update({
-    "mfkit_banded_create": [ArrayP, HandleP],
-    "mfkit_banded_from_banded_toeplitz": [c_int64, ArrayP, HandleP],
-    "mfkit_banded_default": [c_int64, c_int64, HandleP],
-    "mfkit_banded_free": [Handle],
-    "mfkit_banded_shape": [Handle, POINTER(c_int64), POINTER(c_int64)],
-    "mfkit_banded_params": [Handle, ArrayP],
-    "mfkit_banded_materialize": [Handle, ArrayP],
-    "mfkit_banded_inverse": [Handle, HandleP],
-    "mfkit_banded_minsep_sensitivity_squared": [Handle, c_int64, c_int64, c_int64, c_int32, POINTER(c_int64)],
-    "mfkit_banded_per_query_error": [Handle, Handle, ArrayP],
-    "mfkit_banded_loss": [Handle, Handle, c_int32, ArrayP, POINTER(c_double), ArrayP],
-    "mfkit_banded_optimize": [c_int64, c_int64, Handle, Handle, c_int64, c_int32, ArrayP,
-                              OPTIMIZE_CALLBACK, c_void_p, HandleP],
-    "mfkit_banded_lbfgs_minimize": [ArrayP, OBJECTIVE, OPTIMIZE_CALLBACK, c_void_p, c_int64, c_int64,
-                                    POINTER(c_int64), POINTER(c_double)],
-})
+def _parameters(text):
+    """[(name, C type)] of a parameter list."""
+    text = text.strip()
+    if text in ("", "void"):
+        return []
+    out = []
+    for part in text.split(","):
+        m = re.match(r"(.*?)(\w+)\s*$", part.strip(), flags=re.S)
+        if not m:
+            raise ImportError(f"mfkit.h: cannot read the parameter {part!r}")
+        out.append((m.group(2), " ".join(m.group(1).split())))
+    return out
 
-# Sensitivity of dense strategies (mfkit_sens_*).
-_Int64P = POINTER(c_int64)
-_DoubleP = POINTER(c_double)
-_SIGNATURES.update({
-    "mfkit_sens_minsep_true_max_participations": [c_int64, c_int64, _Int64P, _Int64P],
-    "mfkit_sens_max_participation_for_linear_fn": [ArrayP, c_int64, _Int64P, _DoubleP],
-    "mfkit_sens_single_participation": [ArrayP, _DoubleP],
-    "mfkit_sens_min_sep_upper_bound": [ArrayP, c_int64, _Int64P, _DoubleP],
-    "mfkit_sens_min_sep_upper_bound_for_x": [ArrayP, c_int64, _Int64P, _DoubleP],
-    "mfkit_sens_banded": [ArrayP, c_int64, _Int64P, _DoubleP],
-    "mfkit_sens_banded_for_x": [ArrayP, c_int64, _Int64P, _DoubleP],
-    "mfkit_sens_fixed_epoch": [ArrayP, c_int64, _DoubleP],
-    "mfkit_sens_fixed_epoch_for_x": [ArrayP, c_int64, _DoubleP],
-    "mfkit_sens_gram": [ArrayP, ArrayP],
-})
 
-# Kronecker sums (mfkit_kron_*).
-_SIGNATURES.update({
-    "mfkit_kron_sum": [c_int32, ArrayP, ArrayP],
-    "mfkit_kron_sum_diag": [c_int32, ArrayP, ArrayP],
-    "mfkit_kron_factorwise_average": [ArrayP, c_int32, POINTER(c_int64), c_int32, ArrayP],
-    "mfkit_kron_factorwise_average_diag": [ArrayP, c_int32, POINTER(c_int64), c_int32, ArrayP],
-    "mfkit_kron_ks_project": [ArrayP, c_int32, ArrayP],
-    "mfkit_kron_ks_project_diag": [ArrayP, c_int32, ArrayP],
-    "mfkit_kron_sum_matvec": [c_int32, ArrayP, ArrayP, ArrayP],
-    "mfkit_kron_sum_diag_reduce": [c_int32, ArrayP, c_int32, POINTER(c_double)],
-    "mfkit_kron_ks_project_diag_map": [c_int32, ArrayP, c_int32, c_int32, ArrayP],
-})
+_struct = re.search(r"typedef\s+struct\s+mfkit_array\s*\{(.*?)\}\s*mfkit_array\s*;", _SOURCE, flags=re.S)
+_fields = []
+for _decl in filter(None, (d.strip() for d in _struct.group(1).split(";"))):
+    _m = re.match(r"(.*?)(\w+)\s*(?:\[(\w+)\])?$", _decl, flags=re.S)
+    _t = _ctype(_m.group(1))
+    if _m.group(3):
+        _t = _t * (CONSTANTS[_m.group(3)] if _m.group(3) in CONSTANTS else int(_m.group(3)))
+    _fields.append((_m.group(2), _t))
+Array._fields_ = _fields
+MAX_NDIM = CONSTANTS["MFKIT_MAX_NDIM"]
 
-# Parametric matrix models (mfkit_pmm_*).
-_SIGNATURES.update({
-    "mfkit_pmm_low_rank_create": [ArrayP, ArrayP, c_double, c_int32, c_int32, HandleP],
-    "mfkit_pmm_affine_create": [ArrayP, c_double, c_int32, c_int32, HandleP],
-    "mfkit_pmm_free": [Handle],
-    "mfkit_pmm_info": [Handle, POINTER(c_int64), POINTER(c_int64), POINTER(c_int32)],
-    "mfkit_pmm_matrices": [Handle, ArrayP],
-    "mfkit_pmm_smoothing_matrix": [Handle, ArrayP],
-    "mfkit_pmm_forward": [Handle, ArrayP, ArrayP],
-})
+for _ret, _name, _params in re.findall(r"\btypedef\s+([\w\s\*]+?)\s*\(\s*\*\s*(mfkit_\w+)\s*\)\s*\(([^)]*)\)\s*;", _SOURCE):
+    CALLBACKS[_name] = ctypes.CFUNCTYPE(_ctype(_ret), *[_ctype(t) for _, t in _parameters(_params)])
 
-for _name, _args in _SIGNATURES.items():
-    _fn = getattr(lib, _name)
-    _fn.argtypes = _args
-    _fn.restype = c_int32
+#: Every exported function: name -> (return C type, [(parameter name, C type)]).
+FUNCTIONS = {}
+for _ret, _name, _params in re.findall(r"\bMFKIT_API\s+([\w\s\*]+?)\s*\b(mfkit_\w+)\s*\(([^)]*)\)\s*;", _SOURCE):
+    FUNCTIONS[_name] = (" ".join(_ret.split()), _parameters(_params))
+if not FUNCTIONS:
+    raise ImportError(f"no MFKIT_API declarations found in {HEADER_PATH}")
 
-lib.mfkit_version.argtypes = []
-lib.mfkit_version.restype = c_char_p
-lib.mfkit_last_error.argtypes = []
-lib.mfkit_last_error.restype = c_char_p
-lib.mfkit_num_threads.argtypes = []
-lib.mfkit_num_threads.restype = c_int32
+OPTIMIZE_CALLBACK = CALLBACKS["mfkit_optimize_callback"]
+OBJECTIVE = CALLBACKS["mfkit_objective"]
 
+# ---------------------------------------------------------------- loading the library
+lib = ctypes.CDLL(str(_LIBRARY_PATH))  # CDLL releases the GIL during every call
+for _name, (_ret, _params) in FUNCTIONS.items():
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError:
+        raise ImportError(f"{_LIBRARY_PATH} lacks {_name}, declared in {HEADER_PATH}; "
+                          "rebuild with `pip install -e python`") from None
+    _fn.argtypes = [_ctype(t) for _, t in _params]
+    _fn.restype = _ctype(_ret)
+
+VERSION = "{MFKIT_VERSION_MAJOR}.{MFKIT_VERSION_MINOR}.{MFKIT_VERSION_PATCH}".format(**CONSTANTS)
 LIBRARY_VERSION = lib.mfkit_version().decode()
-_PACKAGE_VERSION = "0.1.0"
-if LIBRARY_VERSION != _PACKAGE_VERSION:
-    raise ImportError(
-        f"libmfkit.so is version {LIBRARY_VERSION} but the mfkit package is {_PACKAGE_VERSION}; "
-        "rebuild with `pip install -e python`"
-    )
+if LIBRARY_VERSION != VERSION:
+    raise ImportError(f"{_LIBRARY_PATH} is version {LIBRARY_VERSION} but {HEADER_PATH} declares {VERSION}; "
+                      "rebuild with `pip install -e python`")
+
+Handle = ctypes.c_void_p
+HandleP = ctypes.POINTER(ctypes.c_void_p)
 
 
+# ---------------------------------------------------------------- errors
 class Cancelled(RuntimeError):
     """A callback stopped the work (MFKIT_ERR_CANCELLED)."""
 
 
-# status -> exception type
-_ERRORS = {
-    1: ValueError,   # invalid argument
-    2: ValueError,   # shape
-    3: TypeError,    # dtype
-    4: ValueError,   # numerical failure
-    5: Cancelled,
-    6: MemoryError,
-    7: RuntimeError,  # internal
+#: status code -> exception type
+ERRORS = {
+    CONSTANTS["MFKIT_ERR_INVALID_ARGUMENT"]: ValueError,
+    CONSTANTS["MFKIT_ERR_SHAPE"]: ValueError,
+    CONSTANTS["MFKIT_ERR_DTYPE"]: TypeError,
+    CONSTANTS["MFKIT_ERR_NUMERICAL"]: ValueError,
+    CONSTANTS["MFKIT_ERR_CANCELLED"]: Cancelled,
+    CONSTANTS["MFKIT_ERR_OUT_OF_MEMORY"]: MemoryError,
+    CONSTANTS["MFKIT_ERR_INTERNAL"]: RuntimeError,
 }
 
 
-def call(name, *args):
-    """Calls lib.<name>(*args) and raises the mapped exception on a failed status."""
+def call(name, *args, function=None):
+    """Calls lib.<name>(*args); on a failed status raises the mapped exception with the
+    library's message, prefixed with `function` (the Python name of the call) when given."""
     status = getattr(lib, name)(*args)
-    if status != 0:
-        message = lib.mfkit_last_error().decode(errors="replace")
-        raise _ERRORS.get(status, RuntimeError)(message)
+    if status != CONSTANTS["MFKIT_OK"]:
+        message = lib.mfkit_last_error_message().decode(errors="replace")
+        raise ERRORS.get(status, RuntimeError)(f"{function}: {message}" if function else message)
 
 
+def new_handle(name, *args, function=None):
+    """Calls a constructor `name(*args, &out)` and returns the new handle."""
+    handle = ctypes.c_void_p()
+    call(name, *args, ctypes.byref(handle), function=function)
+    return handle
+
+
+def num_threads():
+    """The number of worker threads MFKit splits large work over."""
+    return int(lib.mfkit_num_threads())
+
+
+def set_num_threads(n):
+    """Sets the number of worker threads (1 to 64) for every later call."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"set_num_threads: n must be an integer, got {type(n).__name__}")
+    call("mfkit_set_num_threads", int(np.clip(n, -1, 2**31 - 1)), function="set_num_threads")
+
+
+# ---------------------------------------------------------------- arrays and arguments
 DTYPE_CODES = {
-    np.dtype(np.float32): 1,
-    np.dtype(np.float64): 2,
-    np.dtype(np.complex64): 3,
-    np.dtype(np.complex128): 4,
+    np.dtype(np.float32): CONSTANTS["MFKIT_FLOAT32"],
+    np.dtype(np.float64): CONSTANTS["MFKIT_FLOAT64"],
+    np.dtype(np.complex64): CONSTANTS["MFKIT_COMPLEX64"],
+    np.dtype(np.complex128): CONSTANTS["MFKIT_COMPLEX128"],
 }
 
 
@@ -223,6 +246,9 @@ def params_array(values, name):
     return array
 
 
+INT64_MAX = 2**63 - 1
+
+
 def positive_int(value, name, function):
     """`value` as an int; raises ValueError unless it is a positive integer."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
@@ -232,9 +258,6 @@ def positive_int(value, name, function):
     if value > INT64_MAX:  # ctypes would silently wrap it
         raise ValueError(f"{function}: {name}={value} does not fit in 64 bits")
     return int(value)
-
-
-INT64_MAX = 2**63 - 1
 
 
 def steps_int(value, function):
@@ -253,10 +276,3 @@ def real_dtype(dtype, function):
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"{function}: dtype must be float32 or float64, got {dtype}")
     return dtype
-
-
-def new_handle(name, *args):
-    """Calls a constructor `name(*args, &out)` and returns the handle."""
-    handle = c_void_p()
-    call(name, *args, ctypes.byref(handle))
-    return handle

@@ -45,7 +45,7 @@ __all__ = [
     "optimize",
 ]
 
-_REDUCTIONS = {"mean": 0, "max": 1, "last": 2}
+_REDUCTIONS = {name: _ffi.CONSTANTS[f"MFKIT_REDUCTION_{name.upper()}"] for name in ("mean", "max", "last")}
 
 
 class ColumnNormalizedBanded:
@@ -62,7 +62,8 @@ class ColumnNormalizedBanded:
         params = np.array(_ffi.params_array(params, "ColumnNormalizedBanded: params"), dtype=np.float64, copy=True)
         if params.ndim != 2:
             raise ValueError(f"ColumnNormalizedBanded: params must be two-dimensional (n, bands), got shape {params.shape}")
-        handle = _ffi.new_handle("mfkit_banded_create", _ffi.describe(params, "params"))
+        handle = _ffi.new_handle("mfkit_banded_create", _ffi.describe(params, "params"),
+                                  function="ColumnNormalizedBanded")
         self._init(handle, params)
 
     def _init(self, handle, params):
@@ -75,9 +76,9 @@ class ColumnNormalizedBanded:
         n, b = ctypes.c_int64(), ctypes.c_int64()
         self = cls.__new__(cls)
         self._handle = handle            # owned from here on (freed by __del__)
-        _ffi.call("mfkit_banded_shape", handle, ctypes.byref(n), ctypes.byref(b))
+        _ffi.call("mfkit_banded_shape", handle, ctypes.byref(n), ctypes.byref(b), function="shape")
         params = np.empty((n.value, b.value), dtype=np.float64)
-        _ffi.call("mfkit_banded_params", handle, _ffi.describe(params, "params", writable=True))
+        _ffi.call("mfkit_banded_params", handle, _ffi.describe(params, "params", writable=True), function="params")
         self._init(handle, params)
         return self
 
@@ -103,7 +104,8 @@ class ColumnNormalizedBanded:
         normalized to unit norm; the lower-right triangle of params is zero. Time O(n b)."""
         n = _ffi.positive_int(n, "n", "from_banded_toeplitz")
         coefs = _ffi.params_array(coefs, "coefs").reshape(-1)
-        return cls._from_handle(_ffi.new_handle("mfkit_banded_from_banded_toeplitz", n, _ffi.describe(coefs, "coefs")))
+        return cls._from_handle(_ffi.new_handle("mfkit_banded_from_banded_toeplitz", n, _ffi.describe(coefs, "coefs"),
+                                                    function="from_banded_toeplitz"))
 
     @classmethod
     def default(cls, n, bands):
@@ -112,13 +114,14 @@ class ColumnNormalizedBanded:
         A good start for `optimize`. Time O(n b)."""
         n = _ffi.positive_int(n, "n", "default")
         bands = _ffi.positive_int(bands, "bands", "default")
-        return cls._from_handle(_ffi.new_handle("mfkit_banded_default", n, bands))
+        return cls._from_handle(_ffi.new_handle("mfkit_banded_default", n, bands, function="default"))
 
     def materialize(self, dtype=np.float64, out=None):
         """The dense n x n matrix C. Time and memory O(n^2)."""
         if out is None:
             out = np.empty((self.n, self.n), dtype=_ffi.real_dtype(dtype, "materialize"))
-        _ffi.call("mfkit_banded_materialize", self._handle, _ffi.describe(out, "out", writable=True))
+        _ffi.call("mfkit_banded_materialize", self._handle, _ffi.describe(out, "out", writable=True),
+                  function="materialize")
         return out
 
     def inverse_as_streaming_matrix(self):
@@ -126,7 +129,7 @@ class ColumnNormalizedBanded:
         (in place, any float32/float64 array of shape (steps, ...)) or `Cinv.stream(shape)`
         one training step at a time. A step costs O(m b) for m elements per slice and keeps
         b - 1 slices of state. Past row n it is the identity."""
-        return StreamingMatrix(_ffi.new_handle("mfkit_banded_inverse", self._handle))
+        return StreamingMatrix(_ffi.new_handle("mfkit_banded_inverse", self._handle, function="inverse_as_streaming_matrix"))
 
 
 def _strategy(C, function):
@@ -149,12 +152,12 @@ def minsep_sensitivity_squared(strategy, min_sep, max_participations=None, n=Non
     (unless skip_checks) when min_sep < bands or n > strategy.n. Time O(1)."""
     strategy = _strategy(strategy, "minsep_sensitivity_squared")
     min_sep = _ffi.positive_int(min_sep, "min_sep", "minsep_sensitivity_squared")
-    k = -1 if max_participations is None else _ffi.positive_int(
-        max_participations, "max_participations", "minsep_sensitivity_squared")
-    rounds = 0 if n is None else _ffi.positive_int(n, "n", "minsep_sensitivity_squared")
+    k = None if max_participations is None else ctypes.byref(ctypes.c_int64(_ffi.positive_int(
+        max_participations, "max_participations", "minsep_sensitivity_squared")))
+    rounds = None if n is None else ctypes.byref(ctypes.c_int64(_ffi.positive_int(n, "n", "minsep_sensitivity_squared")))
     out = ctypes.c_int64()
     _ffi.call("mfkit_banded_minsep_sensitivity_squared", strategy._handle, min_sep, k, rounds,
-              int(bool(skip_checks)), ctypes.byref(out))
+              int(bool(skip_checks)), ctypes.byref(out), function="minsep_sensitivity_squared")
     return out.value
 
 
@@ -167,7 +170,7 @@ def per_query_error(C, A=None, scan_fn=None):
     C = _strategy(C, "per_query_error")
     out = np.empty(C.n, dtype=np.float64)
     _ffi.call("mfkit_banded_per_query_error", C._handle, _workload(A, "per_query_error"),
-              _ffi.describe(out, "out", writable=True))
+              _ffi.describe(out, "out", writable=True), function="per_query_error")
     return out
 
 
@@ -195,7 +198,7 @@ def _reduction(reduction_fn, n, function):
     weights = np.ascontiguousarray(_ffi.params_array(reduction_fn, "reduction_fn"))
     if weights.shape != (n,):
         raise ValueError(f"{function}: weights must have shape ({n},), got {weights.shape}")
-    return 3, weights
+    return _ffi.CONSTANTS["MFKIT_REDUCTION_WEIGHTS"], weights
 
 
 def loss_and_gradient(C, A=None, reduction_fn="mean"):
@@ -209,7 +212,7 @@ def loss_and_gradient(C, A=None, reduction_fn="mean"):
     grad = np.empty((C.n, C.bands), dtype=np.float64)
     wdesc = None if weights is None else ctypes.byref(_ffi.describe(weights, "weights"))
     _ffi.call("mfkit_banded_loss", C._handle, _workload(A, "loss_and_gradient"), code, wdesc,
-              ctypes.byref(loss), _ffi.describe(grad, "grad", writable=True))
+              ctypes.byref(loss), _ffi.describe(grad, "grad", writable=True), function="loss_and_gradient")
     return loss.value, grad
 
 
@@ -262,7 +265,7 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
     handle = ctypes.c_void_p()
     with interruptible(state):
         _ffi.call("mfkit_banded_optimize", n, bands, init, _workload(A, "optimize"), int(max_optimizer_steps),
-                  code, wdesc, c_callback, None, ctypes.byref(handle))
+                  code, wdesc, c_callback, None, ctypes.byref(handle), function="optimize")
     if state["error"] is not None:
         if handle.value:
             _ffi.lib.mfkit_banded_free(handle)

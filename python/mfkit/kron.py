@@ -75,7 +75,8 @@ __all__ = [
 ]
 
 #: Elementwise functions of the fused passes and their C codes (mfkit_kron_function).
-FUNCTIONS = {"identity": 0, "reciprocal": 1, "log": 2, "exp": 3, "square": 4, "sqrt": 5}
+FUNCTIONS = {name: _ffi.CONSTANTS[f"MFKIT_KRON_{name.upper()}"]
+             for name in ("identity", "reciprocal", "log", "exp", "square", "sqrt")}
 
 _REAL = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -210,7 +211,8 @@ def kronsum(*mats, out=None):
         sizes = _sizes(mats, 2)
         n = _prod(sizes) if sizes is not None else 0
         out = np.empty((n, n), dtype=_dtype(mats))
-    _ffi.call("mfkit_kron_sum", len(mats), _descriptors(mats, "mats"), _ffi.describe(out, "out", writable=True))
+    _ffi.call("mfkit_kron_sum", _descriptors(mats, "mats"), len(mats), _ffi.describe(out, "out", writable=True),
+              function="kronsum")
     return out
 
 
@@ -223,7 +225,8 @@ def kronsum_diag(*vecs, out=None):
     if out is None:
         sizes = _sizes(vecs, 1)
         out = np.empty(_prod(sizes) if sizes is not None else 0, dtype=_dtype(vecs))
-    _ffi.call("mfkit_kron_sum_diag", len(vecs), _descriptors(vecs, "vecs"), _ffi.describe(out, "out", writable=True))
+    _ffi.call("mfkit_kron_sum_diag", _descriptors(vecs, "vecs"), len(vecs), _ffi.describe(out, "out", writable=True),
+              function="kronsum_diag")
     return out
 
 
@@ -237,8 +240,8 @@ def kronsum_matvec(mats, x, out=None):
         raise TypeError(f"kronsum_matvec: x must be a NumPy array, got {type(x).__name__}")
     if out is None:
         out = np.empty(x.shape, dtype=_dtype(mats))
-    _ffi.call("mfkit_kron_sum_matvec", len(mats), _descriptors(mats, "mats"), _ffi.describe(x, "x"),
-              _ffi.describe(out, "out", writable=True))
+    _ffi.call("mfkit_kron_sum_matvec", _descriptors(mats, "mats"), len(mats), _ffi.describe(x, "x"),
+              _ffi.describe(out, "out", writable=True), function="kronsum_matvec")
     return out
 
 
@@ -256,8 +259,8 @@ def factorwise_average(mat, dims, k, out=None):
     _require_size(dims, mat, True, "mat", "factorwise_average")
     if out is None:
         out = np.empty((dims[k], dims[k]), dtype=_dtype([mat]))
-    _ffi.call("mfkit_kron_factorwise_average", _ffi.describe(mat, "mat"), len(dims), _c_dims(dims), k,
-              _ffi.describe(out, "out", writable=True))
+    _ffi.call("mfkit_kron_factorwise_average", _ffi.describe(mat, "mat"), _c_dims(dims), len(dims), k,
+              _ffi.describe(out, "out", writable=True), function="factorwise_average")
     return out
 
 
@@ -270,8 +273,8 @@ def factorwise_average_diag(vec, dims, k, out=None):
     _require_size(dims, vec, False, "vec", "factorwise_average_diag")
     if out is None:
         out = np.empty(dims[k], dtype=_dtype([vec]))
-    _ffi.call("mfkit_kron_factorwise_average_diag", _ffi.describe(vec, "vec"), len(dims), _c_dims(dims), k,
-              _ffi.describe(out, "out", writable=True))
+    _ffi.call("mfkit_kron_factorwise_average_diag", _ffi.describe(vec, "vec"), _c_dims(dims), len(dims), k,
+              _ffi.describe(out, "out", writable=True), function="factorwise_average_diag")
     return out
 
 
@@ -303,7 +306,8 @@ def ks_project(mat, dims, out=None):
     if not isinstance(mat, np.ndarray):
         raise TypeError(f"ks_project: mat must be a NumPy array, got {type(mat).__name__}")
     out = _projection_outs(dims, out, "ks_project", True, _dtype([mat]), mat)
-    _ffi.call("mfkit_kron_ks_project", _ffi.describe(mat, "mat"), len(out), _descriptors(out, "out", True))
+    _ffi.call("mfkit_kron_ks_project", _ffi.describe(mat, "mat"), _descriptors(out, "out", True), len(out),
+              function="ks_project")
     return out
 
 
@@ -319,7 +323,8 @@ def ks_project_diag(vec, dims, out=None):
     if not isinstance(vec, np.ndarray):
         raise TypeError(f"ks_project_diag: vec must be a NumPy array, got {type(vec).__name__}")
     out = _projection_outs(dims, out, "ks_project_diag", False, _dtype([vec]), vec)
-    _ffi.call("mfkit_kron_ks_project_diag", _ffi.describe(vec, "vec"), len(out), _descriptors(out, "out", True))
+    _ffi.call("mfkit_kron_ks_project_diag", _ffi.describe(vec, "vec"), _descriptors(out, "out", True), len(out),
+              function="ks_project_diag")
     return out
 
 
@@ -333,7 +338,8 @@ def kronsum_diag_reduce(vecs, f):
     code = _function(f, "kronsum_diag_reduce")
     vecs = _arrays(vecs, "vecs", "kronsum_diag_reduce")
     result = ctypes.c_double()
-    _ffi.call("mfkit_kron_sum_diag_reduce", len(vecs), _descriptors(vecs, "vecs"), code, ctypes.byref(result))
+    _ffi.call("mfkit_kron_sum_diag_reduce", _descriptors(vecs, "vecs"), len(vecs), code, ctypes.byref(result),
+              function="kronsum_diag_reduce")
     return result.value
 
 
@@ -350,6 +356,6 @@ def ks_project_diag_map(vecs, dims, f, out=None):
     if dims is None and out is None:
         dims = [v.shape[0] if v.ndim == 1 else 1 for v in vecs]
     out = _projection_outs(dims, out, "ks_project_diag_map", False, _dtype(vecs))
-    _ffi.call("mfkit_kron_ks_project_diag_map", len(vecs), _descriptors(vecs, "vecs"), code, len(out),
-              _descriptors(out, "out", True))
+    _ffi.call("mfkit_kron_ks_project_diag_map", _descriptors(vecs, "vecs"), len(vecs), code,
+              _descriptors(out, "out", True), len(out), function="ks_project_diag_map")
     return out

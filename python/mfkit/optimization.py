@@ -108,8 +108,9 @@ def optimize(loss_fn, params, *, max_optimizer_steps=250, grad=True, callback=No
     steps, loss = ctypes.c_int64(), ctypes.c_double()
     try:
         with interruptible(state):
-            _ffi.call("mfkit_banded_lbfgs_minimize", _ffi.describe(x, "params", writable=True), c_objective,
-                      c_step, None, int(max_optimizer_steps), memory, ctypes.byref(steps), ctypes.byref(loss))
+            _ffi.call("mfkit_lbfgs_minimize", _ffi.describe(x, "params", writable=True), c_objective,
+                      c_step, None, int(max_optimizer_steps), memory, ctypes.byref(steps), ctypes.byref(loss),
+                      function="optimize")
     except ValueError:
         if state["error"] is None and not state["interrupted"]:
             raise

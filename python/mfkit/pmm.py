@@ -255,7 +255,7 @@ class _AffineHermitianBase:
         if out is None:
             out = np.empty((input_NF.shape[0],) + self.get_output_shape((input_NF.shape[1],)), dtype=self.dtype)
         _ffi.call("mfkit_pmm_forward", handle, _ffi.describe(input_NF, "input_NF"),
-                  _ffi.describe(out, "out", writable=True))
+                  _ffi.describe(out, "out", writable=True), function="__call__")
         return out, state
 
     def _prepared(self):
@@ -306,7 +306,7 @@ class _AffineHermitianBase:
             "hyperparameters": dict(self.get_hyperparameters()),
             "params": {f"p{i}": np.array(p, copy=True) for i, p in enumerate(params)},
             "state": {f"s{i}": np.array(s, copy=True) for i, s in enumerate(self.get_state())},
-            "package_version": _ffi._PACKAGE_VERSION,
+            "package_version": _ffi.VERSION,
         }
 
     def deserialize(self, data):
@@ -324,10 +324,10 @@ class _AffineHermitianBase:
         if not name.startswith(cls + "("):
             raise ValueError(f"Serialized data is of module {name!r}, not of a {cls}")
         theirs = _version_tuple(data["package_version"], "package_version")
-        ours = _version_tuple(_ffi._PACKAGE_VERSION, "mfkit version")
+        ours = _version_tuple(_ffi.VERSION, "mfkit version")
         if theirs != ours:
             raise ValueError(f"Serialized data was written by mfkit {data['package_version']}, which is not "
-                             f"compatible with mfkit {_ffi._PACKAGE_VERSION} (major.minor versions differ)")
+                             f"compatible with mfkit {_ffi.VERSION} (major.minor versions differ)")
         self.set_hyperparameters(data["hyperparameters"])
         params_dict = data["params"]
         if not isinstance(params_dict, dict):
@@ -468,7 +468,8 @@ class LowRankAffineHermitianMatrix(_AffineHermitianBase):
     def _create_handle(self):
         dtype = _ffi.DTYPE_CODES[np.dtype(self.dtype)]
         return _ffi.new_handle("mfkit_pmm_low_rank_create", _ffi.describe(self.lambdas, "lambdas"),
-                               _ffi.describe(self.us, "us"), float(self.smoothing), int(self.bias_term), dtype)
+                               _ffi.describe(self.us, "us"), float(self.smoothing), int(self.bias_term), dtype,
+                               function="LowRankAffineHermitianMatrix")
 
 
 class AffineHermitianMatrix(_AffineHermitianBase):
@@ -559,4 +560,5 @@ class AffineHermitianMatrix(_AffineHermitianBase):
     def _create_handle(self):
         dtype = _ffi.DTYPE_CODES[np.dtype(self.dtype)]
         return _ffi.new_handle("mfkit_pmm_affine_create", _ffi.describe(self.Ms, "Ms"),
-                               float(self.smoothing), int(self.bias_term), dtype)
+                               float(self.smoothing), int(self.bias_term), dtype,
+                               function="AffineHermitianMatrix")

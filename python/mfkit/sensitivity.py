@@ -57,20 +57,16 @@ _DUMPED = ("is not finite", "should be lower-triangular", "should be square", "s
 
 
 def _call(function, name, matrices, *args):
-    """_ffi.call, with the library's "function: " prefix dropped so messages read as
-    jax_privacy's; a failed matrix check names the matrix the caller passed."""
+    """_ffi.call with the library's message as jax_privacy words it (no function prefix); a
+    failed matrix check names the matrix the caller passed, as jax_privacy prints it."""
     try:
         _ffi.call(name, *args)
     except (ValueError, TypeError) as exc:
         message = str(exc)
-        prefix = f"{function}: "
-        if not message.startswith(prefix):
-            raise
-        message = message[len(prefix):]
         for letter, M in matrices.items():
             if any(message == f"Matrix {letter} {what}" for what in _DUMPED):
-                message = f"{message}, found\n{M}"
-        raise type(exc)(message) from None
+                raise type(exc)(f"{message}, found\n{M}") from None
+        raise
 
 
 def _integer(value, name, function):

@@ -61,7 +61,7 @@ class StreamingMatrix:
     def num_stages(self):
         """Number of factors in A's pipeline (identity: 0)."""
         out = ctypes.c_int64()
-        _ffi.call("mfkit_sm_num_stages", self._handle, ctypes.byref(out))
+        _ffi.call("mfkit_sm_num_stages", self._handle, ctypes.byref(out), function="num_stages")
         return out.value
 
     def __repr__(self):
@@ -73,7 +73,7 @@ class StreamingMatrix:
         if out is None:
             n = _ffi.positive_int(n, "n", "materialize")
             out = np.empty((n, n), dtype=_ffi.real_dtype(dtype, "materialize"))
-        _ffi.call("mfkit_sm_materialize", self._handle, _ffi.describe(out, "out", writable=True))
+        _ffi.call("mfkit_sm_materialize", self._handle, _ffi.describe(out, "out", writable=True), function="materialize")
         return out
 
     def row_norms_squared(self, n, dtype=np.float64, out=None):
@@ -82,7 +82,8 @@ class StreamingMatrix:
         if out is None:
             n = _ffi.positive_int(n, "n", "row_norms_squared")
             out = np.empty(n, dtype=_ffi.real_dtype(dtype, "row_norms_squared"))
-        _ffi.call("mfkit_sm_row_norms_squared", self._handle, _ffi.describe(out, "out", writable=True))
+        _ffi.call("mfkit_sm_row_norms_squared", self._handle, _ffi.describe(out, "out", writable=True),
+                  function="row_norms_squared")
         return out
 
     # -- algebra ------------------------------------------------------------------------
@@ -96,7 +97,7 @@ class StreamingMatrix:
     def __mul__(self, scalar):
         """A * scalar (A @ diagonal([scalar]))."""
         if isinstance(scalar, numbers.Real) and not isinstance(scalar, bool):
-            return StreamingMatrix(_ffi.new_handle("mfkit_sm_scale", self._handle, float(scalar)))
+            return StreamingMatrix(_ffi.new_handle("mfkit_sm_scale", self._handle, float(scalar), function="scale"))
         return NotImplemented
 
     __rmul__ = __mul__
@@ -150,7 +151,7 @@ class Stream:
         dtype = _ffi.real_dtype(dtype, "Stream")
         dims = (ctypes.c_int64 * max(1, len(shape)))(*shape)
         self._handle = _ffi.new_handle(
-            "mfkit_stream_create", matrix._handle, _ffi.DTYPE_CODES[dtype], len(shape), dims
+            "mfkit_stream_create", matrix._handle, _ffi.DTYPE_CODES[dtype], dims, len(shape), function="Stream"
         )
         self.matrix = matrix
         self.shape = shape
@@ -165,12 +166,12 @@ class Stream:
     def step(self):
         """The index t of the next slice."""
         out = ctypes.c_int64()
-        _ffi.call("mfkit_stream_step", self._handle, ctypes.byref(out))
+        _ffi.call("mfkit_stream_step", self._handle, ctypes.byref(out), function="step")
         return out.value
 
     def reset(self):
         """Back to step 0 with zero state."""
-        _ffi.call("mfkit_stream_reset", self._handle)
+        _ffi.call("mfkit_stream_reset", self._handle, function="reset")
 
     def next(self, x, out=None):
         """(A x)[t] for the slice x = x[t]; written into `out` (which may be `x`) if given."""
@@ -179,7 +180,7 @@ class Stream:
         if out is None:
             out = np.empty_like(x)
         _ffi.call("mfkit_stream_next", self._handle, _ffi.describe(x, "x"),
-                  _ffi.describe(out, "out", writable=True))
+                  _ffi.describe(out, "out", writable=True), function="stream_next")
         return out
 
     def __repr__(self):
@@ -188,18 +189,18 @@ class Stream:
 
 def identity():
     """The identity matrix."""
-    return StreamingMatrix(_ffi.new_handle("mfkit_sm_identity"))
+    return StreamingMatrix(_ffi.new_handle("mfkit_sm_identity", function="identity"))
 
 
 def prefix_sum():
     """The lower-triangular matrix of ones: (A x)[t] = x[0] + ... + x[t]."""
-    return StreamingMatrix(_ffi.new_handle("mfkit_sm_prefix_sum"))
+    return StreamingMatrix(_ffi.new_handle("mfkit_sm_prefix_sum", function="prefix_sum"))
 
 
 def diagonal(diag):
     """diag(d) with d_t = diag[min(t, len(diag) - 1)]: past its end the last entry repeats."""
     d = _ffi.params_array(diag, "diag")
-    return StreamingMatrix(_ffi.new_handle("mfkit_sm_diagonal", _ffi.describe(d, "diag")))
+    return StreamingMatrix(_ffi.new_handle("mfkit_sm_diagonal", _ffi.describe(d, "diag"), function="diagonal"))
 
 
 def momentum_sgd_matrix(momentum=0, learning_rates=None):
@@ -211,7 +212,7 @@ def momentum_sgd_matrix(momentum=0, learning_rates=None):
     if learning_rates is not None:
         lr_array = _ffi.params_array(learning_rates, "learning_rates")
         lr = ctypes.byref(_ffi.describe(lr_array, "learning_rates"))
-    return StreamingMatrix(_ffi.new_handle("mfkit_sm_momentum_sgd", float(momentum), lr))
+    return StreamingMatrix(_ffi.new_handle("mfkit_sm_momentum_sgd", float(momentum), lr, function="momentum_sgd_matrix"))
 
 
 def multiply_streaming_matrices(A, B):
@@ -219,7 +220,7 @@ def multiply_streaming_matrices(A, B):
     for name, m in (("A", A), ("B", B)):
         if not isinstance(m, StreamingMatrix):
             raise TypeError(f"multiply_streaming_matrices: {name} must be a StreamingMatrix, got {type(m).__name__}")
-    return StreamingMatrix(_ffi.new_handle("mfkit_sm_multiply", A._handle, B._handle))
+    return StreamingMatrix(_ffi.new_handle("mfkit_sm_multiply", A._handle, B._handle, function="multiply_streaming_matrices"))
 
 
 def scale_rows_and_columns(matrix, row_scale=None, col_scale=None):
@@ -237,7 +238,8 @@ def scale_rows_and_columns(matrix, row_scale=None, col_scale=None):
         return ctypes.byref(desc)
 
     r, c = ref(row_scale, "row_scale"), ref(col_scale, "col_scale")
-    return StreamingMatrix(_ffi.new_handle("mfkit_sm_scale_rows_and_columns", matrix._handle, r, c))
+    return StreamingMatrix(_ffi.new_handle("mfkit_sm_scale_rows_and_columns", matrix._handle, r, c,
+                                           function="scale_rows_and_columns"))
 
 
 def multiply_array(A, x, out=None):
@@ -252,5 +254,6 @@ def multiply_array(A, x, out=None):
         raise TypeError(f"multiply_array: x must be a NumPy array, got {type(x).__name__}")
     if out is None:
         out = np.empty_like(x)
-    _ffi.call("mfkit_sm_multiply_array", A._handle, _ffi.describe(x, "x"), _ffi.describe(out, "out", writable=True))
+    _ffi.call("mfkit_sm_multiply_array", A._handle, _ffi.describe(x, "x"), _ffi.describe(out, "out", writable=True),
+              function="multiply_array")
     return out

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 
 /// Work vectors of one forward step (one set per thread that runs forward steps).
@@ -87,7 +83,7 @@ public final class BandedErrorModel {
         guard total < 0x1p56 else {
             throw MFError.outOfMemory("the error model's work space (\(total) doubles for n=\(self.n), D=\(D)) is too large")
         }
-        try requireAllocatable(Int(total), bytesPerElement: 8,
+        try Memory.requireAllocatable(Int(total), bytesPerElement: 8,
                                "the error model's work space for n=\(self.n), D=\(D)\(gradient ? " with the gradient" : "")")
     }
 
@@ -155,7 +151,7 @@ public final class BandedErrorModel {
     /// result does not depend on `threads`.
     public func loss(params: UnsafePointer<Double>, reduction: ErrorReduction,
                      errors: UnsafeMutablePointer<Double>? = nil,
-                     gradient: UnsafeMutablePointer<Double>? = nil, threads: Int = mfkitThreadCount) -> Double {
+                     gradient: UnsafeMutablePointer<Double>? = nil, threads: Int = Threads.count) -> Double {
         guard prepare(params) else { return .nan }
         let DD = Swift.max(D * D, 1)
         let K = gradient == nil ? n : Swift.max(1, Int(Double(n).squareRoot().rounded(.up)))

@@ -60,7 +60,7 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
         guard !overflow, count <= maxParameters else {
             throw MFError.outOfMemory("n x bands = \(n) x \(bands) is too large (at most \(maxParameters) parameters)")
         }
-        try requireAllocatable(3 * count + n, bytesPerElement: 8, "a strategy of n x bands = \(n) x \(bands) parameters")
+        try Memory.requireAllocatable(3 * count + n, bytesPerElement: 8, "a strategy of n x bands = \(n) x \(bands) parameters")
     }
 
     /// `params[j, r]` if (j, r) lies inside the matrix, else 0.
@@ -102,10 +102,9 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
 
     /// `fromBandedToeplitz(n, fichtenbergerCoefficients(bands))`: jax_privacy's default start.
     public static func `default`(n: Int, bands: Int) throws -> ColumnNormalizedBanded {
-        try require(n >= 1, "n must be positive, got \(n)")
-        try require(bands >= 1, "bands must be positive, got \(bands)")
+        try Check.positive(n, "n")
         // Checked before the coefficients are made: bands comes from the caller.
-        try require(bands <= n, "len(coefs) must be in the range [1, n], got \(bands)")
+        guard bands >= 1 && bands <= n else { throw MFError.invalidArgument("len(coefs) must be in the range [1, n], got \(bands)") }
         try requireSize(n, bands)
         return try fromBandedToeplitz(n: n, coefs: fichtenbergerCoefficients(bands))
     }
@@ -113,23 +112,15 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
     /// Writes the dense n × n matrix C into `out` (float32 or float64, any strides).
     /// Time O(n²) (the zeros are written too), memory O(1) beyond `out`.
     public func materialize(into out: StridedArray) throws {
-        guard out.ndim == 2, out.shape[0] == n, out.shape[1] == n else {
-            throw MFError.shape("out must have shape (\(n), \(n)), got \(out.shape)")
-        }
-        try out.requireElementStrides("out")
-        guard let base = out.data else { throw MFError.invalidArgument("out: data pointer is null") }
-        switch out.dtype {
-        case .float32: fill(base.assumingMemoryBound(to: Float.self), out.strides[0] / 4, out.strides[1] / 4)
-        case .float64: fill(base.assumingMemoryBound(to: Double.self), out.strides[0] / 8, out.strides[1] / 8)
-        default: throw MFError.dtype("out must be float32 or float64, got \(out.dtype)")
-        }
+        try out.requireOutput("out", ndim: 2, shape: [n, n])
+        if out.dtype == .float32 { fill(out.matrix(Float.self)) } else { fill(out.matrix(Double.self)) }
     }
 
-    private func fill<T: RealScalar>(_ p: UnsafeMutablePointer<T>, _ rs: Int, _ cs: Int) {
+    private func fill<T: RealScalar>(_ m: StridedMatrix<T>) {
         for i in 0..<n {
             for j in 0..<n {
                 let r = i - j
-                p[i * rs + j * cs] = (r >= 0 && r < bands) ? T(params[j * bands + r] / columnNorms[j]) : 0
+                m[i, j] = (r >= 0 && r < bands) ? T(params[j * bands + r] / columnNorms[j]) : 0
             }
         }
     }

@@ -46,7 +46,7 @@ public struct WorkloadSystem {
         guard !overflow, mapCount < 1 << 56 else {
             throw MFError.outOfMemory("the workload's per-step maps (\(steps) steps x \(st) numbers) are too large")
         }
-        try requireAllocatable(mapCount, bytesPerElement: 8,
+        try Memory.requireAllocatable(mapCount, bytesPerElement: 8,
                                "the workload's per-step maps (\(steps) steps x \(st) numbers)")
         var maps = [Double](repeating: 0, count: mapCount)
         var state = [Double](repeating: 0, count: Swift.max(1, q * lanes))

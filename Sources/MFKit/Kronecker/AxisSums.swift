@@ -35,7 +35,7 @@ struct AxisSums {
 
     /// Adds the next `count` elements x[0], x[stride], ... in flat order. Whole rows go four at
     /// a time, so the accumulator is read and written once per four rows.
-    mutating func add<T: KronScalar>(_ x: UnsafePointer<T>, _ stride: Int, _ count: Int) {
+    mutating func add<T: RealScalar>(_ x: UnsafePointer<T>, _ stride: Int, _ count: Int) {
         let length = split.tailLength
         var done = 0
         while done < count {
@@ -83,7 +83,7 @@ struct AxisSums {
     /// acc[j] += x0[j] + x1[j] + x2[j] + x3[j] (stride apart) for j < n; returns the four rows'
     /// sums. One read-modify-write of acc per four rows.
     @inline(__always)
-    private func accumulate4<T: KronScalar>(_ acc: UnsafeMutablePointer<Double>, _ x0: UnsafePointer<T>,
+    private func accumulate4<T: RealScalar>(_ acc: UnsafeMutablePointer<Double>, _ x0: UnsafePointer<T>,
                                             _ x1: UnsafePointer<T>, _ x2: UnsafePointer<T>, _ x3: UnsafePointer<T>,
                                             _ stride: Int, _ n: Int) -> (Double, Double, Double, Double) {
         var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0
@@ -111,7 +111,7 @@ struct AxisSums {
 
     /// acc[j] += x[j * stride] for j < n; returns Σ x (four interleaved partial sums).
     @inline(__always)
-    private func accumulate<T: KronScalar>(_ acc: UnsafeMutablePointer<Double>, _ x: UnsafePointer<T>,
+    private func accumulate<T: RealScalar>(_ acc: UnsafeMutablePointer<Double>, _ x: UnsafePointer<T>,
                                            _ stride: Int, _ n: Int) -> Double {
         var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
         var j = 0
@@ -160,9 +160,10 @@ struct AxisSums {
 /// accumulator positioned at `lo`), then merges and finishes the accumulators.
 func parallelAxisSums(_ split: TailSplit, _ n: Int, work: Int, threshold: Int = 1 << 17,
                       _ body: (inout AxisSums, Int, Int) -> Void) -> AxisTotals {
-    var parts = [AxisSums?](repeating: nil, count: mfkitThreadCount)
+    let workers = Threads.count
+    var parts = [AxisSums?](repeating: nil, count: workers)
     parts.withUnsafeMutableBufferPointer { slots in
-        parallelRanges(n, work: work, threshold: threshold) { worker, range in
+        parallelFor(n, work: work, threshold: threshold, workers: workers) { worker, range in
             var acc = AxisSums(split, at: range.lowerBound)
             body(&acc, range.lowerBound, range.upperBound)
             slots[worker] = acc

@@ -1,19 +1,11 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// The elementwise functions of the fused Kronecker passes (C codes in include/mfkit.h).
+/// The elementwise functions of the fused Kronecker passes (the C ABI's codes are mapped onto
+/// them in Sources/MFCAPI).
 /// Values are Doubles; IEEE semantics as in NumPy: log(0) = -inf, log(x < 0) = NaN,
 /// 1/0 = inf, sqrt(x < 0) = NaN.
-public enum ElementFunction: Int32, CaseIterable, Sendable, CustomStringConvertible {
-    case identity = 0
-    case reciprocal = 1
-    case log = 2
-    case exp = 3
-    case square = 4
-    case sqrt = 5
+public enum ElementFunction: CaseIterable, Sendable, CustomStringConvertible {
+    case identity, reciprocal, log, exp, square, sqrt
 
     public var description: String {
         switch self {

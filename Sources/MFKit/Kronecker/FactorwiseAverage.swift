@@ -55,15 +55,15 @@ extension Kron {
     /// The d x d block average of axis k as row-major Doubles. Rows of M advance by rs, columns
     /// by cs; the block of other-index l starts at M[b, b] with b = flat index of (l, 0 at k)
     /// and steps by s_k = Π_{l>k} d_l in both directions.
-    static func blockAverage<T: KronScalar>(_ m: MatrixView<T>, _ dims: [Int], _ k: Int) -> [Double] {
+    static func blockAverage<T: RealScalar>(_ m: MatrixView<T>, _ dims: [Int], _ k: Int) -> [Double] {
         let d = dims[k], s = dims[(k + 1)...].reduce(1, *)
         let n = dims.reduce(1, *), others = n / d
-        let workers = mfkitThreadCount
+        let workers = Threads.count
         let acc = UnsafeMutablePointer<Double>.allocate(capacity: workers * d * d)
         acc.initialize(repeating: 0, count: workers * d * d)
         defer { acc.deallocate() }
         let rs = m.rowStride * s, cs = m.colStride * s, diagStep = m.rowStride + m.colStride
-        parallelRanges(others, work: n * d, threshold: 1 << 16) { worker, range in
+        parallelFor(others, work: n * d, threshold: 1 << 16, workers: workers) { worker, range in
             let a = acc + worker * d * d
             for l in range {
                 let b = (l / s) * d * s + l % s
@@ -85,17 +85,17 @@ extension Kron {
     }
 
     /// Per-axis sums of a vector in one pass, over the cores.
-    static func axisTotals<T: KronScalar>(_ v: VectorView<T>, _ dims: [Int]) -> AxisTotals {
+    static func axisTotals<T: RealScalar>(_ v: VectorView<T>, _ dims: [Int]) -> AxisTotals {
         parallelAxisSums(TailSplit(dims, cap: accumulatorCap), v.count, work: v.count) { acc, lo, hi in
             acc.add(UnsafePointer(v.base + lo * v.stride), v.stride, hi - lo)
         }
     }
 
-    static func store<T: KronScalar>(_ values: [Double], _ out: MatrixView<T>) {
+    static func store<T: RealScalar>(_ values: [Double], _ out: MatrixView<T>) {
         for i in 0..<out.rows { for j in 0..<out.cols { out[i, j] = T(values[i * out.cols + j]) } }
     }
 
-    static func storeVector<T: KronScalar>(_ values: [Double], _ out: VectorView<T>) {
+    static func storeVector<T: RealScalar>(_ values: [Double], _ out: VectorView<T>) {
         for i in 0..<out.count { out.base[i * out.stride] = T(values[i]) }
     }
 }

@@ -30,7 +30,7 @@ extension Kron {
         }
     }
 
-    private static func denseProjection<T: KronScalar>(_ m: MatrixView<T>, _ dims: [Int], _ outs: [MatrixView<T>]) {
+    private static func denseProjection<T: RealScalar>(_ m: MatrixView<T>, _ dims: [Int], _ outs: [MatrixView<T>]) {
         let n = dims.reduce(1, *), kk = Double(dims.count)
         var trace = CompensatedSum()
         for i in 0..<n { trace.add(m[i, i].asDouble) }
@@ -74,7 +74,7 @@ extension Kron {
         return outs.map { $0.shape[0] }
     }
 
-    static func storeFactors<T: KronScalar>(_ factors: [[Double]], _ outs: [StridedArray], _: T.Type) {
+    static func storeFactors<T: RealScalar>(_ factors: [[Double]], _ outs: [StridedArray], _: T.Type) {
         for (values, o) in zip(factors, outs) { storeVector(values, VectorView<T>(o)) }
     }
 }

@@ -1,12 +1,3 @@
-/// The element types of the Kronecker kernels, with direct conversions to and from Double.
-public protocol KronScalar: RealScalar, KronRunStores {
-    init(_ value: Double)
-    var asDouble: Double { get }
-}
-
-extension Float: KronScalar { @inline(__always) public var asDouble: Double { Double(self) } }
-extension Double: KronScalar { @inline(__always) public var asDouble: Double { self } }
-
 /// The axes d_0 ... d_{K-1} of a flat index, split into head axes (walked as an odometer) and a
 /// tail: the trailing axes folded into one contiguous run of length L. Trailing axes are folded
 /// while L < 1024 and the folded run stays within `cap` elements (2^15 for generated values,
@@ -144,7 +135,7 @@ final class KronDiagValues {
         /// Writes the next `count` values to out[0], out[stride], ... (rounded once to T):
         /// row by row, the head's prefix sum plus the tail's values. `streaming` (contiguous
         /// outputs only) writes with non-temporal stores; the caller fences afterwards.
-        mutating func fill<T: KronScalar>(_ out: UnsafeMutablePointer<T>, _ stride: Int, _ count: Int,
+        mutating func fill<T: RealScalar>(_ out: UnsafeMutablePointer<T>, _ stride: Int, _ count: Int,
                                           streaming: Bool = false) {
             let length = values.split.tailLength, tail = values.tail
             var done = 0

@@ -42,7 +42,7 @@ enum KronCheck {
     /// A 1-D array with element strides and a data pointer.
     static func vector(_ a: StridedArray, _ name: String) throws {
         guard a.ndim == 1 else { throw MFError.shape("\(name) must be one-dimensional, got shape \(a.shape)") }
-        try a.requireElementStrides(name)
+        try a.requireValid(name)
         if a.count > 0 && a.data == nil { throw MFError.invalidArgument("\(name): data pointer is null") }
     }
 
@@ -50,7 +50,7 @@ enum KronCheck {
     static func square(_ a: StridedArray, _ name: String) throws {
         guard a.ndim == 2 else { throw MFError.shape("\(name) must be a 2-D square matrix, got shape \(a.shape)") }
         guard a.shape[0] == a.shape[1] else { throw MFError.shape("\(name) must be square, got shape \(a.shape)") }
-        try a.requireElementStrides(name)
+        try a.requireValid(name)
         if a.count > 0 && a.data == nil { throw MFError.invalidArgument("\(name): data pointer is null") }
     }
 
@@ -70,7 +70,7 @@ enum KronCheck {
     static func output(_ o: StridedArray, _ name: String, shape: [Int], dtype: DType) throws {
         guard o.dtype == dtype else { throw MFError.dtype("\(name) has dtype \(o.dtype) but the inputs are \(dtype); they must match") }
         guard o.shape == shape else { throw MFError.shape("\(name) has shape \(o.shape) but the result has shape \(shape)") }
-        try o.requireElementStrides(name)
+        try o.requireValid(name)
         if o.count > 0 && o.data == nil { throw MFError.invalidArgument("\(name): data pointer is null") }
         try o.requireDisjointElements(name)   // zero strides and interleaved rows are refused
     }

@@ -32,7 +32,7 @@ extension Kron {
         return dims
     }
 
-    private static func denseKernel<T: KronScalar>(_ mats: [MatrixView<T>], _ out: MatrixView<T>, _ dims: [Int]) {
+    private static func denseKernel<T: RealScalar>(_ mats: [MatrixView<T>], _ out: MatrixView<T>, _ dims: [Int]) {
         var o = out, factors = mats
         if abs(o.colStride) > abs(o.rowStride) {
             o = o.transposed
@@ -43,7 +43,7 @@ extension Kron {
         for a in stride(from: k - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * dims[a + 1] }
         let cs = o.colStride
         let streaming = cs == 1 && n * n * T.dtype.itemSize >= streamingStoreBytes
-        parallelRanges(n, work: n * n, threshold: 1 << 16) { _, range in
+        parallelFor(n, work: n * n, threshold: 1 << 16) { _, range in
             // Streaming: each row is composed in a zeroed, cache-resident buffer, copied out
             // with non-temporal stores, and its nonzeros cleared again.
             let buffer = UnsafeMutablePointer<T>.allocate(capacity: streaming ? n : 0)

@@ -22,11 +22,11 @@ extension Kron {
         }
     }
 
-    private static func diagKernel<T: KronScalar>(_: T.Type, _ vecs: [StridedArray], _ out: StridedArray) {
+    private static func diagKernel<T: RealScalar>(_: T.Type, _ vecs: [StridedArray], _ out: StridedArray) {
         let values = KronDiagValues(vecs.map { VectorView<T>($0).doubles() })
         let o = VectorView<T>(out)
         let streaming = o.stride == 1 && o.count * T.dtype.itemSize >= streamingStoreBytes
-        parallelRanges(o.count, work: o.count, threshold: 1 << 17) { _, range in
+        parallelFor(o.count, work: o.count, threshold: 1 << 17) { _, range in
             var cursor = values.cursor(at: range.lowerBound)
             cursor.fill(o.base + range.lowerBound * o.stride, o.stride, range.count, streaming: streaming)
             if streaming { streamingStoreFence() }

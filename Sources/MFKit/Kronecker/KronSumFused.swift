@@ -9,9 +9,10 @@ extension Kron {
         let (_, values) = try factorDoubles(vecs)
         let generator = KronDiagValues(values)
         let n = values.reduce(1) { $0 * $1.count }
-        var parts = [Double](repeating: 0, count: mfkitThreadCount)
+        let workers = Threads.count
+        var parts = [Double](repeating: 0, count: workers)
         parts.withUnsafeMutableBufferPointer { slots in
-            parallelRanges(n, work: n * 4, threshold: 1 << 16) { worker, range in
+            parallelFor(n, work: n * 4, threshold: 1 << 16, workers: workers) { worker, range in
                 var cursor = generator.cursor(at: range.lowerBound)
                 switch f {
                 case .identity: slots[worker] = cursor.mappedSum(IdentityMap.self, range.count); return

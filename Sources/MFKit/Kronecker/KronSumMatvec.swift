@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension Kron {
     /// out = (A_1 ⊕ ... ⊕ A_K) x without forming the N x N matrix (`kronsum_matvec`), for x of
@@ -22,7 +18,7 @@ extension Kron {
         guard x.shape[0] == n else {
             throw MFError.shape("x has \(x.shape[0]) rows but the factors' sizes \(dims) multiply to \(n)")
         }
-        try x.requireElementStrides("x")
+        try x.requireValid("x")
         if x.count > 0 && x.data == nil { throw MFError.invalidArgument("x: data pointer is null") }
         try KronCheck.output(out, "out", shape: x.shape, dtype: x.dtype)
         try KronCheck.disjoint(outputs: [(out, "out")],
@@ -40,7 +36,7 @@ extension Kron {
         }
     }
 
-    private static func matvecKernel<T: KronScalar>(_: T.Type, _ mats: [StridedArray], _ x: StridedArray,
+    private static func matvecKernel<T: RealScalar>(_: T.Type, _ mats: [StridedArray], _ x: StridedArray,
                                                     _ out: StridedArray, _ dims: [Int],
                                                     _ work: UnsafeMutablePointer<Double>) {
         let n = dims.reduce(1, *), m = x.ndim == 2 ? x.shape[1] : 1
@@ -60,7 +56,7 @@ extension Kron {
             coeff.withUnsafeBufferPointer { cp in
                 let c = cp.baseAddress!
                 // One output row (outer index o, axis-k index i) per iteration.
-                parallelRanges(before * d, work: n * m * d, threshold: 1 << 16) { _, range in
+                parallelFor(before * d, work: n * m * d, threshold: 1 << 16) { _, range in
                     for p in range {
                         let o = p / d, i = p % d
                         let y = yd + p * inner, xo = xd + o * d * inner, ci = c + i * d

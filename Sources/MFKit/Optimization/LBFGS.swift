@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Limited-memory BFGS with a backtracking (Armijo) line search, in float64.
 ///

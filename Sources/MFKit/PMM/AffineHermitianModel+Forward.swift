@@ -39,9 +39,9 @@ extension AffineHermitianModel {
         guard out.shape == [count, n, n] || out.shape == [count, n * n] else {
             throw MFError.shape("out must have shape (\(count), \(n), \(n)) or (\(count), \(n * n)), got \(out.shape)")
         }
-        try x.requireElementStrides("input_NF")
-        try out.requireElementStrides("out")
-        guard !out.overlaps(x) else { throw MFError.invalidArgument("out overlaps input_NF") }
+        try x.requireValid("input_NF")
+        try out.requireOutput("out", dtypes: [dtype])
+        try out.requireDisjoint(from: x, "out", "input_NF")
         guard count > 0 else { return }
         if dtype == .complex64 {
             forwardKernel(Float.self, x, out, offsetSingle, slopesSingle)
@@ -67,7 +67,7 @@ extension AffineHermitianModel {
         let xSingle = x.dtype == .float32
         offset.withUnsafeBufferPointer { ob in slopes.withUnsafeBufferPointer { sb in
             let b = ob.baseAddress!, a = sb.baseAddress ?? ob.baseAddress!
-            dynamicRanges(count, block: 64, work: count * width * max(1, p), threshold: 1 << 15) { range in
+            parallelForDynamic(count, block: 64, work: count * width * max(1, p), threshold: 1 << 15) { range in
                 let xs = UnsafeMutablePointer<T>.allocate(capacity: max(1, 4 * p))
                 let scratch = inner ? nil : UnsafeMutablePointer<T>.allocate(capacity: 4 * width)
                 defer { xs.deallocate(); scratch?.deallocate() }
@@ -145,22 +145,6 @@ extension Double: PMMScalar {
     public static func storeConjugate(_ dst: UnsafeMutablePointer<Double>, _ src: UnsafePointer<Double>) {
         let bits = UnsafeRawPointer(src).loadUnaligned(as: SIMD2<UInt64>.self) ^ SIMD2(0, 1 << 63)
         UnsafeMutableRawPointer(dst).storeBytes(of: bits, as: SIMD2<UInt64>.self)
-    }
-}
-
-/// Runs `body` over `0 ..< count` in blocks of `block` items handed out dynamically to the
-/// machine's cores (a core slowed by other work takes fewer blocks), when `work` is above
-/// `threshold` and MFKIT_NUM_THREADS allows more than one thread; otherwise in one call.
-func dynamicRanges(_ count: Int, block: Int, work: Int, threshold: Int, _ body: (Range<Int>) -> Void) {
-    let blocks = (count + block - 1) / block
-    if mfkitThreadCount <= 1 || blocks <= 1 || work < threshold {
-        if count > 0 { body(0..<count) }
-        return
-    }
-    withoutActuallyEscaping(body) { body in
-        DispatchQueue.concurrentPerform(iterations: blocks) { k in
-            body((k * block)..<min(count, (k + 1) * block))
-        }
     }
 }
 

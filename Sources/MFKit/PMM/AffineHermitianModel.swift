@@ -218,7 +218,7 @@ public final class AffineHermitianModel: @unchecked Sendable {
         sr.withUnsafeBufferPointer { sr in si.withUnsafeBufferPointer { si in
         qr.withUnsafeMutableBufferPointer { qrb in qi.withUnsafeMutableBufferPointer { qib in
             let (qrp, qip) = (qrb.baseAddress!, qib.baseAddress!)
-            parallelRanges(n, work: q * nn * n, threshold: 1 << 18) { _, rows in
+            parallelFor(n, work: q * nn * n, threshold: 1 << 18) { _, rows in
                 for i in 1..<q {
                     let a = i * nn, s = (i - 1) * nn
                     for j in rows {
@@ -254,5 +254,21 @@ public final class AffineHermitianModel: @unchecked Sendable {
         }
         mirrorUpper(&c, at: 0, n: n)
         return c
+    }
+}
+
+extension AffineHermitianModel {
+    /// Writes the full Hermitian matrices (q, n, n) into `out` (complex64 or complex128, any
+    /// strides; converted from the model's precision). O(q n²).
+    public func writeMatrices(into out: StridedArray) throws {
+        try out.requireOutput("out", dtypes: [.complex64, .complex128], shape: [matrixCount, matrixSize, matrixSize])
+        matrices.withUnsafeBufferPointer { out.writeComplexElements($0.baseAddress!) }
+    }
+
+    /// Writes C (n, n), without the factor s, into `out` (complex64 or complex128, any
+    /// strides); zeros when s = 0. O(n²).
+    public func writeSmoothingMatrix(into out: StridedArray) throws {
+        try out.requireOutput("out", dtypes: [.complex64, .complex128], shape: [matrixSize, matrixSize])
+        smoothingMatrix.withUnsafeBufferPointer { out.writeComplexElements($0.baseAddress!) }
     }
 }

@@ -13,7 +13,7 @@ extension StridedArray {
     /// The elements of a complex64 or complex128 view in C order, as interleaved (re, im)
     /// Doubles: 2 * count values. Time and memory O(count).
     func complexDoubles(_ name: String) throws -> [Double] {
-        try requireElementStrides(name)
+        try requireValid(name)
         guard dtype == .complex64 || dtype == .complex128 else {
             throw MFError.dtype("\(name) must be complex64 or complex128, got \(dtype)")
         }
@@ -35,7 +35,7 @@ extension StridedArray {
 
     /// The elements of a float32 or float64 view of any shape in C order. Time O(count).
     func realDoubles(_ name: String) throws -> [Double] {
-        try requireElementStrides(name)
+        try requireValid(name)
         guard dtype == .float32 || dtype == .float64 else {
             throw MFError.dtype("\(name) must be float32 or float64, got \(dtype)")
         }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension Sensitivity {
     /// The exact (min_sep, max_participations) sensitivity of C when every two columns i, j
@@ -47,12 +43,12 @@ extension Sensitivity {
         defer { free(firstRow) }
         firstRow[n] = Int.max
         for j in stride(from: n - 1, through: 0, by: -1) { firstRow[j] = Swift.min(store.lo[j], firstRow[j + 1]) }
-        let workers = Swift.max(1, Swift.min(mfkitThreadCount, n))
+        let workers = Swift.max(1, Swift.min(Threads.count, n))
         let failed = UnsafeMutablePointer<Bool>.allocate(capacity: workers)
         failed.initialize(repeating: false, count: workers)
         defer { failed.deallocate() }
         // Rows of the upper triangle shrink with i: deal them round-robin.
-        parallelRanges(workers, work: n * n, threshold: 1 << 16) { _, range in
+        parallelFor(workers, work: n * n, threshold: 1 << 16, workers: workers) { _, range in
             for w in range {
                 outer: for i in stride(from: w, to: n, by: workers) {
                     let (a, b) = (store.lo[i], store.hi[i])

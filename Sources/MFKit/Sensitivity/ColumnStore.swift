@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The columns of an encoder C (k × n) packed as contiguous float64 rows (the transpose Cᵀ),
 /// with each column's support [lo, hi) (first and last nonzero row). Column dot products
@@ -33,7 +29,7 @@ final class ColumnStore {
         let (k, n, ct, lo, hi) = (self.k, self.n, self.ct, self.lo, self.hi)
         let tile = 32
         let tiles = (n + tile - 1) / tile
-        parallelRanges(tiles, work: k * n) { _, range in
+        parallelFor(tiles, work: k * n) { _, range in
             let row = UnsafeMutablePointer<Double>.allocate(capacity: tile)
             defer { row.deallocate() }
             for t in range {

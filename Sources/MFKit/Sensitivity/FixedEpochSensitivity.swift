@@ -29,7 +29,7 @@ extension Sensitivity {
         let store = try ColumnStore(c)
         let totals = UnsafeMutablePointer<Double>.allocate(capacity: b)
         defer { totals.deallocate() }
-        parallelRanges(b, work: epochs * epochs * c.rows * b / 2, threshold: 1 << 16) { _, range in
+        parallelFor(b, work: epochs * epochs * c.rows * b / 2, threshold: 1 << 16) { _, range in
             for j in range {
                 var total = 0.0
                 for a in 0..<epochs {

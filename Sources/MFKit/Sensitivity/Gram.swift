@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension Sensitivity {
     /// X = Cᵀ C into `out` (n × n row-major float64, any initial content) for an encoder C
@@ -29,7 +25,7 @@ extension Sensitivity {
         let supports = try allocateWorkSpace(2 * panels, Int.self, "panel supports")
         defer { free(supports) }
         let plo = supports, phi = supports + panels
-        parallelRanges(panels, work: k * n) { _, range in
+        parallelFor(panels, work: k * n) { _, range in
             let j0 = range.lowerBound * 4, j1 = Swift.min(n, range.upperBound * 4)
             let row = UnsafeMutablePointer<Double>.allocate(capacity: 4 * range.count)
             defer { row.deallocate() }
@@ -50,8 +46,8 @@ extension Sensitivity {
         out.initialize(repeating: 0, count: n * n)
         let kc = 256, jcPanels = 16
         let blocks = (panels + jcPanels - 1) / jcPanels
-        let workers = Swift.max(1, Swift.min(mfkitThreadCount, blocks))
-        parallelRanges(workers, work: k * n * n / 2, threshold: 1 << 20) { _, range in
+        let workers = Swift.max(1, Swift.min(Threads.count, blocks))
+        parallelFor(workers, work: k * n * n / 2, threshold: 1 << 20, workers: workers) { _, range in
             for w in range {
                 for jb in stride(from: w, to: blocks, by: workers) {
                     let q0 = jb * jcPanels, q1 = Swift.min(panels, q0 + jcPanels)
@@ -73,7 +69,7 @@ extension Sensitivity {
         }
         // Mirror the upper triangle, in 64 × 64 tiles so both sides stay in cache.
         let t = 64, tiles = (n + t - 1) / t
-        parallelRanges(tiles, work: n * n / 2) { _, range in
+        parallelFor(tiles, work: n * n / 2) { _, range in
             for ti in range {
                 let i0 = ti * t, i1 = Swift.min(n, i0 + t)
                 for j0 in stride(from: 0, to: i1, by: t) {
@@ -113,13 +109,9 @@ extension Sensitivity {
     /// Time O(k n²/2) as `gram(_:)`; memory n k doubles, plus n² when `out` is not a
     /// C-ordered float64 array.
     public static func gram(_ c: RealMatrixView, into out: StridedArray) throws {
-        guard c.allFinite() else { throw MFError.invalidArgument("Matrix C is not finite") }
         let n = c.cols
-        guard out.ndim == 2, out.shape[0] == n, out.shape[1] == n else {
-            throw MFError.shape("out must have shape (\(n), \(n)), got \(shapeText(out.shape))")
-        }
-        guard out.dtype.isReal else { throw MFError.dtype("out must be float32 or float64, got \(out.dtype)") }
-        try out.requireElementStrides("out")
+        try out.requireOutput("out", ndim: 2, shape: [n, n])
+        guard c.allFinite() else { throw MFError.invalidArgument("Matrix C is not finite") }
         guard n > 0, let base = out.data else { return }
         let size = out.dtype.itemSize
         let rs = out.strides[0] / size, cs = out.strides[1] / size

@@ -44,11 +44,11 @@ extension RealMatrixView {
     /// matrix is large.
     func rowsSatisfy(_ test: (Int) -> Bool) -> Bool {
         guard rows > 0 && cols > 0 else { return true }
-        let workers = Swift.max(1, Swift.min(mfkitThreadCount, rows))
+        let workers = Swift.max(1, Swift.min(Threads.count, rows))
         let failed = UnsafeMutablePointer<Bool>.allocate(capacity: workers)
         failed.initialize(repeating: false, count: workers)
         defer { failed.deallocate() }
-        parallelRanges(rows, work: rows * cols, threshold: 1 << 18) { w, range in
+        parallelFor(rows, work: rows * cols, threshold: 1 << 18, workers: workers) { w, range in
             for i in range where !test(i) { failed[w] = true; return }
         }
         return !(0..<workers).contains { failed[$0] }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension Sensitivity {
     /// An upper bound on the (min_sep, max_participations) sensitivity for any X = Cᵀ C:
@@ -43,7 +39,7 @@ extension Sensitivity {
         guard n > 0, k > 0 else { return 0 }
         let rowMax = UnsafeMutablePointer<Double>.allocate(capacity: n)
         defer { rowMax.deallocate() }
-        parallelRanges(n, work: n * n, threshold: 1 << 14) { _, range in
+        parallelFor(n, work: n * n, threshold: 1 << 14) { _, range in
             let row = UnsafeMutablePointer<Double>.allocate(capacity: 3 * (n + 1))
             defer { row.deallocate() }
             let scratch = row + (n + 1)

@@ -33,6 +33,17 @@ extension Sensitivity {
         return maxLinear(base, x.count, minSep, k, scratch)
     }
 
+    /// As above, for x a 1-D real array of any strides (copied into float64). Memory O(n).
+    public static func maxParticipationForLinearFn(_ x: StridedArray, minSep: Int,
+                                                   maxParticipations: Int?) throws -> Double {
+        try x.requireInput("x", ndim: 1)
+        _ = try minsepTrueMaxParticipations(n: x.count, minSep: minSep, maxParticipations: maxParticipations)
+        let values = try x.readVector("x")
+        return try values.withUnsafeBufferPointer {
+            try maxParticipationForLinearFn($0, minSep: minSep, maxParticipations: maxParticipations)
+        }
+    }
+
     /// The kernel of `maxParticipationForLinearFn` for k = the true maximum (≥ 1, already
     /// capped) on n ≥ 1 finite values; `scratch` holds 2 (n + 1) doubles.
     @usableFromInline

@@ -9,16 +9,17 @@ public struct RealMatrixView {
     /// Element strides between rows and between columns.
     let rs: Int, cs: Int
 
-    /// Checks that `a` is a 2-D float32/float64 array with element-aligned strides.
-    /// `name` is the matrix' letter in messages ("C", "X"). Cost O(1).
+    /// Checks that `a` is a valid 2-D float32/float64 array. `name` is the matrix' letter in
+    /// messages ("C", "X"; jax_privacy calls an X that is not 2-D "not square"). Cost O(1).
     public init(_ a: StridedArray, _ name: String) throws {
         guard a.dtype.isReal else {
             throw MFError.dtype("Matrix \(name) must be float32 or float64, got \(a.dtype)")
         }
         guard a.ndim == 2 else {
+            if name == "X" { throw MFError.shape("Matrix X should be square") }
             throw MFError.shape("Matrix \(name) has unexpected shape \(shapeText(a.shape))")
         }
-        try a.requireElementStrides(name)
+        try a.requireValid(name)
         rows = a.shape[0]; cols = a.shape[1]
         base = rows > 0 && cols > 0 ? UnsafeRawPointer(a.data) : nil
         isDouble = a.dtype == .float64
@@ -46,9 +47,4 @@ public struct RealMatrixView {
             for j in 0..<m { dst[j] = Double(p[j * cs]) }
         }
     }
-}
-
-/// NumPy's way of writing a shape: (3,), (2, 3).
-func shapeText(_ shape: [Int]) -> String {
-    shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
 }

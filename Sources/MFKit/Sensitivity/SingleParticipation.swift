@@ -17,7 +17,7 @@ extension Sensitivity {
         guard k > 0 && n > 0 else { return norms }
         norms.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
-            parallelRanges(n, work: k * n) { _, range in
+            parallelFor(n, work: k * n) { _, range in
                 let row = UnsafeMutablePointer<Double>.allocate(capacity: range.count)
                 defer { row.deallocate() }
                 let acc = out + range.lowerBound

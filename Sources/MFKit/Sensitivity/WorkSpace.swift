@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Work space for the sensitivity kernels: `count` elements of T from malloc, or
 /// MFError.outOfMemory (never a trap) when the size overflows or the memory cannot be had.

@@ -5,7 +5,8 @@
 ///
 /// A stage's state starts at zero and depends only on earlier steps, which is what makes the
 /// matrix lower-triangular. Two concrete entry points (Float, Double) keep the kernels
-/// specialized: each conformer implements both by calling one generic body.
+/// specialized: each conformer implements both by calling one generic body, and `apply`
+/// picks one for a generic kernel.
 public protocol StreamStage: Sendable {
     /// Number of state buffers kept per slice element.
     var stateCount: Int { get }
@@ -17,25 +18,17 @@ public protocol StreamStage: Sendable {
                _ state: UnsafeMutablePointer<Double>, _ stateStride: Int)
 }
 
-/// Float and Double, with the dispatch to a stage's concrete entry point.
-public protocol StreamScalar: RealScalar {
-    static func apply(_ stage: any StreamStage, step: Int, _ v: UnsafeMutablePointer<Self>,
-                      _ count: Int, _ state: UnsafeMutablePointer<Self>, _ stateStride: Int)
-}
-
-extension Float: StreamScalar {
-    @inline(__always)
-    public static func apply(_ stage: any StreamStage, step: Int, _ v: UnsafeMutablePointer<Float>,
-                             _ count: Int, _ state: UnsafeMutablePointer<Float>, _ stateStride: Int) {
-        stage.apply(step: step, v, count, state, stateStride)
-    }
-}
-
-extension Double: StreamScalar {
-    @inline(__always)
-    public static func apply(_ stage: any StreamStage, step: Int, _ v: UnsafeMutablePointer<Double>,
-                             _ count: Int, _ state: UnsafeMutablePointer<Double>, _ stateStride: Int) {
-        stage.apply(step: step, v, count, state, stateStride)
+/// Applies `stage` at step t to a piece of type T: the stage's Float or Double entry point,
+/// chosen at compile time once T is specialized.
+@inline(__always)
+func apply<T: RealScalar>(_ stage: any StreamStage, step t: Int, _ v: UnsafeMutablePointer<T>, _ count: Int,
+                          _ state: UnsafeMutablePointer<T>, _ stateStride: Int) {
+    if T.self == Float.self {
+        stage.apply(step: t, UnsafeMutableRawPointer(v).assumingMemoryBound(to: Float.self), count,
+                    UnsafeMutableRawPointer(state).assumingMemoryBound(to: Float.self), stateStride)
+    } else {
+        stage.apply(step: t, UnsafeMutableRawPointer(v).assumingMemoryBound(to: Double.self), count,
+                    UnsafeMutableRawPointer(state).assumingMemoryBound(to: Double.self), stateStride)
     }
 }
 

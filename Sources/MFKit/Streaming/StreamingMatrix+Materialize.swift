@@ -4,66 +4,48 @@ extension StreamingMatrix {
     /// row j0 (A is lower-triangular), so only the lower part is computed.
     /// Time O(n² s / 2) for s stages; memory O(2K (s + 1)) per thread.
     public func materialize(into out: StridedArray) throws {
-        guard out.ndim == 2, out.shape[0] == out.shape[1] else {
-            throw MFError.shape("out must have shape (n, n), got \(out.shape)")
+        try out.requireOutput("out", ndim: 2)
+        guard out.shape[0] == out.shape[1] else {
+            throw MFError.shape("out must have shape (n, n), got \(shapeText(out.shape))")
         }
-        try require(out.shape[0] > 0, "n must be positive, got \(out.shape[0])")
-        try out.requireElementStrides("out")
-        try out.requireDisjointElements("out")
-        guard out.data != nil else { throw MFError.invalidArgument("out: data pointer is null") }
+        try Check.positive(out.shape[0], "n")
         try requirePieceWorkSpace(itemSize: out.dtype.itemSize)
-        switch out.dtype {
-        case .float32: materializeKernel(Float.self, out)
-        case .float64: materializeKernel(Double.self, out)
-        default: throw MFError.dtype("out must be float32 or float64, got \(out.dtype)")
-        }
+        if out.dtype == .float32 { materializeKernel(Float.self, out) } else { materializeKernel(Double.self, out) }
     }
 
     /// Writes ‖A[t, :n]‖² for t < n into `out` (shape (n,), float32 or float64): the per-query
     /// squared error when A = B C⁻¹. Accumulates in float64.
     /// Time O(n² s / 2); memory O(n) per thread.
     public func rowNormsSquared(into out: StridedArray) throws {
-        guard out.ndim == 1 else { throw MFError.shape("out must have shape (n,), got \(out.shape)") }
+        try out.requireOutput("out", ndim: 1)
         let n = out.shape[0]
-        try require(n > 0, "n must be positive, got \(n)")
-        try out.requireElementStrides("out")
-        try out.requireDisjointElements("out")
-        guard let base = out.data else { throw MFError.invalidArgument("out: data pointer is null") }
-        guard out.dtype.isReal else { throw MFError.dtype("out must be float32 or float64, got \(out.dtype)") }
+        try Check.positive(n, "n")
         try requirePieceWorkSpace(itemSize: 8)
-        let norms = rowNormsSquared(n)
-        let s = out.strides[0] / out.dtype.itemSize
-        if out.dtype == .float32 {
-            let p = base.assumingMemoryBound(to: Float.self)
-            for t in 0..<n { p[t * s] = Float(norms[t]) }
-        } else {
-            let p = base.assumingMemoryBound(to: Double.self)
-            for t in 0..<n { p[t * s] = norms[t] }
+        let workers = Threads.count
+        let partial = try WorkBuffer<Double>(count: try Check.product(workers, n, "the row norms"), zeroed: true, "the row norms")
+        columnPieces(Double.self, n, workers: workers) { worker, t, first, row, count in
+            var acc = 0.0
+            for i in 0..<count { acc += row[i] * row[i] }
+            partial[worker * n + t] += acc
         }
+        for w in 1..<workers { for t in 0..<n { partial[t] += partial[w * n + t] } }
+        out.writeElements(partial.pointer)
     }
 
-    /// ‖A[t, :n]‖² for t < n, in float64.
-    public func rowNormsSquared(_ n: Int) -> [Double] {
-        let workers = Swift.max(1, mfkitThreadCount)
-        var partial = [[Double]](repeating: [Double](repeating: 0, count: n), count: workers)
-        partial.withUnsafeMutableBufferPointer { parts in
-            let parts = parts
-            columnPieces(Double.self, n) { worker, t, first, row, count in
-                var acc = 0.0
-                for i in 0..<count { acc += row[i] * row[i] }
-                parts[worker][t] += acc
-            }
+    /// ‖A[t, :n]‖² for t < n, in float64 (n ≥ 1).
+    public func rowNormsSquared(_ n: Int) throws -> [Double] {
+        var norms = try Memory.array(repeating: 0.0, count: n, "the row norms")
+        try norms.withUnsafeMutableBufferPointer {
+            try rowNormsSquared(into: StridedArray(data: $0.baseAddress, dtype: .float64, shape: [n]))
         }
-        var total = partial[0]
-        for w in 1..<workers { for t in 0..<n { total[t] += partial[w][t] } }
-        return total
+        return norms
     }
 
-    private func materializeKernel<T: StreamScalar>(_: T.Type, _ out: StridedArray) {
+    private func materializeKernel<T: RealScalar>(_: T.Type, _ out: StridedArray) {
         let n = out.shape[0], size = T.dtype.itemSize
-        let base = out.data!.assumingMemoryBound(to: T.self)
+        let base = out.pointer(T.self)
         let rs = out.strides[0] / size, cs = out.strides[1] / size
-        columnPieces(T.self, n) { _, t, first, row, count in
+        columnPieces(T.self, n, workers: Threads.count) { _, t, first, row, count in
             let dst = base + t * rs + first * cs
             if t < first {
                 for i in 0..<count { dst[i * cs] = 0 }
@@ -76,14 +58,14 @@ extension StreamingMatrix {
     /// Streams the n × n identity through A in pieces of columns and hands every row piece
     /// (worker, t, first column, values, count) to `visit`. Rows above a piece (t < first) are
     /// zero and are handed over without computation (`values` then holds zeros).
-    private func columnPieces<T: StreamScalar>(
-        _: T.Type, _ n: Int,
+    private func columnPieces<T: RealScalar>(
+        _: T.Type, _ n: Int, workers: Int,
         _ visit: (_ worker: Int, _ t: Int, _ first: Int, _ row: UnsafeMutablePointer<T>, _ count: Int) -> Void
     ) {
         let pipeline = Pipeline(self)
-        let width = Swift.min(pieceWidth, Swift.max(64, (n + 2 * mfkitThreadCount - 1) / (2 * mfkitThreadCount)))
+        let width = Swift.min(pieceWidth, Swift.max(64, (n + 2 * workers - 1) / (2 * workers)))
         let pieces = (n + width - 1) / width
-        parallelRanges(pieces, work: n * n * Swift.max(1, stages.count) / 2, threshold: 1 << 14) { worker, range in
+        parallelFor(pieces, work: n * n * Swift.max(1, stages.count) / 2, threshold: 1 << 14, workers: workers) { worker, range in
             let state = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, pipeline.stateCount * width))
             let v = UnsafeMutablePointer<T>.allocate(capacity: width)
             defer { state.deallocate(); v.deallocate() }

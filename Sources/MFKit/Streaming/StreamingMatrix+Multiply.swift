@@ -10,24 +10,19 @@ extension StreamingMatrix {
         try checkStreamOperands(x, out, xName: "x", outName: "out")
         guard x.ndim >= 1 else { throw MFError.shape("x must have at least one dimension (the step axis)") }
         try requirePieceWorkSpace(itemSize: x.dtype.itemSize)
-        switch x.dtype {
-        case .float32: multiplyKernel(Float.self, x, out)
-        case .float64: multiplyKernel(Double.self, x, out)
-        default: throw MFError.dtype("x must be float32 or float64, got \(x.dtype)")
-        }
+        if x.dtype == .float32 { multiplyKernel(Float.self, x, out) } else { multiplyKernel(Double.self, x, out) }
     }
 
-    private func multiplyKernel<T: StreamScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray) {
+    private func multiplyKernel<T: RealScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray) {
         let n = x.shape[0], size = T.dtype.itemSize
-        guard n > 0, x.count > 0, let xb = x.data, let ob = out.data else { return }
-        let lines = PairedLines(shape: Array(x.shape.dropFirst()), a: Array(x.strides.dropFirst()),
-                                b: Array(out.strides.dropFirst()), itemSize: size)
+        guard n > 0, x.count > 0 else { return }
+        let lines = Lines(x.sliceLayout, out.sliceLayout)
         let xRow = x.strides[0] / size, oRow = out.strides[0] / size
-        let xBase = xb.assumingMemoryBound(to: T.self), oBase = ob.assumingMemoryBound(to: T.self)
+        let xBase = x.pointer(T.self), oBase = out.pointer(T.self)
         let pipeline = Pipeline(self)
         let length = lines.length, perLine = (length + pieceWidth - 1) / pieceWidth
         let pieces = lines.lineCount * perLine
-        parallelRanges(pieces, work: x.count * Swift.max(1, stages.count)) { _, range in
+        parallelFor(pieces, work: x.count * Swift.max(1, stages.count)) { _, range in
             let width = pieceWidth
             let state = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, pipeline.stateCount * width))
             let buffer = UnsafeMutablePointer<T>.allocate(capacity: width)
@@ -48,23 +43,16 @@ extension StreamingMatrix {
     }
 }
 
-/// Checks that x and out are real arrays of one dtype and shape with element strides, that
-/// out's elements are distinct, and that out is x itself or does not overlap it.
+/// Checks that x and out are valid real arrays of one dtype and shape, that out's elements are
+/// distinct, and that out is x itself or does not overlap it.
 func checkStreamOperands(_ x: StridedArray, _ out: StridedArray, xName: String, outName: String) throws {
-    guard x.dtype.isReal else { throw MFError.dtype("\(xName) must be float32 or float64, got \(x.dtype)") }
+    try x.requireInput(xName)
     guard out.dtype == x.dtype else {
         throw MFError.dtype("\(outName) has dtype \(out.dtype) but \(xName) has dtype \(x.dtype); they must match")
     }
     guard out.shape == x.shape else {
-        throw MFError.shape("\(outName) has shape \(out.shape) but \(xName) has shape \(x.shape); they must match")
+        throw MFError.shape("\(outName) has shape \(shapeText(out.shape)) but \(xName) has shape \(shapeText(x.shape)); they must match")
     }
-    try x.requireElementStrides(xName)
-    try out.requireElementStrides(outName)
-    try out.requireDisjointElements(outName)
-    if x.count > 0 && (x.data == nil || out.data == nil) {
-        throw MFError.invalidArgument("\(x.data == nil ? xName : outName): data pointer is null")
-    }
-    if out.overlaps(x) && !out.isSameView(x) {
-        throw MFError.invalidArgument("\(outName) overlaps \(xName) without being the same view; pass the same array for in-place work or a separate one")
-    }
+    try out.requireOutput(outName)
+    try out.requireDisjoint(from: x, outName, xName, allowSameView: true)
 }

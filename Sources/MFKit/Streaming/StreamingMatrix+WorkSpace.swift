@@ -5,11 +5,11 @@ extension StreamingMatrix {
     /// millions of stages), so it is checked before the kernel allocates. Time O(s).
     func requirePieceWorkSpace(itemSize: Int) throws {
         let (perPiece, o1) = (Pipeline(self).stateCount + 1).multipliedReportingOverflow(by: pieceWidth)
-        let (count, o2) = perPiece.multipliedReportingOverflow(by: Swift.max(1, mfkitThreadCount))
+        let (count, o2) = perPiece.multipliedReportingOverflow(by: Swift.max(1, Threads.count))
         guard !o1, !o2 else {
             throw MFError.outOfMemory("the streaming work space of \(stages.count) stages is too large")
         }
-        try requireAllocatable(count, bytesPerElement: itemSize,
+        try Memory.requireAllocatable(count, bytesPerElement: itemSize,
                                "the streaming work space of \(stages.count) stages")
     }
 }

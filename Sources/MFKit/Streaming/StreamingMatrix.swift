@@ -23,17 +23,17 @@ public final class StreamingMatrix: Sendable {
 
     /// diag(d) with d_t = diag[min(t, len − 1)]: past its end the last entry repeats.
     public static func diagonal(_ diag: [Double], name: String = "diag") throws -> StreamingMatrix {
-        try require(!diag.isEmpty, "\(name) must have at least one entry")
-        try require(diag.allSatisfy { $0.isFinite }, "\(name) must be finite (found NaN or infinity)")
+        try Check.nonEmpty(diag, name)
+        try Check.finite(diag, name)
         return StreamingMatrix(stages: [DiagonalStage(diag: diag)])
     }
 
     /// Momentum SGD: m_t = μ m_{t−1} + x_t, y_t = y_{t−1} + lr_t m_t, with lr_t =
     /// learningRates[min(t, len − 1)] (all ones when nil). Learning rates must be positive.
     public static func momentumSGD(momentum: Double = 0, learningRates: [Double]? = nil) throws -> StreamingMatrix {
-        try require(momentum.isFinite, "momentum must be finite, got \(momentum)")
+        try Check.finite(momentum, "momentum")
         let lr = learningRates ?? [1]
-        try require(!lr.isEmpty, "learning_rates must have at least one entry")
+        try Check.nonEmpty(lr, "learning_rates")
         if let bad = lr.first(where: { !($0 > 0) || !$0.isFinite }) {
             throw MFError.invalidArgument(
                 "Learning rates must be positive and finite (zero learning rates may prevent matrix factorization from succeeding); found \(bad)")
@@ -48,7 +48,7 @@ public final class StreamingMatrix: Sendable {
 
     /// A · scalar, as A diag([scalar]) (jax_privacy's `A * scalar`).
     public func scaled(by scalar: Double) throws -> StreamingMatrix {
-        try require(scalar.isFinite, "scalar must be finite, got \(scalar)")
+        try Check.finite(scalar, "scalar")
         return self * StreamingMatrix(stages: [DiagonalStage(diag: [scalar])])
     }
 
@@ -78,17 +78,17 @@ struct Pipeline {
 
     /// Step t over `n` elements of v; the piece's state buffers are `state + k * stride`.
     @inline(__always)
-    func step<T: StreamScalar>(_ t: Int, _ v: UnsafeMutablePointer<T>, _ n: Int,
+    func step<T: RealScalar>(_ t: Int, _ v: UnsafeMutablePointer<T>, _ n: Int,
                                _ state: UnsafeMutablePointer<T>, _ stride: Int) {
         for k in 0..<stages.count {
-            T.apply(stages[k], step: t, v, n, state + offsets[k] * stride, stride)
+            apply(stages[k], step: t, v, n, state + offsets[k] * stride, stride)
         }
     }
 
     /// Step t of one piece read from x (element stride sx) and written to out (stride so):
     /// in out itself when it is contiguous (out may be x), else through `buffer`.
     @inline(__always)
-    func step<T: StreamScalar>(_ t: Int, from x: UnsafeMutablePointer<T>, _ sx: Int,
+    func step<T: RealScalar>(_ t: Int, from x: UnsafeMutablePointer<T>, _ sx: Int,
                                to out: UnsafeMutablePointer<T>, _ so: Int, _ n: Int,
                                _ state: UnsafeMutablePointer<T>, _ stride: Int,
                                buffer: UnsafeMutablePointer<T>) {
@@ -106,3 +106,22 @@ struct Pipeline {
 /// Elements per piece: a slice is cut into pieces this long so that a piece's value and state
 /// buffers stay in the L1/L2 cache across steps.
 let pieceWidth = 2048
+
+extension StreamingMatrix {
+    /// diag(diag) from a real array of any strides (copied). See `diagonal(_:name:)`.
+    public static func diagonal(_ diag: StridedArray) throws -> StreamingMatrix {
+        try diagonal(try diag.readVector("diag"))
+    }
+
+    /// Momentum SGD with learning rates from a real array of any strides (copied), or all
+    /// ones when nil. See `momentumSGD(momentum:learningRates:)`.
+    public static func momentumSGD(momentum: Double, learningRates: StridedArray?) throws -> StreamingMatrix {
+        try momentumSGD(momentum: momentum, learningRates: try learningRates?.readVector("learning_rates"))
+    }
+
+    /// diag(rowScale) A diag(colScale) with scales from real arrays of any strides (copied).
+    public func scalingRowsAndColumns(rowScale: StridedArray?, colScale: StridedArray?) throws -> StreamingMatrix {
+        try scalingRowsAndColumns(rowScale: try rowScale?.readVector("row_scale"),
+                                  colScale: try colScale?.readVector("col_scale"))
+    }
+}

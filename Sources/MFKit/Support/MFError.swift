@@ -1,5 +1,6 @@
 /// The one error type of MFKit. Each case is a kind of failure; the message says what was
-/// wrong in the caller's terms (argument names as the user wrote them).
+/// wrong in the caller's terms (argument names as the user wrote them), without naming the
+/// function: the C layer prefixes the C function's name, the Python layer its own.
 public enum MFError: Error, Equatable, CustomStringConvertible {
     /// An argument has a value outside its domain (n <= 0, NaN, a null pointer, a freed handle).
     case invalidArgument(String)
@@ -23,10 +24,4 @@ public enum MFError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
-}
-
-/// Throws `.invalidArgument(message)` unless `condition` holds.
-@inlinable
-public func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
-    if !condition { throw MFError.invalidArgument(message()) }
 }

@@ -12,16 +12,6 @@ import Synchronization
 /// read them back from cache).
 let streamingStoreBytes = 1 << 24
 
-/// Contiguous-run kernels of the Kronecker passes, specialized per element type.
-public protocol KronRunStores {
-    /// dst[j] = Self(base + src[j]) for j < n (dst contiguous); `streaming` uses
-    /// non-temporal stores where the platform has them.
-    static func storeSums(_ dst: UnsafeMutablePointer<Self>, _ base: Double, _ src: UnsafePointer<Double>,
-                          _ n: Int, streaming: Bool)
-    /// dst[j] = src[j] for j < n (both contiguous) with non-temporal stores where available.
-    static func streamCopy(_ dst: UnsafeMutablePointer<Self>, _ src: UnsafePointer<Self>, _ n: Int)
-}
-
 /// Orders this thread's non-temporal stores before everything after it (call once after a
 /// worker's last streaming store, before the results are handed to another thread).
 @inline(__always) func streamingStoreFence() {
@@ -30,7 +20,7 @@ public protocol KronRunStores {
     #endif
 }
 
-extension Double: KronRunStores {
+extension Double {
     @inline(__always)
     public static func storeSums(_ dst: UnsafeMutablePointer<Double>, _ base: Double, _ src: UnsafePointer<Double>,
                                  _ n: Int, streaming: Bool) {
@@ -70,7 +60,7 @@ extension Double: KronRunStores {
     }
 }
 
-extension Float: KronRunStores {
+extension Float {
     @inline(__always)
     public static func storeSums(_ dst: UnsafeMutablePointer<Float>, _ base: Double, _ src: UnsafePointer<Double>,
                                  _ n: Int, streaming: Bool) {

@@ -1,11 +1,20 @@
 /// A view of caller-owned memory: element type, shape and strides in bytes (NumPy's
 /// convention; strides may be negative or zero). MFKit never owns or frees `data`.
-public struct StridedArray {
+///
+/// This is the one array type of the core: every public function takes its arrays as
+/// StridedArrays, validates them with the checks of `StridedArray+Checks.swift`, and reads or
+/// writes them through `Lines` (elementwise walks) or the typed views of `StridedViews.swift`.
+public struct StridedArray: @unchecked Sendable {
     public var data: UnsafeMutableRawPointer?
     public var dtype: DType
     public var shape: [Int]
     /// Byte distance between neighbours along each axis.
     public var strides: [Int]
+
+    /// The largest number of dimensions a view may have (the C descriptor's MFKIT_MAX_NDIM).
+    public static let maxNDim = 8
+    /// The largest number of elements a view may have (checked before any size is used).
+    public static let maxCount = 1 << 56
 
     public init(data: UnsafeMutableRawPointer?, dtype: DType, shape: [Int], strides: [Int]) {
         self.data = data
@@ -14,28 +23,30 @@ public struct StridedArray {
         self.strides = strides
     }
 
-    /// A C-ordered view of `count` contiguous elements at `data`.
+    /// A C-ordered (row-major, contiguous) view of `shape` at `data`.
     public init(data: UnsafeMutableRawPointer?, dtype: DType, shape: [Int]) {
         var strides = [Int](repeating: dtype.itemSize, count: shape.count)
         var step = dtype.itemSize
         for axis in stride(from: shape.count - 1, through: 0, by: -1) {
             strides[axis] = step
-            step *= Swift.max(shape[axis], 1)
+            step = step &* Swift.max(shape[axis], 1)
         }
         self.init(data: data, dtype: dtype, shape: shape, strides: strides)
     }
 
     public var ndim: Int { shape.count }
-    public var count: Int { shape.reduce(1, *) }
+
+    /// The number of elements (use after `requireValid`, which bounds it).
+    public var count: Int { shape.reduce(1, &*) }
 
     /// The half-open byte range [lo, hi) that the view touches, or nil when it is empty.
     public var byteRange: (lo: Int, hi: Int)? {
         guard count > 0, let base = data else { return nil }
         var lo = Int(bitPattern: base), hi = lo
         for (n, s) in zip(shape, strides) where n > 1 {
-            if s < 0 { lo += (n - 1) * s } else { hi += (n - 1) * s }
+            if s < 0 { lo &+= (n &- 1) &* s } else { hi &+= (n &- 1) &* s }
         }
-        return (lo, hi + dtype.itemSize)
+        return (lo, hi &+ dtype.itemSize)
     }
 
     /// True when the two views share at least one byte range (a conservative test).
@@ -56,32 +67,17 @@ public struct StridedArray {
                      shape: Array(shape.dropFirst()), strides: Array(strides.dropFirst()))
     }
 
-    /// Throws unless every stride is a whole number of elements (the kernels index by element).
-    public func requireElementStrides(_ name: String) throws {
-        for (n, s) in zip(shape, strides) where n > 1 && s % dtype.itemSize != 0 {
-            throw MFError.invalidArgument("\(name): stride \(s) is not a multiple of the item size \(dtype.itemSize)")
-        }
-        if let p = data, Int(bitPattern: p) % Swift.min(dtype.itemSize, 8) != 0 {
-            throw MFError.invalidArgument("\(name): data pointer is not aligned to its element type")
-        }
+    /// The view without its first axis' extent: the layout of one slice (data unchanged).
+    public var sliceLayout: StridedArray {
+        StridedArray(data: data, dtype: dtype, shape: Array(shape.dropFirst()), strides: Array(strides.dropFirst()))
     }
 
-    /// Reads a float32 or float64 vector into [Double]; a parameter array of a constructor.
-    public func doubles(_ name: String) throws -> [Double] {
-        guard ndim == 1 else { throw MFError.shape("\(name) must be one-dimensional, got \(ndim) dimensions") }
-        try requireElementStrides(name)
-        let n = shape[0]
-        guard n > 0 else { return [] }
-        guard let base = data else { throw MFError.invalidArgument("\(name): data pointer is null") }
-        switch dtype {
-        case .float32:
-            let s = strides[0] / 4, p = base.assumingMemoryBound(to: Float.self)
-            return (0..<n).map { Double(p[$0 * s]) }
-        case .float64:
-            let s = strides[0] / 8, p = base.assumingMemoryBound(to: Double.self)
-            return (0..<n).map { p[$0 * s] }
-        default:
-            throw MFError.dtype("\(name) must be float32 or float64, got \(dtype)")
-        }
+    /// The base pointer typed as T (the caller has checked that T matches the dtype).
+    @inline(__always)
+    public func pointer<T>(_: T.Type) -> UnsafeMutablePointer<T> {
+        data.unsafelyUnwrapped.assumingMemoryBound(to: T.self)
     }
+
+    /// Strides in elements of the dtype (valid after `requireValid`).
+    public var elementStrides: [Int] { strides.map { $0 / dtype.itemSize } }
 }

@@ -1,8 +1,10 @@
+import Glibc
+
 /// The state of one streaming multiplication, for use inside a training loop: created for a
 /// slice shape and dtype, then fed x[0], x[1], … one call at a time; `next` writes (A x)[t].
 /// Owns its state (s buffers of the slice's size for s state-keeping stages). Belongs to one
-/// thread at a time.
-public final class Stream {
+/// thread at a time. (Python: `mfkit.streaming_matrix.Stream`.)
+public final class StreamState {
     public let matrix: StreamingMatrix
     public let dtype: DType
     public let sliceShape: [Int]
@@ -10,37 +12,26 @@ public final class Stream {
     public private(set) var step = 0
     private let pipeline: Pipeline
     private let sliceCount: Int
-    private let state: UnsafeMutableRawPointer
+    /// The state of every stage, zeroed; lazily mapped, so a large one costs nothing until used.
+    private let state: WorkBuffer<UInt8>
 
-    /// Memory O(s m) for m = prod(sliceShape).
+    /// Memory O(s m) for m = prod(sliceShape); sizes are checked (an impossible slice shape is
+    /// an error, never a wrapped size).
     public init(matrix: StreamingMatrix, sliceShape: [Int], dtype: DType) throws {
         guard dtype.isReal else { throw MFError.dtype("a stream's dtype must be float32 or float64, got \(dtype)") }
-        try require(sliceShape.allSatisfy { $0 >= 0 }, "slice shape must not have negative lengths, got \(sliceShape)")
+        sliceCount = try Check.shape(sliceShape, "the slice shape")
         self.matrix = matrix
         self.dtype = dtype
         self.sliceShape = sliceShape
         pipeline = Pipeline(matrix)
-        // Sizes come from the caller: multiply with overflow checks, and take zeroed memory from
-        // calloc (an impossible size is reported; a large one is not touched until used).
-        var count = 1
-        for d in sliceShape {
-            let (c, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow, c < 1 << 56 else { throw MFError.shape("slice shape \(sliceShape) is too large") }
-            count = c
-        }
-        sliceCount = count
-        let (elements, overflow) = pipeline.stateCount.multipliedReportingOverflow(by: count)
-        guard !overflow, let p = calloc(Swift.max(1, elements), dtype.itemSize) else {
-            throw MFError.outOfMemory("cannot allocate \(pipeline.stateCount) x \(count) elements of stream state")
-        }
-        state = UnsafeMutableRawPointer(p)
+        let elements = try Check.product(pipeline.stateCount, sliceCount, "the stream state")
+        let bytes = try Check.product(elements, dtype.itemSize, "the stream state")
+        state = try WorkBuffer(count: bytes, zeroed: true, "\(pipeline.stateCount) x \(sliceCount) elements of stream state")
     }
 
-    deinit { free(state) }
-
-    /// Starts again from step 0 with zero state.
+    /// Starts again from step 0 with zero state. O(s m).
     public func reset() {
-        memset(state, 0, Swift.max(1, pipeline.stateCount * sliceCount) * dtype.itemSize)
+        state.fill(0)
         step = 0
     }
 
@@ -48,7 +39,7 @@ public final class Stream {
     /// Time O(m s), spread over the cores for large slices.
     public func next(_ x: StridedArray, into out: StridedArray) throws {
         guard x.shape == sliceShape else {
-            throw MFError.shape("slice has shape \(x.shape) but the stream was created for shape \(sliceShape)")
+            throw MFError.shape("slice has shape \(shapeText(x.shape)) but the stream was created for shape \(shapeText(sliceShape))")
         }
         guard x.dtype == dtype else {
             throw MFError.dtype("slice has dtype \(x.dtype) but the stream was created for \(dtype)")
@@ -58,15 +49,15 @@ public final class Stream {
         step += 1
     }
 
-    private func kernel<T: StreamScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray) {
+    private func kernel<T: RealScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray) {
         let t = step
-        guard sliceCount > 0, let xb = x.data, let ob = out.data else { return }
-        let lines = PairedLines(shape: sliceShape, a: x.strides, b: out.strides, itemSize: T.dtype.itemSize)
-        let xBase = xb.assumingMemoryBound(to: T.self), oBase = ob.assumingMemoryBound(to: T.self)
-        let st = state.assumingMemoryBound(to: T.self)
+        guard sliceCount > 0 else { return }
+        let lines = Lines(x, out)
+        let xBase = x.pointer(T.self), oBase = out.pointer(T.self)
+        let st = UnsafeMutableRawPointer(state.pointer).assumingMemoryBound(to: T.self)
         let length = lines.length, perLine = (length + pieceWidth - 1) / pieceWidth
         let pipeline = self.pipeline, m = sliceCount
-        parallelRanges(lines.lineCount * perLine, work: m * Swift.max(1, pipeline.stages.count), threshold: 1 << 18) { _, range in
+        parallelFor(lines.lineCount * perLine, work: m * Swift.max(1, pipeline.stages.count), threshold: 1 << 18) { _, range in
             let buffer = UnsafeMutablePointer<T>.allocate(capacity: pieceWidth)
             defer { buffer.deallocate() }
             for p in range {
@@ -81,9 +72,3 @@ public final class Stream {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
