@@ -14,10 +14,11 @@ from . import optimization
 from . import sensitivity
 from . import kron
 from . import pmm
+from . import buffered_toeplitz
 from .streaming_matrix import StreamingMatrix, Stream
 
 #: MFKit's version, from the header's MFKIT_VERSION_* macros (the library reports the same).
 __version__ = _ffi.VERSION
 
-__all__ = ["streaming_matrix", "banded", "optimization", "sensitivity", "kron", "pmm", "StreamingMatrix", "Stream",
+__all__ = ["streaming_matrix", "banded", "buffered_toeplitz", "optimization", "sensitivity", "kron", "pmm", "StreamingMatrix", "Stream",
            "num_threads", "set_num_threads", "__version__"]

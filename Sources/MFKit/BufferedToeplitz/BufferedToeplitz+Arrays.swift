@@ -1,0 +1,69 @@
+/// The array entry points of BLTs: parameters and results as StridedArrays of any strides
+/// (float32 or float64), checked with the shared vocabulary before anything is written.
+/// Parameters are read (copied) before outputs are written, so an output may be an input.
+extension BufferedToeplitz {
+    /// A BLT from two 1-D arrays of one length (copied, in the given order). O(d).
+    public init(bufDecay: StridedArray, outputScale: StridedArray) throws {
+        try bufDecay.requireInput("buf_decay", ndim: 1)
+        try outputScale.requireInput("output_scale", ndim: 1)
+        try self.init(bufDecay: try bufDecay.readVector("buf_decay"), outputScale: try outputScale.readVector("output_scale"))
+    }
+
+    /// Writes buf_decay and output_scale into two (d,) arrays.
+    public func write(bufDecay out1: StridedArray, outputScale out2: StridedArray, names: (String, String) = ("out_buf_decay", "out_output_scale")) throws {
+        try out1.requireOutput(names.0, ndim: 1, shape: [count])
+        try out2.requireOutput(names.1, ndim: 1, shape: [count])
+        try [(out1, names.0)].requireDisjoint(from: [(out2, names.1)])
+        bufDecay.withUnsafeBufferPointer { if count > 0 { out1.writeElements($0.baseAddress!) } }
+        outputScale.withUnsafeBufferPointer { if count > 0 { out2.writeElements($0.baseAddress!) } }
+    }
+
+    /// Writes a gradient into optional (d,) arrays (each may be absent).
+    public func writeGradient(_ v: BLTValue, bufDecay g1: StridedArray?, outputScale g2: StridedArray?) throws {
+        try g1?.requireOutput("grad_buf_decay", ndim: 1, shape: [count])
+        try g2?.requireOutput("grad_output_scale", ndim: 1, shape: [count])
+        if let g1, let g2 { try [(g1, "grad_buf_decay")].requireDisjoint(from: [(g2, "grad_output_scale")]) }
+        if count == 0 { return }
+        v.bufDecay.withUnsafeBufferPointer { p in g1?.writeElements(p.baseAddress!) }
+        v.outputScale.withUnsafeBufferPointer { p in g2?.writeElements(p.baseAddress!) }
+    }
+
+    /// The first n = len(out) ≥ 1 Toeplitz coefficients into out. Time O(n d).
+    public func toeplitzCoefs(into out: StridedArray) throws {
+        try out.requireOutput("out", ndim: 1)
+        let c = try toeplitzCoefs(out.shape[0])
+        c.withUnsafeBufferPointer { out.writeElements($0.baseAddress!) }
+    }
+
+    /// The leading n × n block of C into out (n, n), n ≥ 1. Time O(n² + n d), memory O(n).
+    public func materialize(into out: StridedArray) throws {
+        try out.requireOutput("out", ndim: 2)
+        let n = out.shape[0]
+        try require(out.shape[1] == n, "out must be square (n, n), got shape \(shapeText(out.shape))")
+        let c = try toeplitzCoefs(n)
+        func fill<T: RealScalar>(_ m: StridedMatrix<T>) {
+            for i in 0..<n { for j in 0..<n { m[i, j] = i >= j ? T(c[i - j]) : 0 } }
+        }
+        if out.dtype == .float32 { fill(out.matrix(Float.self)) } else { fill(out.matrix(Double.self)) }
+    }
+}
+
+extension BufferedToeplitz {
+    /// `geometricSum` elementwise: out = a (1 + r + … + r^{num−1}) for arrays a, r and out of
+    /// one shape (a and r may be broadcast views), the derivative with respect to r into
+    /// `gradient` when given. Time O(count log num).
+    public static func geometricSum(a: StridedArray, r: StridedArray, num: Double, into out: StridedArray,
+                                    gradient: StridedArray?) throws {
+        try out.requireOutput("out")
+        try a.requireInput("a", shape: out.shape)
+        try r.requireInput("r", shape: out.shape)
+        try gradient?.requireOutput("grad_r", shape: out.shape)
+        if let gradient { try [(out, "out")].requireDisjoint(from: [(gradient, "grad_r")]) }
+        try checkSteps(num, "num", allowInfinity: true)
+        let (av, rv) = (try a.readDoubles("a"), try r.readDoubles("r"))
+        var values = av, derivatives = av
+        for i in 0..<av.count { (values[i], derivatives[i]) = try geometricSum(av[i], rv[i], num) }
+        values.withUnsafeBufferPointer { if !$0.isEmpty { out.writeElements($0.baseAddress!) } }
+        derivatives.withUnsafeBufferPointer { p in if !p.isEmpty { gradient?.writeElements(p.baseAddress!) } }
+    }
+}
