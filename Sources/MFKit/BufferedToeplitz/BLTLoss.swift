@@ -8,7 +8,8 @@ import Glibc
 ///   sensitivity by the closed forms, O(d² log n) per evaluation whatever n is;
 /// - min-sep (`minSep(n:error:minSep:maxParticipations:)`): 'max' error by the same closed
 ///   form (the max of the per-query errors is the last one), 'mean' error and the min-sep
-///   sensitivity from the first n Toeplitz coefficients, O(n d) per evaluation.
+///   sensitivity by closed forms too (jax_privacy materializes the first n Toeplitz
+///   coefficients of C and C⁻¹), O(d² log n) per evaluation.
 public struct BLTLoss: Sendable {
     public enum ErrorKind: Sendable { case mean, max }
 
@@ -53,7 +54,7 @@ public struct BLTLoss: Sendable {
 
     /// The error of the noising BLT, with its gradient.
     public func errorForInverse(_ inv: BufferedToeplitz) throws -> BLTValue {
-        error == .mean && !closedForm ? try inv.meanError(n) : try inv.maxError(Double(n))
+        error == .mean && !closedForm ? try inv.meanError(Double(n)) : try inv.maxError(Double(n))
     }
 
     /// The sensitivity² of the strategy BLT, with its gradient.

@@ -93,6 +93,23 @@ extension BufferedToeplitz {
     /// for n ≥ 1.46e6. n ≥ 0 (integer-valued). Time O(d² log n); the gradient comes with it.
     public func maxError(_ n: Double) throws -> BLTValue {
         try checkSteps(n, "n")
+        return errorSum(n, weighted: false)
+    }
+
+    /// The mean over steps 0 … n − 1 of the per-query errors e_t = Σ_{s≤t} b_s² of this noising
+    /// BLT (the 'mean' error of `LossFn.build_min_sep`): (1/n) Σ_{t<n} (n − t) b_t², the same
+    /// quadratic form as `maxError` over sums weighted by n − t (also by doubling, a few ulps).
+    /// jax_privacy materializes the n coefficients. n ≥ 1. Time O(d² log n).
+    public func meanError(_ n: Double) throws -> BLTValue {
+        try checkSteps(n, "n", minimum: 1)
+        var out = errorSum(n, weighted: true)
+        out.value /= n
+        for j in 0..<count { out.bufDecay[j] /= n; out.outputScale[j] /= n }
+        return out
+    }
+
+    /// Σ_{t<n} w_t b_t² with w_t = 1, or n − t when `weighted` (see `maxError`).
+    func errorSum(_ n: Double, weighted: Bool) -> BLTValue {
         let d = count
         var out = BLTValue(0, d)
         if n == 0 { return out }
@@ -121,10 +138,10 @@ extension BufferedToeplitz {
                 let p = PairSums.over(n, x, y)
                 let k: Dual
                 switch (far[c], far[e]) {
-                case (true, true): k = p.a
-                case (true, false): k = p.u
-                case (false, true): k = p.v
-                case (false, false): k = p.s
+                case (true, true): k = weighted ? p.aw : p.a
+                case (true, false): k = weighted ? p.uw : p.u
+                case (false, true): k = weighted ? p.vw : p.v
+                case (false, false): k = weighted ? p.sw : p.s
                 }
                 let mult = c == e ? 1.0 : 2.0
                 sum.add(mult * weight[c] * weight[e] * k.v)
