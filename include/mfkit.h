@@ -376,8 +376,8 @@ MFKIT_API mfkit_status mfkit_blt_limit_max_loss(const mfkit_array *buf_decay, co
 /*
  * Losses (jax_privacy's LossFn). A loss is given by: n >= 1 steps; min_sep >= 1;
  * max_participations (NULL: none); error (MFKIT_BLT_ERROR_*); closed_form (nonzero: max error
- * and single-participation sensitivity by the closed forms, O(d^2 log n); zero: the min-sep
- * loss from the first n coefficients, O(n d)). The penalized loss adds penalty_strength times
+ * and single-participation sensitivity; zero: the min-sep loss, 'mean' or 'max' error with
+ * k participations; both in closed form, O(d^2 log n) per evaluation). The penalized loss adds penalty_strength times
  * the penalties (in the order buf_decay<1, buf_decay>0, inv_buf_decay<1, inv_buf_decay>0,
  * inv_output_scale<0, output_scale>0, pillutla_score, second_coef, theta_gap) weighted by
  * penalty_multipliers ((9,) float64; NULL: all ones; a zero multiplier drops a penalty even if
@@ -419,7 +419,7 @@ MFKIT_API mfkit_status mfkit_blt_penalized_loss(int64_t n, int64_t min_sep, cons
  * >= 0 steps; callback (may be NULL) after every step, nonzero stops. Writes the canonical
  * strategy into out_buf_decay / out_output_scale (num_buffers,) and its loss into *loss.
  * MFKIT_ERR_NUMERICAL if the result's loss is not finite or, for several participations, its
- * coefficients are negative or increasing. Time per step O(d^2 log n) (closed form) or O(n d). */
+ * coefficients are negative or increasing. Time per step O(d^2 log n). */
 MFKIT_API mfkit_status mfkit_blt_optimize_loss(int64_t n, int64_t min_sep, const int64_t *max_participations,
                                                mfkit_blt_error error, int32_t closed_form, double penalty_strength,
                                                const mfkit_array *penalty_multipliers, double max_second_coef,

@@ -3,7 +3,7 @@ parametric matrix models, computed by a Swift library (libmfkit.so).
 
 Modules keep the names of the libraries they overlap with: `mfkit.streaming_matrix` follows
 `jax_privacy.matrix_factorization.streaming_matrix`; `mfkit.banded`, `mfkit.optimization` and
-`mfkit.sensitivity` its modules of those names;
+`mfkit.sensitivity` and `mfkit.buffered_toeplitz` its modules of those names;
 `mfkit.pmm` follows parametricmatrixmodels' modules; `mfkit.kron` holds Kronecker sums.
 """
 from . import _ffi  # loads the library, reads include/mfkit.h and checks the versions agree

@@ -36,8 +36,10 @@ Formulas used where (the closed forms stay accurate where jax_privacy's become f
   (1 - theta_j) of the strategy (the noising BLT's limit value is exactly 1 / c(1)), so
   nothing cancels.
 - `LossFn.build_min_sep`: 'max' error by the closed form (it is the last per-query error);
-  'mean' error and the min-sep sensitivity from the first n coefficients, O(n d), with their
-  gradients by an adjoint pass.
+  'mean' error (1/n) sum_t (n - t) b_t^2 by the same doubling sums weighted by n - t; the min-sep
+  sensitivity sum_t v_t^2, v_t = sum_{i<k} c_{t - i min_sep}, split by t mod min_sep into
+  geometric sums in theta_j theta_l and sums of partial sums in theta^min_sep: O(d^2 log n)
+  each, with analytic gradients (jax_privacy materializes n coefficients of C and C^{-1}).
 
 Differences on purpose:
 - `BufferedToeplitz` is an immutable NumPy class (read-only float64 arrays by default, or
@@ -834,9 +836,8 @@ def _assert_blt_valid_for_minsep(blt: BufferedToeplitz, n: int = 10000):
 class LossFn:
     """The loss optimized for a setting: error(C^{-1}) * sensitivity**2(C) plus penalties.
 
-    Build one with `build_closed_form_single_participation(n)` (closed forms, O(d^2 log n) per
-    evaluation) or `build_min_sep(n, error, min_sep, max_participations)` (from the first n
-    coefficients, O(n d); 'max' error by the closed form). `error_for_inv(inv_blt)` and
+    Build one with `build_closed_form_single_participation(n)` or `build_min_sep(n, error,
+    min_sep, max_participations)`; both evaluate in closed form, O(d^2 log n). `error_for_inv(inv_blt)` and
     `sensitivity_squared(blt)` are callables as in jax_privacy; `max_participations` is the
     effective k.
     """
@@ -997,7 +998,7 @@ class LossFn:
         ValueError
             Unrecognized penalty multipliers.
 
-        Cost: as the error and sensitivity (O(d^2 log n) closed form, O(n d) min-sep).
+        Cost: O(d^2 log n).
 
         Examples
         --------
@@ -1241,8 +1242,8 @@ def optimize(*, n: int, min_sep: int = 1, max_participations: Optional[int] = 1,
     """A good BLT with a number of buffers chosen by the loss: optimizes with min_buffers, then
     one more buffer at a time while the loss improves by the factor rtol, up to max_buffers.
 
-    Single-participation max error uses the closed forms (time independent of n); otherwise the
-    min-sep loss from the first n coefficients (O(n d) per evaluation).
+    Single-participation max error uses the closed-form loss, everything else the min-sep loss;
+    both are closed forms, so the time hardly depends on n.
 
     Parameters
     ----------
@@ -1272,8 +1273,7 @@ def optimize(*, n: int, min_sep: int = 1, max_participations: Optional[int] = 1,
     RuntimeError
         The first run (min_buffers) produced an invalid BLT.
 
-    Cost: (buffer counts tried) x max_optimizer_steps x 1-2 evaluations of O(d^2 log n)
-    (closed form) or O(n d).
+    Cost: (buffer counts tried) x max_optimizer_steps x 1-2 evaluations of O(d^2 log n).
 
     Examples
     --------

@@ -49,7 +49,7 @@ extension BufferedToeplitz {
     /// Returns the canonical strategy and its loss (no penalties). Throws `.numerical` when the
     /// result has a non-finite loss or, for several participations, coefficients that are
     /// negative or increasing. Cost per step: 1–2 penalized-loss evaluations with gradient,
-    /// O(d² log n) (closed form) or O(n d) (min-sep).
+    /// O(d² log n).
     public static func optimize(loss: BLTLoss, numBuffers: Int, initial start: BufferedToeplitz? = nil, maxSteps: Int = 600,
                                 callback: (Int, Double, Double) -> Bool = { _, _, _ in false }) throws -> (BufferedToeplitz, Double) {
         try Check.nonNegative(numBuffers, "num_buffers")
