@@ -2,6 +2,7 @@
 their 50-digit exact values (python/tests/data/jax_privacy/blt_*.npz), dense NumPy definitions,
 exact rational arithmetic (fractions), finite differences for gradients, and the cases of
 jax_privacy's own buffered_toeplitz_test.py ported to NumPy."""
+import doctest
 import math
 import pickle
 import warnings
@@ -767,3 +768,8 @@ def test_c_abi_refuses_bad_outputs_without_writing():
     with pytest.raises(TypeError):
         sm.multiply_array(make_blt([0.5], [1.0]).inverse_as_streaming_matrix(), z, out=np.ones((4, 3)))
     assert math.isfinite(value.value)
+
+
+def test_docstring_examples_run():
+    failures, attempted = doctest.testmod(bt, verbose=False)
+    assert attempted > 20 and failures == 0
