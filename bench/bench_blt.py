@@ -8,7 +8,8 @@
    place, against an np.copyto probe of the same bytes (read 1 GB, write 1 GB).
 
 jax_privacy runs in bench/.venv-blt (created with pip on first use; never a dependency of
-MFKit), in a subprocess; MFKit in this interpreter.
+MFKit), in a subprocess, one case at a time; its results are kept in that venv
+(jax_<case>.json; delete them to time it again). MFKit runs in this interpreter.
 
     python3 bench/bench_blt.py [--quick] [--skip-jax] [--repeats R]
 """
@@ -63,6 +64,20 @@ def ensure_venv():
     return str(VENV_PY)
 
 
+def run_jax(case):
+    """jax_privacy's result for one case, cached in the benchmark's venv (its runs take minutes)."""
+    cache = VENV / f"jax_{case['n']}_{case['min_sep']}_{case['k']}_{case['error']}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    result = subprocess.run([ensure_venv(), "-c", JAX_SIDE, json.dumps([case])], capture_output=True, text=True,
+                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    if result.returncode != 0:
+        sys.exit("jax_privacy side failed:\n" + result.stderr[-4000:])
+    row = json.loads(result.stdout.strip().splitlines()[-1])[0]
+    cache.write_text(json.dumps(row))
+    return row
+
+
 def median_time(fn, repeats, setup=None):
     times = []
     for _ in range(repeats):
@@ -84,11 +99,7 @@ def optimize_cases(cases, skip_jax):
     rows = []
     jax = []
     if not skip_jax:
-        result = subprocess.run([ensure_venv(), "-c", JAX_SIDE, json.dumps(cases)], capture_output=True, text=True,
-                                env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-        if result.returncode != 0:
-            sys.exit("jax_privacy side failed:\n" + result.stderr[-4000:])
-        jax = json.loads(result.stdout.strip().splitlines()[-1])
+        jax = [run_jax(case) for case in cases]
     for i, case in enumerate(cases):
         start = time.perf_counter()
         blt = bt.optimize(n=case["n"], min_sep=case["min_sep"], max_participations=case["k"], error=case["error"])

@@ -6,15 +6,26 @@
 ///
 /// The slice is updated in place in its own dtype (float32 stays float32; jax_privacy promotes
 /// to the parameters' float64, doubling the memory of the noise). Per step and element: 4 d
-/// flops over d state slices; the loops run one buffer at a time over a piece so that they
-/// vectorize, and a piece's buffers stay in cache. Memory d slices of state.
+/// flops over d state slices, in one pass over a piece for d ≤ 4 (the loops vectorize across
+/// the piece, whose buffers stay in cache). Memory d slices of state.
 public struct BufferedToeplitzStage: StreamStage {
     public let blt: BufferedToeplitz
     public let isInverse: Bool
+    /// ω and θ rounded once to each slice type.
+    let scalesF: [Float], decaysF: [Float]
 
     public init(_ blt: BufferedToeplitz, inverse: Bool) {
         self.blt = blt
         isInverse = inverse
+        scalesF = blt.outputScale.map { Float($0) }
+        decaysF = blt.bufDecay.map { Float($0) }
+    }
+
+    /// The parameters in the slice type T (no allocation).
+    @inline(__always)
+    func parameters<T: RealScalar>(_: T.Type) -> ([T], [T]) {
+        T.self == Float.self ? (unsafeBitCast(scalesF, to: [T].self), unsafeBitCast(decaysF, to: [T].self))
+                             : (unsafeBitCast(blt.outputScale, to: [T].self), unsafeBitCast(blt.bufDecay, to: [T].self))
     }
 
     public var stateCount: Int { blt.count }
@@ -28,8 +39,9 @@ public struct BufferedToeplitzStage: StreamStage {
             withUnsafeTemporaryAllocation(of: T.self, capacity: n) { xs in
                 let x = xs.baseAddress!
                 x.update(from: v, count: n)
+                let (ws, ts) = parameters(T.self)
                 for j in 0..<d {
-                    let w = T(blt.outputScale[j]), t = T(blt.bufDecay[j]), s = state + j * ss
+                    let w = ws[j], t = ts[j], s = state + j * ss
                     for i in 0..<n {
                         let old = s[i]
                         v[i] += w * old
@@ -39,21 +51,58 @@ public struct BufferedToeplitzStage: StreamStage {
             }
             return
         }
-        // x = y − Σ ω_j s_j (two buffers per pass), then s_j ← θ_j s_j + x.
-        var j = 0
-        while j + 1 < d {
-            let w0 = T(blt.outputScale[j]), w1 = T(blt.outputScale[j + 1])
-            let s0 = state + j * ss, s1 = state + (j + 1) * ss
-            for i in 0..<n { v[i] -= w0 * s0[i] + w1 * s1[i] }
-            j += 2
-        }
-        if j < d {
-            let w0 = T(blt.outputScale[j]), s0 = state + j * ss
-            for i in 0..<n { v[i] -= w0 * s0[i] }
-        }
-        for j in 0..<d {
-            let t = T(blt.bufDecay[j]), s = state + j * ss
-            for i in 0..<n { s[i] = t * s[i] + v[i] }
+        // x = y − Σ_j ω_j s_j, then s_j ← θ_j s_j + x: one fused pass for up to 4 buffers,
+        // else the reads and then the updates four buffers per pass.
+        let (w, t) = parameters(T.self)
+        let (s0, s1, s2, s3) = (state, state + ss, state + 2 * ss, state + 3 * ss)
+        switch d {
+        case 1:
+            for i in 0..<n {
+                let x = v[i] - w[0] * s0[i]
+                s0[i] = t[0] * s0[i] + x
+                v[i] = x
+            }
+        case 2:
+            for i in 0..<n {
+                let (a0, a1) = (s0[i], s1[i])
+                let x = v[i] - (w[0] * a0 + w[1] * a1)
+                s0[i] = t[0] * a0 + x; s1[i] = t[1] * a1 + x
+                v[i] = x
+            }
+        case 3:
+            for i in 0..<n {
+                let (a0, a1, a2) = (s0[i], s1[i], s2[i])
+                let x = v[i] - (w[0] * a0 + w[1] * a1 + w[2] * a2)
+                s0[i] = t[0] * a0 + x; s1[i] = t[1] * a1 + x; s2[i] = t[2] * a2 + x
+                v[i] = x
+            }
+        case 4:
+            for i in 0..<n {
+                let (a0, a1, a2, a3) = (s0[i], s1[i], s2[i], s3[i])
+                let x = v[i] - ((w[0] * a0 + w[1] * a1) + (w[2] * a2 + w[3] * a3))
+                s0[i] = t[0] * a0 + x; s1[i] = t[1] * a1 + x; s2[i] = t[2] * a2 + x; s3[i] = t[3] * a3 + x
+                v[i] = x
+            }
+        default:
+            var j = 0
+            while j < d {
+                let hi = Swift.min(j + 4, d)
+                for i in 0..<n {
+                    var r: T = 0
+                    for k in j..<hi { r += w[k] * state[k * ss + i] }
+                    v[i] -= r
+                }
+                j = hi
+            }
+            j = 0
+            while j < d {
+                let hi = Swift.min(j + 4, d)
+                for i in 0..<n {
+                    let x = v[i]
+                    for k in j..<hi { state[k * ss + i] = t[k] * state[k * ss + i] + x }
+                }
+                j = hi
+            }
         }
     }
 
