@@ -109,7 +109,7 @@ def _d(array):
     return np.ascontiguousarray(np.asarray(array, dtype=np.float64).reshape(-1))
 
 
-def _steps(n, name, function, allow_inf=False):
+def _steps(n, name, function):
     """n as a float for the C calls (integers of any size; inf when allowed)."""
     if isinstance(n, (bool, np.bool_)):
         raise TypeError(f"{function}: {name} must be a number, got bool")
@@ -770,12 +770,11 @@ def blt_pair_from_theta_pair(theta, theta_hat):
 
 
 def _rational(num_buffers, max_buf_decay=1.0, max_pillutla_score=None, buf_decay_scale=1.6, buf_decay_shift=-1):
-    num_buffers = _ffi.positive_int(num_buffers, "num_buffers", "from_rational_approx_to_sqrt_x") \
-        if isinstance(num_buffers, (int, np.integer)) and num_buffers > 0 else num_buffers
     if not isinstance(num_buffers, (int, np.integer)) or isinstance(num_buffers, (bool, np.bool_)):
         raise TypeError("from_rational_approx_to_sqrt_x: num_buffers must be an integer")
     if num_buffers < 1:
         raise ValueError("num_buffers must be >= 1.")
+    num_buffers = _ffi.positive_int(num_buffers, "num_buffers", "from_rational_approx_to_sqrt_x")
     out_bd, out_os = np.empty(num_buffers), np.empty(num_buffers)
     score = None if max_pillutla_score is None else ctypes.byref(ctypes.c_double(float(max_pillutla_score)))
     _ffi.call("mfkit_blt_from_rational_approx", int(num_buffers), float(max_buf_decay), score, float(buf_decay_scale),

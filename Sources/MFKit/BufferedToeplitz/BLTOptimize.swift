@@ -104,7 +104,3 @@ extension BufferedToeplitz {
         return best
     }
 }
-
-extension BufferedToeplitz: CustomStringConvertible {
-    public var description: String { "BufferedToeplitz(buf_decay=\(bufDecay), output_scale=\(outputScale))" }
-}

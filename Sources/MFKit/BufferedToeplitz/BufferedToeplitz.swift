@@ -124,3 +124,7 @@ public struct BufferedToeplitz: Sendable, Equatable {
                 try build(bufDecay: thetaHat, outputScale: pairOutputScale(thetaHat, theta)))
     }
 }
+
+extension BufferedToeplitz: CustomStringConvertible {
+    public var description: String { "BufferedToeplitz(buf_decay=\(bufDecay), output_scale=\(outputScale))" }
+}

@@ -6,8 +6,8 @@
 ///
 /// The slice is updated in place in its own dtype (float32 stays float32; jax_privacy promotes
 /// to the parameters' float64, doubling the memory of the noise). Per step and element: 4 d
-/// flops over d state slices, in one pass over a piece for d ≤ 4 (the loops vectorize across
-/// the piece, whose buffers stay in cache). Memory d slices of state.
+/// flops over d state slices, in one pass over a piece for d ≤ 4, one pass per buffer beyond
+/// (the loops vectorize across the piece, whose buffers stay in cache). Memory d slices.
 public struct BufferedToeplitzStage: StreamStage {
     public let blt: BufferedToeplitz
     public let isInverse: Bool
@@ -41,7 +41,7 @@ public struct BufferedToeplitzStage: StreamStage {
                 x.update(from: v, count: n)
                 let (ws, ts) = parameters(T.self)
                 for j in 0..<d {
-                    let w = ws[j], t = ts[j], s = state + j * ss
+                    let w = ws[j], t = ts[j], s = state + j &* ss
                     for i in 0..<n {
                         let old = s[i]
                         v[i] += w * old
@@ -53,55 +53,48 @@ public struct BufferedToeplitzStage: StreamStage {
         }
         // x = y − Σ_j ω_j s_j, then s_j ← θ_j s_j + x: one fused pass for up to 4 buffers,
         // else the reads and then the updates four buffers per pass.
-        let (w, t) = parameters(T.self)
-        let (s0, s1, s2, s3) = (state, state + ss, state + 2 * ss, state + 3 * ss)
+        let (ws, ts) = parameters(T.self)
+        // Loop-invariant parameters, read once (no bounds checks inside the loops).
+        let (w0, w1, w2, w3) = (ws[0], d > 1 ? ws[1] : 0, d > 2 ? ws[2] : 0, d > 3 ? ws[3] : 0)
+        let (t0, t1, t2, t3) = (ts[0], d > 1 ? ts[1] : 0, d > 2 ? ts[2] : 0, d > 3 ? ts[3] : 0)
+        let (s0, s1, s2, s3) = (state, state + ss, state + 2 &* ss, state + 3 &* ss)
         switch d {
         case 1:
             for i in 0..<n {
-                let x = v[i] - w[0] * s0[i]
-                s0[i] = t[0] * s0[i] + x
+                let x = v[i] - w0 * s0[i]
+                s0[i] = t0 * s0[i] + x
                 v[i] = x
             }
         case 2:
             for i in 0..<n {
                 let (a0, a1) = (s0[i], s1[i])
-                let x = v[i] - (w[0] * a0 + w[1] * a1)
-                s0[i] = t[0] * a0 + x; s1[i] = t[1] * a1 + x
+                let x = v[i] - (w0 * a0 + w1 * a1)
+                s0[i] = t0 * a0 + x; s1[i] = t1 * a1 + x
                 v[i] = x
             }
         case 3:
             for i in 0..<n {
                 let (a0, a1, a2) = (s0[i], s1[i], s2[i])
-                let x = v[i] - (w[0] * a0 + w[1] * a1 + w[2] * a2)
-                s0[i] = t[0] * a0 + x; s1[i] = t[1] * a1 + x; s2[i] = t[2] * a2 + x
+                let x = v[i] - (w0 * a0 + w1 * a1 + w2 * a2)
+                s0[i] = t0 * a0 + x; s1[i] = t1 * a1 + x; s2[i] = t2 * a2 + x
                 v[i] = x
             }
         case 4:
             for i in 0..<n {
                 let (a0, a1, a2, a3) = (s0[i], s1[i], s2[i], s3[i])
-                let x = v[i] - ((w[0] * a0 + w[1] * a1) + (w[2] * a2 + w[3] * a3))
-                s0[i] = t[0] * a0 + x; s1[i] = t[1] * a1 + x; s2[i] = t[2] * a2 + x; s3[i] = t[3] * a3 + x
+                let x = v[i] - ((w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3))
+                s0[i] = t0 * a0 + x; s1[i] = t1 * a1 + x; s2[i] = t2 * a2 + x; s3[i] = t3 * a3 + x
                 v[i] = x
             }
         default:
-            var j = 0
-            while j < d {
-                let hi = Swift.min(j + 4, d)
-                for i in 0..<n {
-                    var r: T = 0
-                    for k in j..<hi { r += w[k] * state[k * ss + i] }
-                    v[i] -= r
-                }
-                j = hi
+            // One buffer per pass: the reads, then the updates.
+            for k in 0..<d {
+                let (wk, sk) = (ws[k], state + k &* ss)
+                for i in 0..<n { v[i] -= wk * sk[i] }
             }
-            j = 0
-            while j < d {
-                let hi = Swift.min(j + 4, d)
-                for i in 0..<n {
-                    let x = v[i]
-                    for k in j..<hi { state[k * ss + i] = t[k] * state[k * ss + i] + x }
-                }
-                j = hi
+            for k in 0..<d {
+                let (tk, sk) = (ts[k], state + k &* ss)
+                for i in 0..<n { sk[i] = tk * sk[i] + v[i] }
             }
         }
     }
