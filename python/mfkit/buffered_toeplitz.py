@@ -616,19 +616,17 @@ def limit_max_loss(blt: BufferedToeplitz, _gradient=False) -> float:
     return _closed("mfkit_blt_limit_max_loss", "limit_max_loss", blt, gradient=_gradient)
 
 
-_GRADIENTS = {sensitivity_squared, iteration_error, max_error, limit_max_error, max_loss, limit_max_loss}
-
-
 def value_and_grad(fn: Callable) -> Callable:
     """`jax.value_and_grad` for the closed forms: `value_and_grad(max_loss)(blt, n)` returns
     (value, gradient), the gradient a `BufferedToeplitz` holding d value / d buf_decay and
-    d value / d output_scale (in the BLT's given order). Analytic; same cost as the value.
+    d value / d output_scale (in the BLT's given order); for `geometric_sum(a, r, num)` the
+    gradient is (d / da, d / dr) (jax's argnums=(0, 1)). Analytic; about the cost of the value.
 
     Parameters
     ----------
     fn : callable
         One of sensitivity_squared, iteration_error, max_error, limit_max_error, max_loss,
-        limit_max_loss.
+        limit_max_loss, geometric_sum.
 
     Returns
     -------
@@ -645,9 +643,11 @@ def value_and_grad(fn: Callable) -> Callable:
     >>> v, float(g.output_scale[0])
     (5.0, 4.0)
     """
-    if fn not in _GRADIENTS:
+    supported = (sensitivity_squared, iteration_error, max_error, limit_max_error, max_loss, limit_max_loss,
+                 geometric_sum)
+    if fn not in supported:
         raise ValueError(f"value_and_grad: no analytic gradient for {getattr(fn, '__name__', fn)}; "
-                         "supported: " + ", ".join(sorted(f.__name__ for f in _GRADIENTS)))
+                         "supported: " + ", ".join(sorted(f.__name__ for f in supported)))
     return lambda *args: fn(*args, _gradient=True)
 
 
@@ -673,7 +673,7 @@ def grad(fn: Callable) -> Callable:
     return lambda *args: vg(*args)[1]
 
 
-def geometric_sum(a, r, num=np.inf):
+def geometric_sum(a, r, num=np.inf, _gradient=False):
     """a + a r + ... + a r^(num - 1), or the limit a / (1 - r) for num = inf; elementwise for
     arrays a and r (broadcast). Exact to a few ulps for every r (also r = 1).
 
@@ -705,10 +705,18 @@ def geometric_sum(a, r, num=np.inf):
     """
     num = _steps(num, "num", "geometric_sum")
     a, r = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(r, dtype=np.float64))
-    out = np.empty(a.shape, dtype=np.float64)
+    out, grad_r = np.empty(a.shape, dtype=np.float64), np.empty(a.shape, dtype=np.float64)
     _ffi.call("mfkit_blt_geometric_sum", _ffi.describe(a, "a"), _ffi.describe(r, "r"), num,
-              _ffi.describe(out, "out", writable=True), None, function="geometric_sum")
-    return float(out) if out.ndim == 0 else out
+              _ffi.describe(out, "out", writable=True),
+              _ffi.describe(grad_r, "grad_r", writable=True) if _gradient else None, function="geometric_sum")
+    scalar = (lambda x: float(x)) if out.ndim == 0 else (lambda x: x)
+    if not _gradient:
+        return scalar(out)
+    ones = np.ones(a.shape)
+    grad_a = np.empty(a.shape)   # the sum for a = 1
+    _ffi.call("mfkit_blt_geometric_sum", _ffi.describe(ones, "a"), _ffi.describe(r, "r"), num,
+              _ffi.describe(grad_a, "out", writable=True), None, function="geometric_sum")
+    return scalar(out), (scalar(grad_a), scalar(grad_r))
 
 
 def min_buf_decay_gap(buf_decay) -> float:

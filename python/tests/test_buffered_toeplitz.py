@@ -545,16 +545,16 @@ def test_geometric_sum_near_one_is_exact(n, pow_ten):
 @pytest.mark.parametrize("a, r, n", [(1.0, 1.0, 1), (1.0, 1.0, 5), (1.0, 1 - 1e-4, 5), (1.0, 1 - 1e-5, 5),
                                      (1.0, 1 - 1e-5, 100), (1.0, 1 - 1e-8, 100), (3.5, 0.3, 40), (0.0, 0.7, 9)])
 def test_geometric_sum_gradients(a, r, n):
-    keep, args = BufferedToeplitz.build([r], [a])._args()
-    grad = np.empty(1)
-    out = np.empty(1)
-    import mfkit._ffi as ffi
-    av, rv = np.array([a]), np.array([r])
-    ffi.call("mfkit_blt_geometric_sum", ffi.describe(av), ffi.describe(rv), float(n),
-             ffi.describe(out, writable=True), ffi.describe(grad, writable=True))
-    exact_grad = a * sum(Fraction(k) * Fraction(r) ** (k - 1) for k in range(1, n))
-    assert rel(out[0], a * float(sum(Fraction(r) ** k for k in range(n)))) < 1e-15 or a == 0
-    assert abs(grad[0] - float(exact_grad)) <= 1e-13 * max(1.0, abs(float(exact_grad)))
+    """jax_privacy checks jax.value_and_grad(geometric_sum, argnums=(0, 1)) against a brute force
+    sum; here against the exact derivatives."""
+    value, (da, dr) = bt.value_and_grad(bt.geometric_sum)(a, r, n)
+    exact = sum(Fraction(r) ** k for k in range(n))
+    exact_dr = a * sum(Fraction(k) * Fraction(r) ** (k - 1) for k in range(1, n))
+    assert abs(value - a * float(exact)) <= 1e-15 * abs(a * float(exact))
+    assert rel(da, float(exact)) < 1e-15
+    assert abs(dr - float(exact_dr)) <= 1e-13 * max(1.0, abs(float(exact_dr)))
+    _, (da2, dr2) = bt.value_and_grad(bt.geometric_sum)([a, 2 * a], r, n)
+    assert da2.shape == (2,) and dr2[0] == dr
 
 
 @pytest.mark.parametrize("blt_tuple", BLT_TUPLES)
@@ -715,7 +715,7 @@ def test_closed_form_gradients_against_exact_rationals():
 
 def test_value_and_grad_refuses_other_functions():
     with pytest.raises(ValueError, match="no analytic gradient"):
-        bt.value_and_grad(bt.geometric_sum)
+        bt.value_and_grad(bt.min_buf_decay_gap)
 
 
 # ---------------------------------------------------------------- error paths
