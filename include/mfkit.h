@@ -177,7 +177,8 @@ typedef struct mfkit_stream mfkit_stream;
  * when ndim is 0) and dtype (float32 or float64), at step 0; writes a new handle to *out (free
  * with mfkit_stream_free).
  * The stream keeps its own reference to A, which may be freed first. Holds one buffer of the
- * slice's size per state-keeping stage of A (prefix sum 1, momentum 2, banded inverse b - 1). */
+ * slice's size per state-keeping stage of A (prefix sum 1, momentum 2, banded inverse b - 1,
+ * BLT or BLT inverse d). */
 MFKIT_API mfkit_status mfkit_stream_create(const mfkit_streaming_matrix *a, mfkit_dtype dtype,
                                            const int64_t *shape, int32_t ndim, mfkit_stream **out);
 /* out = (A x)[t] for the slice x = x[t], then t += 1. x must have the stream's shape and dtype;
