@@ -6,8 +6,8 @@
 ///
 /// The slice is updated in place in its own dtype (float32 stays float32; jax_privacy promotes
 /// to the parameters' float64, doubling the memory of the noise). Per step and element: 4 d
-/// flops over d state slices, in one pass over a piece for d ≤ 4, one pass per buffer beyond
-/// (the loops vectorize across the piece, whose buffers stay in cache). Memory d slices.
+/// flops over d state slices, in one pass over a piece (8-wide SIMD) for d ≤ 4, one pass per
+/// buffer beyond; a piece's buffers stay in cache. Memory d slices.
 public struct BufferedToeplitzStage: StreamStage {
     public let blt: BufferedToeplitz
     public let isInverse: Bool
@@ -34,68 +34,79 @@ public struct BufferedToeplitzStage: StreamStage {
     func run<T: RealScalar>(_ v: UnsafeMutablePointer<T>, _ n: Int, _ state: UnsafeMutablePointer<T>, _ ss: Int) {
         let d = blt.count
         guard d > 0 else { return }
-        if !isInverse {
-            // y = x + Σ ω_j s_j and s_j ← θ_j s_j + x, buffer by buffer, x kept aside.
-            withUnsafeTemporaryAllocation(of: T.self, capacity: n) { xs in
-                let x = xs.baseAddress!
-                x.update(from: v, count: n)
-                let (ws, ts) = parameters(T.self)
-                for j in 0..<d {
-                    let w = ws[j], t = ts[j], s = state + j &* ss
-                    for i in 0..<n {
-                        let old = s[i]
-                        v[i] += w * old
-                        s[i] = t * old + x[i]
-                    }
-                }
-            }
+        let (ws, ts) = parameters(T.self)
+        if d <= 4 {
+            fused(d, v, n, state, ss, ws, ts)
             return
         }
-        // x = y − Σ_j ω_j s_j, then s_j ← θ_j s_j + x: one fused pass for up to 4 buffers,
-        // else the reads and then the updates four buffers per pass.
-        let (ws, ts) = parameters(T.self)
-        // Loop-invariant parameters, read once (no bounds checks inside the loops).
-        let (w0, w1, w2, w3) = (ws[0], d > 1 ? ws[1] : 0, d > 2 ? ws[2] : 0, d > 3 ? ws[3] : 0)
-        let (t0, t1, t2, t3) = (ts[0], d > 1 ? ts[1] : 0, d > 2 ? ts[2] : 0, d > 3 ? ts[3] : 0)
-        let (s0, s1, s2, s3) = (state, state + ss, state + 2 &* ss, state + 3 &* ss)
-        switch d {
-        case 1:
-            for i in 0..<n {
-                let x = v[i] - w0 * s0[i]
-                s0[i] = t0 * s0[i] + x
-                v[i] = x
-            }
-        case 2:
-            for i in 0..<n {
-                let (a0, a1) = (s0[i], s1[i])
-                let x = v[i] - (w0 * a0 + w1 * a1)
-                s0[i] = t0 * a0 + x; s1[i] = t1 * a1 + x
-                v[i] = x
-            }
-        case 3:
-            for i in 0..<n {
-                let (a0, a1, a2) = (s0[i], s1[i], s2[i])
-                let x = v[i] - (w0 * a0 + w1 * a1 + w2 * a2)
-                s0[i] = t0 * a0 + x; s1[i] = t1 * a1 + x; s2[i] = t2 * a2 + x
-                v[i] = x
-            }
-        case 4:
-            for i in 0..<n {
-                let (a0, a1, a2, a3) = (s0[i], s1[i], s2[i], s3[i])
-                let x = v[i] - ((w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3))
-                s0[i] = t0 * a0 + x; s1[i] = t1 * a1 + x; s2[i] = t2 * a2 + x; s3[i] = t3 * a3 + x
-                v[i] = x
-            }
-        default:
-            // One buffer per pass: the reads, then the updates.
+        // More buffers: the reads, then the updates, four buffers per pass; for C the input x
+        // is kept aside (v becomes the output y).
+        withUnsafeTemporaryAllocation(of: T.self, capacity: isInverse ? 0 : n) { keep in
+            if !isInverse { keep.baseAddress!.update(from: v, count: n) }
+            let sign: T = isInverse ? -1 : 1
             for k in 0..<d {
-                let (wk, sk) = (ws[k], state + k &* ss)
-                for i in 0..<n { v[i] -= wk * sk[i] }
+                let (wk, sk) = (sign * ws[k], state + k &* ss)
+                for i in 0..<n { v[i] += wk * sk[i] }
             }
+            let x = isInverse ? v : keep.baseAddress!
             for k in 0..<d {
                 let (tk, sk) = (ts[k], state + k &* ss)
-                for i in 0..<n { sk[i] = tk * sk[i] + v[i] }
+                for i in 0..<n { sk[i] = tk * sk[i] + x[i] }
             }
+        }
+    }
+
+    /// One pass for k ≤ 4 buffers, eight elements at a time: r = Σ_j ω_j s_j; x = y − r (C⁻¹)
+    /// or y = x + r (C); s_j ← θ_j s_j + x. k is constant at each call after inlining.
+    @inline(__always)
+    func fused<T: RealScalar>(_ k: Int, _ v: UnsafeMutablePointer<T>, _ n: Int, _ state: UnsafeMutablePointer<T>,
+                              _ ss: Int, _ ws: [T], _ ts: [T]) {
+        switch k {
+        case 1: fusedLoop(1, v, n, state, ss, ws, ts)
+        case 2: fusedLoop(2, v, n, state, ss, ws, ts)
+        case 3: fusedLoop(3, v, n, state, ss, ws, ts)
+        default: fusedLoop(4, v, n, state, ss, ws, ts)
+        }
+    }
+
+    @inline(__always)
+    func fusedLoop<T: RealScalar>(_ k: Int, _ v: UnsafeMutablePointer<T>, _ n: Int, _ state: UnsafeMutablePointer<T>,
+                                  _ ss: Int, _ ws: [T], _ ts: [T]) {
+        let inverse = isInverse
+        let w0 = ws[0], w1 = k > 1 ? ws[1] : 0, w2 = k > 2 ? ws[2] : 0, w3 = k > 3 ? ws[3] : 0
+        let t0 = ts[0], t1 = k > 1 ? ts[1] : 0, t2 = k > 2 ? ts[2] : 0, t3 = k > 3 ? ts[3] : 0
+        let s0 = state, s1 = state + ss, s2 = state + 2 &* ss, s3 = state + 3 &* ss
+        typealias V = SIMD8<T>
+        @inline(__always) func load(_ p: UnsafeMutablePointer<T>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
+        var i = 0
+        while i &+ 8 <= n {
+            let a0 = load(s0 + i)
+            var r = w0 * a0
+            var a1 = V(), a2 = V(), a3 = V()
+            if k > 1 { a1 = load(s1 + i); r += w1 * a1 }
+            if k > 2 { a2 = load(s2 + i); r += w2 * a2 }
+            if k > 3 { a3 = load(s3 + i); r += w3 * a3 }
+            let y = load(v + i)
+            let x = inverse ? y - r : y
+            store(inverse ? x : y + r, v + i)
+            store(t0 * a0 + x, s0 + i)
+            if k > 1 { store(t1 * a1 + x, s1 + i) }
+            if k > 2 { store(t2 * a2 + x, s2 + i) }
+            if k > 3 { store(t3 * a3 + x, s3 + i) }
+            i &+= 8
+        }
+        while i < n {
+            let a0 = s0[i], a1 = k > 1 ? s1[i] : 0, a2 = k > 2 ? s2[i] : 0, a3 = k > 3 ? s3[i] : 0
+            let r = (w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3)
+            let y = v[i]
+            let x = inverse ? y - r : y
+            v[i] = inverse ? x : y + r
+            s0[i] = t0 * a0 + x
+            if k > 1 { s1[i] = t1 * a1 + x }
+            if k > 2 { s2[i] = t2 * a2 + x }
+            if k > 3 { s3[i] = t3 * a3 + x }
+            i &+= 1
         }
     }
 
