@@ -57,26 +57,36 @@ public struct BufferedToeplitzStage: StreamStage {
     }
 
     /// One pass for k ≤ 4 buffers, eight elements at a time: r = Σ_j ω_j s_j; x = y − r (C⁻¹)
-    /// or y = x + r (C); s_j ← θ_j s_j + x. k is constant at each call after inlining.
+    /// or y = x + r (C); s_j ← θ_j s_j + x (fused multiply-adds). The buffer count and the
+    /// direction are type parameters, so each of the eight loops is compiled without branches.
     @inline(__always)
     func fused<T: RealScalar>(_ k: Int, _ v: UnsafeMutablePointer<T>, _ n: Int, _ state: UnsafeMutablePointer<T>,
                               _ ss: Int, _ ws: [T], _ ts: [T]) {
+        func go<K: BufferCount>(_: K.Type) {
+            if isInverse {
+                fusedLoop(K.self, InverseDirection.self, v, n, state, ss, ws, ts)
+            } else {
+                fusedLoop(K.self, ForwardDirection.self, v, n, state, ss, ws, ts)
+            }
+        }
         switch k {
-        case 1: fusedLoop(1, v, n, state, ss, ws, ts)
-        case 2: fusedLoop(2, v, n, state, ss, ws, ts)
-        case 3: fusedLoop(3, v, n, state, ss, ws, ts)
-        default: fusedLoop(4, v, n, state, ss, ws, ts)
+        case 1: go(One.self)
+        case 2: go(Two.self)
+        case 3: go(Three.self)
+        default: go(Four.self)
         }
     }
 
-    @inline(__always)
-    func fusedLoop<T: RealScalar>(_ k: Int, _ v: UnsafeMutablePointer<T>, _ n: Int, _ state: UnsafeMutablePointer<T>,
-                                  _ ss: Int, _ ws: [T], _ ts: [T]) {
-        let inverse = isInverse
-        let w0 = ws[0], w1 = k > 1 ? ws[1] : 0, w2 = k > 2 ? ws[2] : 0, w3 = k > 3 ? ws[3] : 0
-        let t0 = ts[0], t1 = k > 1 ? ts[1] : 0, t2 = k > 2 ? ts[2] : 0, t3 = k > 3 ? ts[3] : 0
-        let s0 = state, s1 = state + ss, s2 = state + 2 &* ss, s3 = state + 3 &* ss
+    func fusedLoop<T: RealScalar, K: BufferCount, D: Direction>(
+        _: K.Type, _: D.Type, _ v: UnsafeMutablePointer<T>, _ n: Int, _ state: UnsafeMutablePointer<T>,
+        _ ss: Int, _ ws: [T], _ ts: [T]) {
         typealias V = SIMD8<T>
+        let k = K.count
+        let w0 = V(repeating: ws[0]), w1 = V(repeating: k > 1 ? ws[1] : 0)
+        let w2 = V(repeating: k > 2 ? ws[2] : 0), w3 = V(repeating: k > 3 ? ws[3] : 0)
+        let t0 = V(repeating: ts[0]), t1 = V(repeating: k > 1 ? ts[1] : 0)
+        let t2 = V(repeating: k > 2 ? ts[2] : 0), t3 = V(repeating: k > 3 ? ts[3] : 0)
+        let s0 = state, s1 = state + ss, s2 = state + 2 &* ss, s3 = state + 3 &* ss
         @inline(__always) func load(_ p: UnsafeMutablePointer<T>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
         @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
         var i = 0
@@ -84,28 +94,25 @@ public struct BufferedToeplitzStage: StreamStage {
             let a0 = load(s0 + i)
             var r = w0 * a0
             var a1 = V(), a2 = V(), a3 = V()
-            if k > 1 { a1 = load(s1 + i); r += w1 * a1 }
-            if k > 2 { a2 = load(s2 + i); r += w2 * a2 }
-            if k > 3 { a3 = load(s3 + i); r += w3 * a3 }
+            if k > 1 { a1 = load(s1 + i); r.addProduct(w1, a1) }
+            if k > 2 { a2 = load(s2 + i); r.addProduct(w2, a2) }
+            if k > 3 { a3 = load(s3 + i); r.addProduct(w3, a3) }
             let y = load(v + i)
-            let x = inverse ? y - r : y
-            store(inverse ? x : y + r, v + i)
-            store(t0 * a0 + x, s0 + i)
-            if k > 1 { store(t1 * a1 + x, s1 + i) }
-            if k > 2 { store(t2 * a2 + x, s2 + i) }
-            if k > 3 { store(t3 * a3 + x, s3 + i) }
+            let x = D.inverse ? y - r : y
+            store(D.inverse ? x : y + r, v + i)
+            store(x.addingProduct(t0, a0), s0 + i)
+            if k > 1 { store(x.addingProduct(t1, a1), s1 + i) }
+            if k > 2 { store(x.addingProduct(t2, a2), s2 + i) }
+            if k > 3 { store(x.addingProduct(t3, a3), s3 + i) }
             i &+= 8
         }
-        while i < n {
-            let a0 = s0[i], a1 = k > 1 ? s1[i] : 0, a2 = k > 2 ? s2[i] : 0, a3 = k > 3 ? s3[i] : 0
-            let r = (w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3)
+        while i < n {   // the last < 8 elements
+            var r = ws[0] * s0[i]
+            for j in 1..<k { r += ws[j] * state[j &* ss &+ i] }
             let y = v[i]
-            let x = inverse ? y - r : y
-            v[i] = inverse ? x : y + r
-            s0[i] = t0 * a0 + x
-            if k > 1 { s1[i] = t1 * a1 + x }
-            if k > 2 { s2[i] = t2 * a2 + x }
-            if k > 3 { s3[i] = t3 * a3 + x }
+            let x = D.inverse ? y - r : y
+            v[i] = D.inverse ? x : y + r
+            for j in 0..<k { state[j &* ss &+ i] = ts[j] * state[j &* ss &+ i] + x }
             i &+= 1
         }
     }
@@ -128,3 +135,13 @@ extension BufferedToeplitz {
         count == 0 ? .identity() : StreamingMatrix(stages: [BufferedToeplitzStage(self, inverse: true)])
     }
 }
+
+/// Compile-time buffer counts and directions for the fused BLT loops.
+protocol BufferCount { static var count: Int { get } }
+enum One: BufferCount { static var count: Int { 1 } }
+enum Two: BufferCount { static var count: Int { 2 } }
+enum Three: BufferCount { static var count: Int { 3 } }
+enum Four: BufferCount { static var count: Int { 4 } }
+protocol Direction { static var inverse: Bool { get } }
+enum ForwardDirection: Direction { static var inverse: Bool { false } }
+enum InverseDirection: Direction { static var inverse: Bool { true } }
