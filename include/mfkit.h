@@ -69,7 +69,8 @@ enum {
     MFKIT_ERR_NUMERICAL = 4,        /* a numerical failure (singular, non-finite)          */
     MFKIT_ERR_CANCELLED = 5,        /* a callback stopped the work                         */
     MFKIT_ERR_OUT_OF_MEMORY = 6,    /* a result or work space larger than memory           */
-    MFKIT_ERR_INTERNAL = 7          /* a bug in MFKit; please report it                    */
+    MFKIT_ERR_INTERNAL = 7,         /* a bug in MFKit; please report it                    */
+    MFKIT_ERR_UNAVAILABLE = 8       /* no BLAS/LAPACK could be loaded (see mfkit_lapack_library) */
 };
 
 typedef int32_t mfkit_dtype;
@@ -120,6 +121,29 @@ MFKIT_API int32_t mfkit_num_threads(void);
  * MFKIT_ERR_INVALID_ARGUMENT). Calls already running keep their split. Results do not depend
  * on the thread count beyond floating-point reassociation of reductions. O(1). */
 MFKIT_API mfkit_status mfkit_set_num_threads(int32_t n);
+
+/* ---------------------------------------------------------------- BLAS/LAPACK (mfkit_lapack_*)
+ *
+ * Dense linear algebra (Cholesky factorizations, triangular solves, products, eigensolvers)
+ * runs on an OpenBLAS found at run time: libmfkit.so has no link-time dependency on it. It is
+ * looked up once, at the first call that needs it:
+ *   1. MFKIT_OPENBLAS=/path/to/lib.so when set (nothing else is tried if it fails);
+ *   2. a BLAS already loaded in the process (from Python: the OpenBLAS NumPy's wheels bundle);
+ *   3. libscipy_openblas*.so or libopenblas*.so* in the directory of libmfkit.so (e.g. the
+ *      library of the scipy-openblas32 wheel);
+ *   4. the system's libopenblas.so.0, libopenblas64_.so.0, libflexiblas.so.3, liblapack.so.3.
+ * Plain (dpotrf_), 64_-suffixed (ILP64) and scipy_-prefixed symbol names are recognized.
+ * Without a library, the functions that need one return MFKIT_ERR_UNAVAILABLE with a message
+ * saying where MFKit looked; every other function works.
+ * Threads: OpenBLAS has one process-wide thread count. During an MFKit call MFKit sets it to
+ * mfkit_num_threads() for large single factorizations and products, and to 1 around its own
+ * parallel loops that call LAPACK per item, so the cores are never oversubscribed; OpenBLAS's
+ * previous count is restored when the call returns (NumPy sharing the library keeps its own).
+ */
+/* The BLAS/LAPACK in use: its path into *path (static storage owned by MFKit; may be NULL) and
+ * its integer width, 32 or 64, into *integer_bits (may be NULL). Loads it on the first call;
+ * MFKIT_ERR_UNAVAILABLE when there is none (nothing written). O(1) after the first call. */
+MFKIT_API mfkit_status mfkit_lapack_library(const char **path, int32_t *integer_bits);
 
 /* ---------------------------------------------------------------- streaming matrices
  *

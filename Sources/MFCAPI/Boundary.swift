@@ -25,6 +25,7 @@ func exported(_ function: String = #function, _ body: () throws -> Void) -> mfki
         case .numerical: return mfkit_status(MFKIT_ERR_NUMERICAL)
         case .cancelled: return mfkit_status(MFKIT_ERR_CANCELLED)
         case .outOfMemory: return mfkit_status(MFKIT_ERR_OUT_OF_MEMORY)
+        case .unavailable: return mfkit_status(MFKIT_ERR_UNAVAILABLE)
         }
     } catch {
         LastError.set(function: String(function.prefix { $0 != "(" }), message: "internal error: \(error)")

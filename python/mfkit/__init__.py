@@ -7,7 +7,7 @@ Modules keep the names of the libraries they overlap with: `mfkit.streaming_matr
 `mfkit.pmm` follows parametricmatrixmodels' modules; `mfkit.kron` holds Kronecker sums.
 """
 from . import _ffi  # loads the library, reads include/mfkit.h and checks the versions agree
-from ._ffi import num_threads, set_num_threads
+from ._ffi import num_threads, set_num_threads, lapack_library, Unavailable
 from . import streaming_matrix
 from . import banded
 from . import optimization
@@ -20,4 +20,4 @@ from .streaming_matrix import StreamingMatrix, Stream
 __version__ = _ffi.VERSION
 
 __all__ = ["streaming_matrix", "banded", "optimization", "sensitivity", "kron", "pmm", "StreamingMatrix", "Stream",
-           "num_threads", "set_num_threads", "__version__"]
+           "num_threads", "set_num_threads", "lapack_library", "Unavailable", "__version__"]

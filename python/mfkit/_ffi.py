@@ -80,8 +80,8 @@ def _ctype(declaration):
         t, stars = ctypes.c_void_p, stars - 1       # a handle is a void *
     elif base in CALLBACKS:
         t = CALLBACKS[base]
-    elif base == "char" and stars == 1:
-        return ctypes.c_char_p
+    elif base == "char" and stars >= 1:
+        t, stars = ctypes.c_char_p, stars - 1        # a C string (or a pointer to one)
     elif base == "void" and stars >= 1:
         t, stars = ctypes.c_void_p, stars - 1
     elif base in _SCALARS:
@@ -157,6 +157,10 @@ class Cancelled(RuntimeError):
     """A callback stopped the work (MFKIT_ERR_CANCELLED)."""
 
 
+class Unavailable(RuntimeError):
+    """No BLAS/LAPACK could be loaded for a function that needs one (MFKIT_ERR_UNAVAILABLE)."""
+
+
 #: status code -> exception type
 ERRORS = {
     CONSTANTS["MFKIT_ERR_INVALID_ARGUMENT"]: ValueError,
@@ -166,6 +170,7 @@ ERRORS = {
     CONSTANTS["MFKIT_ERR_CANCELLED"]: Cancelled,
     CONSTANTS["MFKIT_ERR_OUT_OF_MEMORY"]: MemoryError,
     CONSTANTS["MFKIT_ERR_INTERNAL"]: RuntimeError,
+    CONSTANTS["MFKIT_ERR_UNAVAILABLE"]: Unavailable,
 }
 
 
@@ -195,6 +200,15 @@ def set_num_threads(n):
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"set_num_threads: n must be an integer, got {type(n).__name__}")
     call("mfkit_set_num_threads", int(np.clip(n, -1, 2**31 - 1)), function="set_num_threads")
+
+
+def lapack_library():
+    """The BLAS/LAPACK MFKit's dense functions use: {"path": file, "integer_bits": 32 or 64}.
+    From Python it is the OpenBLAS NumPy loaded (unless MFKIT_OPENBLAS names another); raises
+    `Unavailable` (a RuntimeError) saying where MFKit looked when there is none."""
+    path, bits = ctypes.c_char_p(), ctypes.c_int32()
+    call("mfkit_lapack_library", ctypes.byref(path), ctypes.byref(bits), function="lapack_library")
+    return {"path": path.value.decode(errors="replace"), "integer_bits": bits.value}
 
 
 # ---------------------------------------------------------------- arrays and arguments
