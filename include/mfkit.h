@@ -377,6 +377,63 @@ MFKIT_API mfkit_status mfkit_sens_fixed_epoch_for_x(const mfkit_array *x, int64_
 MFKIT_API mfkit_status mfkit_sens_gram(const mfkit_array *c, const mfkit_array *out);
 
 
+/* ---------------------------------------------------------------- dense strategies (mfkit_dense_*) */
+/*
+ * Dense (explicitly represented) strategies, following jax_privacy.matrix_factorization.dense:
+ * A is the workload (k x n; NULL: prefix sums, the n x n lower-triangular ones), C the strategy
+ * (n x n, lower-triangular), C^-1 a noising matrix (n x m), B = A C^-1 the decoder and X = C^T C.
+ * Matrices are float32 or float64 with any strides; the work runs in float64 on the BLAS/LAPACK
+ * (see "BLAS/LAPACK": MFKIT_ERR_UNAVAILABLE without one). The sensitivity of a result is given
+ * by the mfkit_sens_* functions.
+ */
+/* Called by mfkit_dense_optimize after every step with the step index (from 0), the loss and
+ * the projected gradient grad at the point the step started from, and the parameters x = X
+ * after the step (grad and x: n x n, row-major, valid during the call only); a nonzero return
+ * stops the optimization (the result so far is returned with MFKIT_OK). */
+typedef int (*mfkit_dense_callback)(void *user, int64_t step, double loss, const double *grad, const double *x,
+                                    int64_t n);
+
+/* Expected per-query squared errors e_i = ||B[i, :]||^2 into out (length k, float32 or float64).
+ * Exactly one of strategy_matrix (square C: B = A C^-1) and noising_matrix (C^-1, n x m:
+ * B = A C^-1) is given; workload_matrix A is k x n (NULL: prefix sums). Unless skip_checks,
+ * jax_privacy's checks run in its order: A finite, square, lower-triangular; B finite and, when
+ * square, lower-triangular; C finite and lower-triangular (NumPy allclose tolerances). A
+ * singular C gives a non-finite B. Time: n^3/3 + O(n^2) for C with prefix sums (triangular
+ * inverse), n^2 k for C with a general A (triangular solve), 2n^3/3 + 2 n^2 k for a C that is
+ * not exactly lower-triangular (LU); O(n m) or 2 k n m for C^-1. Memory n^2 + k m doubles. */
+MFKIT_API mfkit_status mfkit_dense_per_query_error(const mfkit_array *strategy_matrix, const mfkit_array *noising_matrix,
+                                                   const mfkit_array *workload_matrix, int32_t skip_checks,
+                                                   const mfkit_array *out);
+/* The fixed-epoch orthogonality mask (get_orthogonal_mask) into out ((n, n), float32 or
+ * float64): 0 where i != j and i = j (mod n / epochs), 1 elsewhere. n >= 0; epochs >= 1 must
+ * divide n. Time O(n^2); memory n^2 doubles. */
+MFKIT_API mfkit_status mfkit_dense_orthogonal_mask(int64_t n, int64_t epochs, const mfkit_array *out);
+/* The lower-triangular C with C^T C = X into out ((n, n), float32 or float64; may be x itself)
+ * for X (n x n, finite) symmetric positive definite (its symmetric part is used): with J the
+ * reversal, J X J = R R^T and C = J R^T J. MFKIT_ERR_NUMERICAL when X is not positive definite.
+ * Time n^3/3; memory n^2 doubles. */
+MFKIT_API mfkit_status mfkit_dense_strategy_from_x(const mfkit_array *x, const mfkit_array *out);
+/* The optimal strategy for workload a (NULL: prefix sums; else k x n, finite) under
+ * participation constraints, written into out ((n, n), float32 or float64) as
+ * strategy_from_x of the optimized X. X starts at I / epochs; the loss is the reduction of the
+ * per-query errors (reduction and weights as for mfkit_banded_loss, weights of length k; mean:
+ * sum_j e_j / n); the gradient is projected as jax_privacy does: the diagonal keeps zero sum
+ * over each user's steps {j, j + b, ...} (b = n / epochs; all zero with equal_norm), entries
+ * i != j with i = j (mod b) and, when bands is not NULL, |i - j| >= *bands stay 0. The optimizer
+ * is jax_privacy's (L-BFGS with one pair, backtracking line search from min(1.5 t_prev, 1) by
+ * 0.8, at most 129 trials). The run stops after max_steps, when callback returns nonzero, or
+ * when pg_tol is not NULL and max |projected gradient| <= *pg_tol (jax_privacy's default
+ * callback: 1e-3). n >= 1; epochs >= 1 dividing n; *bands >= 1; max_steps >= 0. *steps and
+ * *loss (may be NULL) receive the steps taken and the loss of the result. Time per step, over
+ * mfkit_num_threads() cores: 2n^3 flops with prefix sums (n^3/3 + 3 n^2 k with a general A)
+ * plus 2n^3/3 (n^3/3 + n^2 k) per extra line-search trial; memory 7 n^2 doubles (+ 3 n k). */
+MFKIT_API mfkit_status mfkit_dense_optimize(int64_t n, int64_t epochs, const int64_t *bands, int32_t equal_norm,
+                                            const mfkit_array *a, int64_t max_steps, mfkit_reduction reduction,
+                                            const mfkit_array *weights, const double *pg_tol,
+                                            mfkit_dense_callback callback, void *user, int64_t *steps, double *loss,
+                                            const mfkit_array *out);
+
+
 /* ---------------------------------------------------------------- Kronecker sums (mfkit_kron_*) */
 /*
  * A_1 ⊕ ... ⊕ A_K = Σ_k I ⊗ A_k ⊗ I for K >= 1 square factors of sizes d_1..d_K, N = Π d_k;

@@ -149,6 +149,20 @@ func store<T>(_ out: UnsafeMutablePointer<T>?, _ name: String = "out", _ value: 
     out.pointee = try value()
 }
 
+/// The reduction of a code (MFKIT_REDUCTION_*), with its weights for MFKIT_REDUCTION_WEIGHTS.
+func reduction(_ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?, _ n: Int) throws -> ErrorReduction {
+    switch Int(code) {
+    case MFKIT_REDUCTION_MEAN: return .mean
+    case MFKIT_REDUCTION_MAX: return .max
+    case MFKIT_REDUCTION_LAST: return .last
+    case MFKIT_REDUCTION_WEIGHTS:
+        guard weights != nil else { throw MFError.invalidArgument("reduction is MFKIT_REDUCTION_WEIGHTS but weights is NULL") }
+        return try .weights(try array(weights, "weights"), n: n)
+    default:
+        throw MFError.invalidArgument("unknown reduction code \(code) (0 mean, 1 max, 2 last, 3 weights)")
+    }
+}
+
 // MARK: - handles
 
 /// Live handles: every object handed to C is retained here until its `mfkit_*_free`, so a

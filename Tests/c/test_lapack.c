@@ -1,7 +1,7 @@
 /* The BLAS/LAPACK MFKit loads at run time (mfkit_lapack_library): found from MFKIT_OPENBLAS
  * (Tests/run-all.sh points it at NumPy's OpenBLAS) or the system, and, in a child process run
  * with MFKIT_OPENBLAS naming a missing file, a clear MFKIT_ERR_UNAVAILABLE from the functions
- * that need it while the rest of MFKit keeps working. */
+ * that need it (the dense strategies) while the rest of MFKit keeps working. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,16 @@ static int without_lapack(void) {
           "unclear message \"%s\"", mfkit_last_error());
     CHECK(strcmp(path, "untouched") == 0 && bits == -1, "outputs written on failure");
     EXPECT_STATUS(mfkit_lapack_library(NULL, NULL), MFKIT_ERR_UNAVAILABLE);   /* stays unavailable */
+
+    /* Dense functions need LAPACK: the same status and message, out untouched. */
+    double c[4] = {5, 5, 5, 5};
+    mfkit_array ca = {c, MFKIT_FLOAT64, 2, {2, 2}, {2 * sizeof(double), sizeof(double)}};
+    EXPECT_STATUS(mfkit_dense_optimize(2, 1, NULL, 0, NULL, 10, MFKIT_REDUCTION_MEAN, NULL, NULL, NULL, NULL, NULL, NULL, &ca),
+                  MFKIT_ERR_UNAVAILABLE);
+    CHECK(strstr(mfkit_last_error(), "mfkit_dense_optimize: BLAS/LAPACK not available") != NULL, "%s", mfkit_last_error());
+    EXPECT_STATUS(mfkit_dense_strategy_from_x(&ca, &ca), MFKIT_ERR_UNAVAILABLE);
+    CHECK(c[0] == 5 && c[1] == 5 && c[2] == 5 && c[3] == 5, "out written on failure");
+    EXPECT_STATUS(mfkit_dense_orthogonal_mask(2, 1, &ca), MFKIT_OK);   /* no LAPACK needed */
 
     mfkit_streaming_matrix *p = NULL;
     double m[9];

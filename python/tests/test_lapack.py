@@ -2,6 +2,7 @@
 MFKIT_OPENBLAS naming a missing file, a clear `mfkit.Unavailable` from the functions that need
 it while the rest of MFKit works; a 32-bit-integer OpenBLAS (scipy's, when installed) works too."""
 import glob
+import io
 import importlib.util
 import os
 import subprocess
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import mfkit
+from mfkit import dense
 
 
 def run(code, **env):
@@ -32,17 +34,25 @@ def test_lapack_library_is_numpys_openblas():
 def test_missing_lapack_is_a_clear_error_and_the_rest_works():
     code = """
 import numpy as np, mfkit
-from mfkit import streaming_matrix as sm
-try:
-    mfkit.lapack_library()
-except mfkit.Unavailable as exc:
-    print("unavailable:", exc)
-print(sm.prefix_sum().materialize(3)[2].tolist())
+from mfkit import dense, sensitivity, streaming_matrix as sm
+calls = [lambda: mfkit.lapack_library(), lambda: dense.optimize(8),
+         lambda: dense.per_query_error(strategy_matrix=np.eye(3)), lambda: dense.strategy_from_X(np.eye(3))]
+for call in calls:
+    try:
+        call()
+    except mfkit.Unavailable as exc:
+        print("unavailable:", exc)
+print(sm.prefix_sum().materialize(3)[2].tolist(), dense.get_orthogonal_mask(4, 2)[0].tolist(),
+      sensitivity.single_participation_sensitivity(np.tri(3)))
 """
     status, out, err = run(code, MFKIT_OPENBLAS="/nonexistent/libopenblas.so")
     assert status == 0, err
-    assert "unavailable: lapack_library: BLAS/LAPACK not available: MFKIT_OPENBLAS=/nonexistent/libopenblas.so" in out
-    assert "[1.0, 1.0, 1.0]" in out
+    lines = out.splitlines()
+    assert lines[0].startswith("unavailable: lapack_library: BLAS/LAPACK not available: "
+                               "MFKIT_OPENBLAS=/nonexistent/libopenblas.so cannot be loaded")
+    for line, name in zip(lines[1:4], ["optimize", "per_query_error", "strategy_from_X"]):
+        assert line.startswith("unavailable: ") and "BLAS/LAPACK not available" in line, (name, line)
+    assert lines[4] == "[1.0, 1.0, 1.0] [1.0, 1.0, 0.0, 1.0] 1.7320508075688772"
 
 
 def scipy_openblas32():
@@ -56,6 +66,16 @@ def scipy_openblas32():
 
 @pytest.mark.skipif(scipy_openblas32() is None, reason="scipy's 32-bit OpenBLAS is not installed")
 def test_a_32_bit_openblas_from_mfkit_openblas():
-    status, out, err = run("import mfkit; print(mfkit.lapack_library())", MFKIT_OPENBLAS=scipy_openblas32())
-    assert status == 0, err
-    assert "'integer_bits': 32" in out
+    code = """
+import sys, numpy as np, mfkit
+from mfkit import dense
+print(mfkit.lapack_library()["integer_bits"], flush=True)
+np.save(sys.stdout.buffer, dense.optimize(32, epochs=2, max_optimizer_steps=30))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
+                            env={**os.environ, "MFKIT_OPENBLAS": scipy_openblas32()})
+    assert result.returncode == 0, result.stderr.decode()
+    bits, _, payload = result.stdout.partition(b"\n")
+    assert bits == b"32"
+    C = np.load(io.BytesIO(payload))
+    np.testing.assert_allclose(C, dense.optimize(32, epochs=2, max_optimizer_steps=30), atol=1e-10)
