@@ -60,7 +60,8 @@ extension Dense {
                                       "the optimizer's work space (7 n^2 doubles)")
         let model = try DenseErrorModel(n: n, workload: a, reduction: reduction)
         let projection = GradientProjection(n: n, epochs: epochs, bands: bands, equalNorm: equalNorm)
-        return try library.withThreads {
+        let nd = Double(n)
+        return try library.withThreads(BLASLibrary.threads(forFlops: nd * nd * nd / 3)) {
             var state = try LBFGSOneState(n: n, epochs: epochs)
             let result = try state.run(model: model, projection: projection, maxSteps: maxSteps,
                                        tolerance: gradientTolerance, callback: callback)

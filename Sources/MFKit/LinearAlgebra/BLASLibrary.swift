@@ -146,6 +146,13 @@ public final class BLASLibrary: @unchecked Sendable {
         return try body()
     }
 
+    /// The threads for a call of `flops` floating-point operations: MFKit's `Threads.count`
+    /// from 2²⁸ (a Cholesky factorization of n ≈ 900) on, else 1. OpenBLAS's threads wait for
+    /// work by spinning, so smaller calls lose more to waking them than they gain, and on a
+    /// loaded machine much more (measured here: 2 threads 4–8x slower than 1 at n = 1024 under
+    /// a load of 11 on 2 cores, for calls of 2²⁸–2³⁰ flops).
+    public static func threads(forFlops flops: Double) -> Int { flops >= 0x1p28 ? Threads.count : 1 }
+
     /// The library's current thread count (1 when it has no thread control).
     public var threadCount: Int { getThreads.map { Int($0()) } ?? 1 }
 }

@@ -25,7 +25,7 @@ extension LAPACK {
         // the columns of M are the view's rows, so the view is transposed and conjugated after.
         let w = values.stride == 1 ? nil : try WorkBuffer<T.Real>(count: n, "the eigenvalues")
         let wp = w?.pointer ?? values.base
-        let info = try library.withThreads {
+        let info = try library.withThreads(BLASLibrary.threads(forFlops: 9 * Double(n) * Double(n) * Double(n))) {
             try FortranArguments.with(library) { args in
                 try space.call(&args, vectors: vectors, uplo: uploCharacter(lower != op.transposed), n: n,
                                a: op.pointer, lda: op.ld, w: wp)

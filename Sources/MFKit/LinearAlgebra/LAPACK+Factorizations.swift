@@ -4,7 +4,8 @@
 /// (SIMD2<Float>, SIMD2<Double>). Every call throws MFError: `.unavailable` without a library,
 /// `.shape` for operands that do not fit, `.numerical` for a LAPACK failure (INFO > 0).
 /// Inputs must be finite (LAPACK's results are undefined otherwise). Each call runs with the
-/// library's threads set to MFKit's `Threads.count` unless it is inside
+/// library's threads set to `BLASLibrary.threads(forFlops:)` of its work (MFKit's
+/// `Threads.count` for large calls, 1 for small ones) unless it is inside
 /// `BLASLibrary.withThreads`, whose count then applies.
 public enum LAPACK {}
 
@@ -24,7 +25,7 @@ extension LAPACK {
         let op = try BLASOperand(a)
         // A row-major view holds Aᵀ = conj(A): its lower triangle is M's upper one, and the
         // factor lands where the caller expects it.
-        let info = try library.withThreads {
+        let info = try library.withThreads(BLASLibrary.threads(forFlops: Double(a.rows) * Double(a.rows) * Double(a.rows) / 3)) {
             try FortranArguments.with(library) { args in
                 let info = args.output()
                 fn(args.char(uploCharacter(lower != op.transposed)), try args.int(a.rows), FortranPointer(op.pointer),
@@ -50,7 +51,7 @@ extension LAPACK {
         let fn = unsafeBitCast(try library.routine(T.blasLetter + "trtri"),
                                to: (@convention(c) (FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer, Int, Int) -> Void).self)
         let op = try BLASOperand(a)
-        let info = try library.withThreads {
+        let info = try library.withThreads(BLASLibrary.threads(forFlops: Double(a.rows) * Double(a.rows) * Double(a.rows) / 3)) {
             try FortranArguments.with(library) { args in
                 let info = args.output()
                 fn(args.char(uploCharacter(lower != op.transposed)), args.char(UInt8(ascii: unitDiagonal ? "U" : "N")),
@@ -74,7 +75,7 @@ extension LAPACK {
                                to: (@convention(c) (FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer, Int) -> Void).self)
         // Row-major: M = Aᵀ is upper for lower A, and M Mᴴ = (Aᴴ A)ᵀ is the result's storage.
         let op = try BLASOperand(a)
-        let info = try library.withThreads {
+        let info = try library.withThreads(BLASLibrary.threads(forFlops: Double(a.rows) * Double(a.rows) * Double(a.rows) / 3)) {
             try FortranArguments.with(library) { args in
                 let info = args.output()
                 fn(args.char(uploCharacter(lower != op.transposed)), try args.int(a.rows), FortranPointer(op.pointer),
@@ -100,7 +101,7 @@ extension LAPACK {
                                to: (@convention(c) (FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer) -> Void).self)
         let opA = try BLASOperand(a, columnMajor: true), opB = try BLASOperand(b, columnMajor: true)
         let pivots = try WorkBuffer<Int64>(count: a.rows, "the pivots")
-        let info = try library.withThreads {
+        let info = try library.withThreads(BLASLibrary.threads(forFlops: 2 * Double(a.rows) * Double(a.rows) * (Double(a.rows) / 3 + Double(b.cols)))) {
             try FortranArguments.with(library) { args in
                 let info = args.output()
                 fn(try args.int(a.rows), try args.int(b.cols), FortranPointer(opA.pointer), try args.int(opA.ld),

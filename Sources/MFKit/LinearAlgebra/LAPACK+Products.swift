@@ -27,7 +27,7 @@ extension LAPACK {
         let (x, opX, y, opY) = flip ? (b, opB, a, opA) : (a, opA, b, opB)
         let first = try operand(x, transposing: opX.transposes != flip, conjugating: opX.conjugates)
         let second = try operand(y, transposing: opY.transposes != flip, conjugating: opY.conjugates)
-        try library.withThreads {
+        try library.withThreads(BLASLibrary.threads(forFlops: 2 * Double(m) * Double(n) * Double(k))) {
             try FortranArguments.with(library) { args in
                 fn(args.char(first.trans), args.char(second.trans), try args.int(opC.storedRows), try args.int(opC.storedCols),
                    try args.int(k), args.scalar(alpha), FortranPointer(first.op.pointer), try args.int(Swift.max(first.op.ld, 1)),
@@ -59,7 +59,7 @@ extension LAPACK {
         let opC = try BLASOperand(c, columnMajor: T.isComplex, copyIn: beta != 0)
         let opA = try BLASOperand(a, columnMajor: T.isComplex)
         let trans = UInt8(ascii: transposeA != opA.transposed ? (T.isComplex ? "C" : "T") : "N")
-        try library.withThreads {
+        try library.withThreads(BLASLibrary.threads(forFlops: Double(n) * Double(n) * Double(k))) {
             try FortranArguments.with(library) { args in
                 // α and β are real (herk), or of the element type, which is then the real type (syrk).
                 let pa = args.scalar(alpha), pb = args.scalar(beta)
@@ -93,7 +93,7 @@ extension LAPACK {
         let flip = opB.transposed
         let first = try operand(a, transposing: op.transposes != flip, conjugating: op.conjugates)
         let sideChar = UInt8(ascii: (side == .left) != flip ? "L" : "R")
-        try library.withThreads {
+        try library.withThreads(BLASLibrary.threads(forFlops: Double(b.rows) * Double(b.cols) * Double(order))) {
             try FortranArguments.with(library) { args in
                 fn(args.char(sideChar), args.char(uploCharacter(lower != first.op.transposed)), args.char(first.trans),
                    args.char(UInt8(ascii: unitDiagonal ? "U" : "N")), try args.int(opB.storedRows), try args.int(opB.storedCols),
@@ -120,7 +120,7 @@ extension LAPACK {
         // BLAS reads a negative-stride vector from its lowest address.
         let stride = x.count == 1 ? 1 : x.stride
         let start = stride < 0 ? x.base + (x.count - 1) * stride : x.base
-        try library.withThreads {
+        try library.withThreads(BLASLibrary.threads(forFlops: Double(x.count) * Double(x.count))) {
             try FortranArguments.with(library) { args in
                 fn(args.char(uploCharacter(lower != first.op.transposed)), args.char(first.trans),
                    args.char(UInt8(ascii: unitDiagonal ? "U" : "N")), try args.int(a.rows), FortranPointer(first.op.pointer),
