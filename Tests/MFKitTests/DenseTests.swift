@@ -110,7 +110,7 @@ final class DenseTests: XCTestCase {
         for (workload, k) in [(nil, n), (general, 4)] as [([Double]?, Int)] {
             for reduction in [ErrorReduction.mean, .weights((0..<k).map { Double($0) - 1.5 })] {
                 let av = workload.map { Buffer<Double>(shape: [k, n], $0) }
-                let model = try DenseErrorModel(n: n, workload: try av.map { try RealMatrixView($0.view, "A") }, reduction: reduction)
+                let model = try DenseErrorModel(n: n, workload: try av.map { try Sensitivity.matrix($0.view, "A") }, reduction: reduction)
                 let w: [Double] = { if case .weights(let w) = reduction { return w }; return [Double](repeating: 1 / Double(n), count: k) }()
                 let a = workload ?? prefix(n)
                 func oracle(_ y: [Double]) -> Double { zip(w, errors(y, a, n)).reduce(0) { $0 + $1.0 * $1.1 } }

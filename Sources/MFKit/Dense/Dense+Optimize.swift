@@ -48,7 +48,7 @@ extension Dense {
         if let bands { try Check.positive(bands, "bands") }
         try Check.nonNegative(maxSteps, "max_optimizer_steps")
         if let gradientTolerance { try Check.finite(gradientTolerance, "the gradient tolerance") }
-        let a = try workload.map { try RealMatrixView($0, "A") }
+        let a = try workload.map { try Sensitivity.matrix($0, "A") }
         if let a {
             guard a.cols == n else { throw MFError.shape("A must have n = \(n) columns, got shape (\(a.rows), \(a.cols))") }
             try require(a.allFinite(), "Matrix A is not finite")

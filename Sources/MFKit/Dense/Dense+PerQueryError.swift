@@ -24,9 +24,9 @@ extension Dense {
                 throw MFError.shape("Matrix \(name) should be square")
             }
         }
-        let m0 = try RealMatrixView(given, name)
+        let m0 = try Sensitivity.matrix(given, name)
         let n = isStrategy ? m0.cols : m0.rows
-        let a = try workload.map { try RealMatrixView($0, "A") }
+        let a = try workload.map { try Sensitivity.matrix($0, "A") }
         if let a, a.cols != n {
             throw MFError.shape("workload_matrix must have n = \(n) columns (\(name) is \(m0.rows) x \(m0.cols)), got \(a.rows) x \(a.cols)")
         }
@@ -51,7 +51,7 @@ extension Dense {
             accumulateRows(bView)
         }
         if !skipChecks {
-            let bv = RealMatrixView(rows: k, cols: m, rowMajor: b.pointer)
+            let bv = RealMatrixView(contiguous: b.pointer, rows: k, cols: m)
             try require(bv.allFinite(), "Matrix B is not finite")
             if k == m { try require(bv.isLowerTriangular(), "Matrix B should be lower-triangular") }
             if isStrategy { try m0.checkEncoder("C") }
@@ -124,12 +124,6 @@ final class DenseCopy {
 }
 
 extension RealMatrixView {
-    /// A row-major view of contiguous doubles (for checks on MFKit's own work buffers).
-    init(rows: Int, cols: Int, rowMajor p: UnsafePointer<Double>) {
-        let a = StridedArray(data: UnsafeMutableRawPointer(mutating: p), dtype: .float64, shape: [rows, cols])
-        try! self.init(a, "B")   // a contiguous float64 matrix always passes
-    }
-
     /// The matrix as row-major doubles. O(rows cols) time and memory.
     func doubles(_ what: String) throws -> DenseCopy {
         let copy = try DenseCopy(rows: rows, cols: cols, what)

@@ -6,7 +6,7 @@ extension Dense {
     /// itself). MFError.numerical when X is not positive definite (jax_privacy returns NaN).
     /// Time n³/3; memory n² doubles.
     public static func strategyFromX(_ x: StridedArray, into out: StridedArray) throws {
-        let xv = try RealMatrixView(x, "X")
+        let xv = try Sensitivity.matrix(x, "X")
         guard xv.rows == xv.cols else { throw MFError.shape("Matrix X should be square") }
         try require(xv.allFinite(), "Matrix X is not finite")
         let n = xv.rows
