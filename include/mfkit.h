@@ -413,6 +413,15 @@ MFKIT_API mfkit_status mfkit_dense_orthogonal_mask(int64_t n, int64_t epochs, co
  * reversal, J X J = R R^T and C = J R^T J. MFKIT_ERR_NUMERICAL when X is not positive definite.
  * Time n^3/3; memory n^2 doubles. */
 MFKIT_API mfkit_status mfkit_dense_strategy_from_x(const mfkit_array *x, const mfkit_array *out);
+/* The loss L(X) = sum_j w_j (A X^-1 A^T)_jj of the Gram matrix x (n x n, finite, symmetric positive
+ * definite; its lower triangle is read) for workload a (NULL: prefix sums; else k x n) into
+ * *loss, with reduction and weights as for mfkit_banded_loss (mean: sum_j e_j / n), and, when
+ * grad is not NULL ((n, n), float32 or float64, not overlapping x), its unprojected gradient
+ * -Z diag(w) Z^T with Z = X^-1 A^T. MFKIT_ERR_NUMERICAL when X is not positive definite.
+ * Time 2n^3 flops for prefix sums (n^3/3 + 3 n^2 k for a general a; 2n^3/3 without grad);
+ * memory 2 n^2 (+ 3 n k) doubles. */
+MFKIT_API mfkit_status mfkit_dense_loss(const mfkit_array *x, const mfkit_array *a, mfkit_reduction reduction,
+                                        const mfkit_array *weights, double *loss, const mfkit_array *grad);
 /* The optimal strategy for workload a (NULL: prefix sums; else k x n, finite) under
  * participation constraints, written into out ((n, n), float32 or float64) as
  * strategy_from_x of the optimized X. X starts at I / epochs; the loss is the reduction of the

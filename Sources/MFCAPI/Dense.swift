@@ -45,3 +45,15 @@ public func mfkit_dense_optimize(_ n: Int64, _ epochs: Int64, _ bands: UnsafePoi
         loss?.pointee = result.loss
     }
 }
+
+@c @implementation
+public func mfkit_dense_loss(_ x: UnsafePointer<mfkit_array>?, _ a: UnsafePointer<mfkit_array>?, _ code: mfkit_reduction,
+                             _ weights: UnsafePointer<mfkit_array>?, _ loss: UnsafeMutablePointer<Double>?,
+                             _ grad: UnsafePointer<mfkit_array>?) -> mfkit_status {
+    exported {
+        let (xa, workload, g) = (try array(x, "X"), try optionalArray(a, "A"), try optionalArray(grad, "grad"))
+        let queries = workload.flatMap { $0.ndim == 2 ? $0.shape[0] : nil } ?? (xa.ndim == 2 ? xa.shape[0] : 0)
+        let red = try reduction(code, weights, queries)
+        try store(loss, "loss") { try Dense.lossAndGradient(x: xa, workload: workload, reduction: red, gradient: g) }
+    }
+}

@@ -84,6 +84,19 @@ int main(void) {
     EXPECT_STATUS(mfkit_sens_fixed_epoch(&sa, 2, &sens), MFKIT_OK);
     CHECK(close_to(sens, 1, 1e-9), "fixed-epoch sensitivity %g", sens);
 
+    /* The loss and gradient at X = I with prefix sums: e_j = j + 1, so the mean is (N + 1) / 2;
+     * the gradient is -A^T A / N, entry (i, j) = -(N - max(i, j)) / N. */
+    double eye[N * N], grad[N * N], l = 0;
+    for (int i = 0; i < N * N; i++) eye[i] = i % (N + 1) == 0;
+    mfkit_array ia = matrix(eye, N, N), ga = matrix(grad, N, N);
+    EXPECT_STATUS(mfkit_dense_loss(&ia, NULL, MFKIT_REDUCTION_MEAN, NULL, &l, &ga), MFKIT_OK);
+    CHECK(close_to(l, (N + 1) / 2.0, 1e-14), "loss %g", l);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            CHECK(close_to(grad[i * N + j], -(N - (i > j ? i : j)) / (double)N, 1e-14), "grad[%d][%d] = %g", i, j, grad[i * N + j]);
+    EXPECT_STATUS(mfkit_dense_loss(&ia, NULL, MFKIT_REDUCTION_LAST, NULL, &l, NULL), MFKIT_OK);
+    CHECK(close_to(l, N, 1e-14), "last loss %g", l);
+
     /* Errors: a clear status and message, outputs untouched. */
     e[0] = e[1] = 7;
     EXPECT_STATUS(mfkit_dense_per_query_error(NULL, NULL, NULL, 0, &ea), MFKIT_ERR_INVALID_ARGUMENT);
@@ -104,6 +117,10 @@ int main(void) {
     double bad[4] = {1, 2, 2, 1};
     mfkit_array bx = matrix(bad, 2, 2), bo = matrix(c2, 2, 2);
     EXPECT_STATUS(mfkit_dense_strategy_from_x(&bx, &bo), MFKIT_ERR_NUMERICAL);
+    double l0 = -1;
+    EXPECT_STATUS(mfkit_dense_loss(&bx, NULL, MFKIT_REDUCTION_MEAN, NULL, &l0, NULL), MFKIT_ERR_NUMERICAL);
+    CHECK(l0 == -1 && strstr(mfkit_last_error(), "not positive definite") != NULL, "%s", mfkit_last_error());
+    EXPECT_STATUS(mfkit_dense_loss(&bx, NULL, MFKIT_REDUCTION_MEAN, NULL, NULL, NULL), MFKIT_ERR_INVALID_ARGUMENT);
     CHECK(c2[0] == 1 && c2[1] == 0 && c2[2] == 0.5 && c2[3] == 1, "out written on failure");
     EXPECT_STATUS(mfkit_dense_orthogonal_mask(4, 3, &ma), MFKIT_ERR_INVALID_ARGUMENT);
     return failures != 0;

@@ -43,8 +43,8 @@ from .banded import _reduction
 from .optimization import interruptible
 from .sensitivity import _call, _integer, _real
 
-__all__ = ["per_query_error", "get_orthogonal_mask", "strategy_from_X", "pg_tol_termination_fn", "CallbackArgs",
-           "optimize"]
+__all__ = ["per_query_error", "get_orthogonal_mask", "strategy_from_X", "loss_and_gradient", "pg_tol_termination_fn",
+           "CallbackArgs", "optimize"]
 
 
 @dataclasses.dataclass
@@ -232,6 +232,68 @@ def strategy_from_X(X, *, out=None):
     return result
 
 
+def _reduction_code(reduction_fn, queries, function):
+    """(code, weights or None) of a reduction; np.mean without probing."""
+    if reduction_fn is np.mean:
+        return _ffi.CONSTANTS["MFKIT_REDUCTION_MEAN"], None
+    return _reduction(reduction_fn, queries, function)
+
+
+def loss_and_gradient(X, A=None, reduction_fn=np.mean):
+    """The loss `optimize` minimizes at the Gram matrix X and its (unprojected) gradient.
+
+    L(X) = reduction_fn of the per-query errors e_j = (A X^-1 A^T)_jj (np.mean: sum(e) / n) and
+    dL/dX = -Z diag(w) Z^T with Z = X^-1 A^T; for the mean, jax_privacy's
+    `_mean_loss_and_gradient(X, A)` (also available under that name).
+
+    Parameters
+    ----------
+    X : array_like
+        Symmetric positive definite n x n (its lower triangle is read).
+    A : array_like, optional
+        The workload (k x n); default prefix sums.
+    reduction_fn : callable, str or array_like
+        As for `optimize`.
+
+    Returns
+    -------
+    (float, numpy.ndarray)
+        The loss and the gradient (n x n, float64, exactly symmetric).
+
+    Raises
+    ------
+    ValueError
+        X not square, not finite or not positive definite; A of the wrong shape.
+
+    Cost: 2n^3 flops for prefix sums (n^3/3 + 3 n^2 k for a general A); memory 3 n^2 (+ 3 n k)
+    doubles.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, grad = loss_and_gradient(np.eye(3))
+    >>> loss, np.round(grad[0], 12).tolist()      # mean of [1, 2, 3]; -(X^-1 A^T A X^-1)[0] / 3
+    (2.0, [-1.0, -0.666666666667, -0.333333333333])
+    """
+    function = "loss_and_gradient"
+    X = _real(X, "X", function)
+    A = None if A is None else _real(A, "A", function)
+    queries = A.shape[0] if A is not None and A.ndim == 2 else (X.shape[0] if X.ndim == 2 else 0)
+    code, weights = _reduction_code(reduction_fn, queries, function)
+    grad = np.empty(X.shape if X.ndim == 2 and X.shape[0] == X.shape[1] else (0, 0), dtype=np.float64)
+    loss = ctypes.c_double()
+    _call(function, "mfkit_dense_loss", {"X": X} if A is None else {"X": X, "A": A}, _ffi.describe(X, "X"),
+          None if A is None else ctypes.byref(_ffi.describe(A, "A")), code,
+          None if weights is None else ctypes.byref(_ffi.describe(weights, "weights")), ctypes.byref(loss),
+          _ffi.describe(grad, "grad", writable=True))
+    return loss.value, grad
+
+
+def _mean_loss_and_gradient(X, A):
+    """jax_privacy's name for the mean-error loss and gradient: `loss_and_gradient(X, A)`."""
+    return loss_and_gradient(X, A)
+
+
 def pg_tol_termination_fn(step_info: CallbackArgs) -> bool:
     """jax_privacy's default callback of `optimize`: True (stop) once the projected gradient
     is near zero, max |grad| <= 1e-3.
@@ -324,10 +386,7 @@ def optimize(n: int, *, epochs: int = 1, bands: Optional[int] = None, equal_norm
     max_optimizer_steps = _ffi.steps_int(max_optimizer_steps, function)
     A = None if A is None else _real(A, "A", function)
     queries = A.shape[0] if A is not None and A.ndim == 2 else n
-    if reduction_fn is np.mean:
-        code, weights = _ffi.CONSTANTS["MFKIT_REDUCTION_MEAN"], None
-    else:
-        code, weights = _reduction(reduction_fn, queries, function)
+    code, weights = _reduction_code(reduction_fn, queries, function)
     result = np.empty((n, n), dtype=np.float64)
     state = {"error": None, "interrupted": False}
     native_tolerance = callback is pg_tol_termination_fn   # checked in the library, no copies

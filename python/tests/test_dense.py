@@ -157,6 +157,26 @@ def test_projected_gradient_and_loss_of_the_callback_match_finite_differences():
     np.testing.assert_allclose(d[: n // 2] + d[n // 2:], 0, atol=1e-15)
 
 
+def test_loss_and_gradient_against_numpy(rng):
+    n, k = 7, 4
+    M = rng.standard_normal((n, n))
+    X = M @ M.T + n * np.eye(n)
+    for A in (None, np.tril(rng.standard_normal((n, n))), rng.standard_normal((k, n))):
+        Ad = np.tri(n) if A is None else A
+        Z = np.linalg.solve(X, Ad.T)
+        for reduction, w in (("mean", np.full(Ad.shape[0], 1 / n)), (np.arange(Ad.shape[0]) - 1.0, None)):
+            w = reduction if w is None else w
+            loss, grad = dense.loss_and_gradient(X, A, reduction_fn=reduction)
+            assert loss == pytest.approx(w @ np.einsum("jk,kj->j", Ad, Z), rel=1e-12)
+            np.testing.assert_allclose(grad, -(Z * w) @ Z.T, rtol=1e-10, atol=1e-14)
+    loss, grad = dense._mean_loss_and_gradient(X, np.tri(n))   # jax_privacy's name
+    assert loss == pytest.approx(mean_loss(X, np.tri(n)), rel=1e-12)
+    with pytest.raises(ValueError, match="Matrix X is not positive definite"):
+        dense.loss_and_gradient(-np.eye(3))
+    with pytest.raises(ValueError, match="A must have n = 3 columns"):
+        dense.loss_and_gradient(np.eye(3), np.eye(2))
+
+
 def test_general_workload_path_agrees_with_the_prefix_path():
     n = 24
     C1 = dense.optimize(n, max_optimizer_steps=40, callback=None)
