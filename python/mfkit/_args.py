@@ -79,13 +79,6 @@ def _convert(a: np.ndarray, name: str, function: str, dtypes: Sequence[np.dtype]
         return as_float64(a)
     if a.dtype.kind == "c" and not any(d.kind == "c" for d in dtypes):
         raise TypeError(f"{function}: {name} must be real (an array of real numbers), got dtype {a.dtype}")
-    if a.dtype == object:  # from a sequence of Python numbers, some beyond int64
-        try:
-            return a.astype(np.float64)
-        except OverflowError:
-            raise ValueError(f"{function}: {name} holds a number beyond float range") from None
-        except (TypeError, ValueError):
-            pass
     raise TypeError(f"{function}: {name} has dtype {a.dtype}; MFKit takes {_names(dtypes)} arrays"
                     + (" (integer and bool arrays are converted to float64)" if integers else ""))
 
@@ -113,10 +106,12 @@ def array(value: Any, name: str, function: str, *, dtypes: Sequence[np.dtype] = 
                                 f"got {type(value).__name__}")
             try:
                 a = np.asarray(value)
+                if a.dtype == object:  # Python ints beyond int64 (or non-numbers)
+                    a = a.astype(np.float64)
             except OverflowError:
                 raise ValueError(f"{function}: {name} holds a number beyond float range") from None
             except (TypeError, ValueError) as exc:
-                raise TypeError(f"{function}: {name} must be a (nested) list of numbers: {exc}") from None
+                raise TypeError(f"{function}: {name} must be a (nested) list of real numbers: {exc}") from None
     if not a.dtype.isnative and a.dtype.kind in "fc" and a.dtype.newbyteorder("=") in dtypes:
         raise TypeError(f"{function}: {name} is not in the machine's byte order; "
                         f"use {name}.astype({name}.dtype.newbyteorder('='))")

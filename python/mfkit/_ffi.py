@@ -187,13 +187,60 @@ def new_handle(name, *args, function=None):
     return handle
 
 
-def num_threads():
-    """The number of worker threads MFKit splits large work over."""
+def num_threads() -> int:
+    """The number of worker threads MFKit splits large work over.
+
+    Starts as $MFKIT_NUM_THREADS (1 to 64) when set, else the online cores (at most 64).
+    Cost: O(1).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    RuntimeError
+        Never in practice.
+
+    Examples
+    --------
+    >>> import mfkit
+    >>> 1 <= mfkit.num_threads() <= 64
+    True
+    """
     return int(lib.mfkit_num_threads())
 
 
-def set_num_threads(n):
-    """Sets the number of worker threads (1 to 64) for every later call."""
+def set_num_threads(n: int) -> None:
+    """Sets the number of worker threads for every later call (calls already running keep
+    their split). Results do not depend on it beyond the rounding of reductions.
+
+    Cost: O(1).
+
+    Parameters
+    ----------
+    n : int
+        1 to 64.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        n outside 1...64.
+    TypeError
+        n is not an integer.
+
+    Examples
+    --------
+    >>> import mfkit
+    >>> before = mfkit.num_threads()
+    >>> mfkit.set_num_threads(1); mfkit.num_threads()
+    1
+    >>> mfkit.set_num_threads(before)
+    """
     n = _args.integer(n, "n", "set_num_threads")
     call("mfkit_set_num_threads", int(np.clip(n, -1, 2**31 - 1)), function="set_num_threads")
 

@@ -23,6 +23,7 @@ class HandleOwner:
 
     __slots__ = ("_handle", "_finalizer", "__weakref__")
     _FREE = ""
+    __array_ufunc__ = None  # NumPy defers to these objects: `array == obj` is not elementwise
 
     def _adopt(self, handle: ctypes.c_void_p) -> "HandleOwner":
         """Takes ownership of `handle` (released when self is collected); returns self."""

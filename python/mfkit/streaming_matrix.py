@@ -158,7 +158,6 @@ class StreamingMatrix(HandleOwner):
 
     __slots__ = ("_recipe",)
     _FREE = "mfkit_sm_free"
-    __array_ufunc__ = None  # `array @ A` and `array * A` are TypeErrors, not object arrays
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("StreamingMatrix is made by the constructors of mfkit.streaming_matrix "
