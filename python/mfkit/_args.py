@@ -19,6 +19,7 @@ of an integer array (O(size) of its non-broadcast part).
 """
 from __future__ import annotations
 
+import itertools
 import numbers
 import operator
 from typing import Any, Optional, Sequence, Tuple
@@ -119,13 +120,17 @@ def array(value: Any, name: str, function: str, *, dtypes: Sequence[np.dtype] = 
 
 
 def output(out: Any, name: str, function: str, *, shape: Optional[Tuple[int, ...]] = None,
-           shape_from: str = "", dtype: Optional[np.dtype] = None) -> np.ndarray:
-    """A writable output array sharing `out`'s memory. When the caller also gave the shape
-    (through the argument described by `shape_from`, e.g. "n=5") or the dtype, `out` must
-    agree with them."""
+           shape_from: str = "", dtype: Optional[np.dtype] = None,
+           dtypes: Sequence[np.dtype] = REAL) -> np.ndarray:
+    """A writable output array of one of `dtypes` sharing `out`'s memory. When the caller
+    also gave the shape (through the argument described by `shape_from`, e.g. "n=5") or the
+    dtype, `out` must agree with them."""
     a = _view(out, name, function, output=True)
     if a is None:
         raise TypeError(f"{function}: {name} must be {OUTPUT_OBJECTS}, got {type(out).__name__}")
+    if a.dtype not in dtypes:
+        raise TypeError(f"{function}: {name} has dtype {a.dtype}; MFKit writes {_names(dtypes)} arrays "
+                        "in the machine's byte order")
     if not a.flags.writeable:
         raise ValueError(f"{function}: {name} is read-only; pass a writable array")
     if shape is not None and a.shape != tuple(shape):
@@ -201,7 +206,9 @@ def shape(value: Any, name: str, function: str) -> Tuple[int, ...]:
         value = (value,)
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError(f"{function}: {name} must be a tuple of integers, got {type(value).__name__}")
-    items = tuple(value)
+    items = tuple(itertools.islice(iter(value), 65))  # never walks a huge iterable
+    if len(items) > 64:
+        raise ValueError(f"{function}: {name} has more than 64 dimensions")
     for d in items:
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, (numbers.Integral, np.integer)):
             raise TypeError(f"{function}: {name} must hold integers, got {items!r}")

@@ -58,6 +58,7 @@ Costs (N = Π d_k; L the folded trailing-axis length, L <= max(d_K, 32768)):
 from __future__ import annotations
 
 import ctypes
+import itertools
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -77,6 +78,8 @@ __all__ = [
     "ks_project_diag_map",
 ]
 
+MAX_FACTORS = 64  # the library takes K <= 64 factors
+
 #: Elementwise functions of the fused passes and their C codes (mfkit_kron_function).
 FUNCTIONS = {name: _ffi.CONSTANTS[f"MFKIT_KRON_{name.upper()}"]
              for name in ("identity", "reciprocal", "log", "exp", "square", "sqrt")}
@@ -95,10 +98,19 @@ def _arrays(values: Any, name: str, function: str) -> List[np.ndarray]:
         raise TypeError(f"{function}: {name} must be a list or tuple of arrays, got a single array")
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{function}: {name} must be a list or tuple of arrays, got {type(values).__name__}")
-    items = list(values)
+    items = _at_most(values, name, function)
     if not items:
         raise ValueError(f"{function}: needs at least one factor (K >= 1), got none")
     return [_input(a, f"{name}[{i}]", function) for i, a in enumerate(items)]
+
+
+def _at_most(values: Any, name: str, function: str) -> list:
+    """The items of `values`, refusing more than 64 factors without reading them all (a
+    broadcast array of 2^40 entries is not walked)."""
+    items = list(itertools.islice(iter(values), MAX_FACTORS + 1))
+    if len(items) > MAX_FACTORS:
+        raise ValueError(f"{function}: {name} has more than {MAX_FACTORS} factors (K <= {MAX_FACTORS})")
+    return items
 
 
 def _descriptors(arrays: Sequence[np.ndarray], name: str, writable: bool = False) -> Any:
@@ -139,7 +151,7 @@ def _dims(dims: Any, function: str) -> List[int]:
     if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
         raise TypeError(f"{function}: dims must be a sequence of integers, got {type(dims).__name__}")
     out = []
-    for d in dims:
+    for d in _at_most(dims, "dims", function):
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
             raise TypeError(f"{function}: dims must hold integers, got {d!r}")
         out.append(int(d))
