@@ -90,6 +90,8 @@ def array(value: Any, name: str, function: str, *, dtypes: Sequence[np.dtype] = 
     it already has one; integer and bool arrays as float64 (refused when not `integers`).
     `scalars`: a Python or NumPy number is a 0-d array. `sequences`: lists and tuples of
     numbers are accepted (converted)."""
+    if type(value) is np.ndarray and value.dtype in dtypes:   # the common case, first
+        return value
     if isinstance(value, (numbers.Number, np.bool_)):
         if not scalars:
             raise TypeError(f"{function}: {name} must be {ARRAY_OBJECTS}, got the scalar {value!r}")
