@@ -155,7 +155,7 @@ def good(qual, name, annotation, self_obj):
         "X": np.eye(6), "loss_fn": lambda p: (float(np.sum(p * p)), 2 * p), "grad": True, "memory": 3,
         "matrix_size": 3, "rank": 2, "smoothing": 0.1, "init_magnitude": 0.01, "bias_term": True, "flatten": False,
         "rng": 0, "input_shape": (2,), "input_NF": np.ones((4, 2)), "training": False, "state": (), "prec": 64,
-        "hyperparameters": {"smoothing": 0.2}, "row_scale_": None, "out": None,
+        "hyperparameters": {"smoothing": 0.2}, "out": None,
     }
     value = table.get(name)
     return value() if callable(value) and name != "loss_fn" else value
@@ -178,7 +178,7 @@ def bad_values(rng):
     ]
 
 
-def bad_outs(rng, shape_hint):
+def bad_outs(rng):
     """Outputs that must be refused (or written, if by chance they fit), with what to check."""
     import numpy as np
     from numpy.lib.stride_tricks import as_strided
@@ -224,7 +224,7 @@ def run_case(qual, make, rng, failures, log, index):
             args += items
             continue
         if i in bad_slots:
-            value = bad_outs(rng, None) if p.name == "out" else rng.choice(pool)
+            value = bad_outs(rng) if p.name == "out" else rng.choice(pool)
         else:
             value = good(qual, p.name, p.annotation, self_obj)
             if value is None and p.default is not p.empty:
