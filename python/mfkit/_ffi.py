@@ -250,10 +250,28 @@ def set_num_threads(n: int) -> None:
     call("mfkit_set_num_threads", int(np.clip(n, -1, 2**31 - 1)), function="set_num_threads")
 
 
-def lapack_library():
-    """The BLAS/LAPACK MFKit's dense functions use: {"path": file, "integer_bits": 32 or 64}.
-    From Python it is the OpenBLAS NumPy loaded (unless MFKIT_OPENBLAS names another); raises
-    `Unavailable` (a RuntimeError) saying where MFKit looked when there is none."""
+def lapack_library() -> dict:
+    """The BLAS/LAPACK MFKit's dense functions use, loaded on the first call.
+
+    From Python it is the OpenBLAS NumPy loaded, unless $MFKIT_OPENBLAS names another (see the
+    README's "BLAS/LAPACK"). Cost: O(1) after the first call.
+
+    Returns
+    -------
+    dict
+        {"path": the library's file, "integer_bits": 32 or 64}.
+
+    Raises
+    ------
+    mfkit.Unavailable
+        No BLAS/LAPACK could be loaded; the message says where MFKit looked.
+
+    Examples
+    --------
+    >>> import mfkit
+    >>> mfkit.lapack_library()["integer_bits"] in (32, 64)
+    True
+    """
     path, bits = ctypes.c_char_p(), ctypes.c_int32()
     call("mfkit_lapack_library", ctypes.byref(path), ctypes.byref(bits), function="lapack_library")
     return {"path": path.value.decode(errors="replace"), "integer_bits": bits.value}

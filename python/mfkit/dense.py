@@ -31,17 +31,20 @@ Differences on purpose:
   returns NaN), `get_orthogonal_mask` and `optimize` require epochs to divide n;
 - results keep the input dtype (float32 stays float32) and accept `out=`.
 """
+from __future__ import annotations
+
 import ctypes
 import dataclasses
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
-from . import _ffi
+from . import _args, _ffi
 from .banded import _reduction
 from .optimization import interruptible
-from .sensitivity import _call, _integer, _real
+from .sensitivity import _call, _real
 
 __all__ = ["per_query_error", "get_orthogonal_mask", "strategy_from_X", "loss_and_gradient", "pg_tol_termination_fn",
            "CallbackArgs", "optimize"]
@@ -63,6 +66,13 @@ class CallbackArgs:
         X after the step (n x n, a copy).
     state : None
         jax_privacy's optimizer state; MFKit has none to show.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> info = CallbackArgs(step=0, loss=2.0, grad=np.zeros((2, 2)), params=np.eye(2))
+    >>> info.step, info.state
+    (0, None)
     """
 
     step: int
@@ -72,18 +82,16 @@ class CallbackArgs:
     state: Any = None
 
 
-def _result(out, shape, dtype, function):
-    """`out` checked (a writable float ndarray of `shape`) or a new array of `dtype`."""
+def _result(out: Any, shape: Tuple[int, ...], dtype: Any, function: str, shape_from: str) -> np.ndarray:
+    """`out` checked as a writable float32/float64 array of `shape`, or a new array of `dtype`."""
     if out is None:
         return np.empty(shape, dtype=dtype)
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"{function}: out must be a NumPy array, got {type(out).__name__}")
-    if out.shape != shape:
-        raise ValueError(f"{function}: out must have shape {shape}, got {out.shape}")
-    return out
+    return _args.output(out, "out", function, shape=shape, shape_from=shape_from)
 
 
-def per_query_error(*, strategy_matrix=None, noising_matrix=None, workload_matrix=None, skip_checks=False, out=None):
+def per_query_error(*, strategy_matrix: Optional[npt.ArrayLike] = None, noising_matrix: Optional[npt.ArrayLike] = None,
+                    workload_matrix: Optional[npt.ArrayLike] = None, skip_checks: bool = False,
+                    out: Optional[np.ndarray] = None) -> np.ndarray:
     """Expected per-query squared error of a general matrix mechanism: the squared row norms of
     the decoder B = A C^-1.
 
@@ -136,7 +144,7 @@ def per_query_error(*, strategy_matrix=None, noising_matrix=None, workload_matri
     else:
         k = 0
     dtype = np.result_type(*(x.dtype for x in (M, A) if x is not None))
-    result = _result(out, (k,), dtype, function)
+    result = _result(out, (k,), dtype, function, "the workload's rows")
     describe = {"strategy_matrix": None, "noising_matrix": None}
     describe[name] = ctypes.byref(_ffi.describe(M, name))
     matrices = {name: M, "C": M} if strategy_matrix is not None else {name: M}
@@ -148,7 +156,7 @@ def per_query_error(*, strategy_matrix=None, noising_matrix=None, workload_matri
     return result
 
 
-def get_orthogonal_mask(n, epochs=1, *, out=None):
+def get_orthogonal_mask(n: int, epochs: int = 1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
     """The mask of the orthogonality constraints of (epochs, b)-fixed-epoch-order participation
     (b = n / epochs): M[i, j] = 0 when i != j and i = j (mod b), 1 elsewhere.
 
@@ -182,17 +190,17 @@ def get_orthogonal_mask(n, epochs=1, *, out=None):
            [1., 0., 1., 1.]])
     """
     function = "get_orthogonal_mask"
-    n, epochs = _integer(n, "n", function), _integer(epochs, "epochs", function)
+    n, epochs = _args.integer(n, "n", function), _args.integer(epochs, "epochs", function)
     if n < 0:
         raise ValueError(f"{function}: n must be non-negative, got {n}")
     if n * n > 2**56:
         raise ValueError(f"{function}: n={n} is too large (an n x n mask would have {n * n} entries)")
-    result = _result(out, (n, n), np.float64, function)
+    result = _result(out, (n, n), np.float64, function, f"n={n}")
     _ffi.call("mfkit_dense_orthogonal_mask", n, epochs, _ffi.describe(result, "out", writable=True), function=function)
     return result
 
 
-def strategy_from_X(X, *, out=None):
+def strategy_from_X(X: npt.ArrayLike, *, out: Optional[np.ndarray] = None) -> np.ndarray:
     """The lower-triangular strategy C with C^T C = X.
 
     With J the reversal of rows and columns, J X J = R R^T (Cholesky) and C = J R^T J; the
@@ -226,20 +234,22 @@ def strategy_from_X(X, *, out=None):
     """
     function = "strategy_from_X"
     X = _real(X, "X", function)
-    result = _result(out, X.shape if X.ndim == 2 else (0, 0), X.dtype, function)
+    result = _result(out, X.shape if X.ndim == 2 else (0, 0), X.dtype, function, "X")
     _call(function, "mfkit_dense_strategy_from_x", {"X": X}, _ffi.describe(X, "X"),
           _ffi.describe(result, "out", writable=True))
     return result
 
 
-def _reduction_code(reduction_fn, queries, function):
+def _reduction_code(reduction_fn: Any, queries: int, function: str) -> Tuple[int, Optional[np.ndarray]]:
     """(code, weights or None) of a reduction; np.mean without probing."""
     if reduction_fn is np.mean:
         return _ffi.CONSTANTS["MFKIT_REDUCTION_MEAN"], None
     return _reduction(reduction_fn, queries, function)
 
 
-def loss_and_gradient(X, A=None, reduction_fn=np.mean):
+def loss_and_gradient(X: npt.ArrayLike, A: Optional[npt.ArrayLike] = None,
+                      reduction_fn: Union[str, Callable[[np.ndarray], Any], npt.ArrayLike] = np.mean
+                      ) -> Tuple[float, np.ndarray]:
     """The loss `optimize` minimizes at the Gram matrix X and its (unprojected) gradient.
 
     L(X) = reduction_fn of the per-query errors e_j = (A X^-1 A^T)_jj (np.mean: sum(e) / n) and
@@ -289,7 +299,7 @@ def loss_and_gradient(X, A=None, reduction_fn=np.mean):
     return loss.value, grad
 
 
-def _mean_loss_and_gradient(X, A):
+def _mean_loss_and_gradient(X: npt.ArrayLike, A: npt.ArrayLike) -> Tuple[float, np.ndarray]:
     """jax_privacy's name for the mean-error loss and gradient: `loss_and_gradient(X, A)`."""
     return loss_and_gradient(X, A)
 
@@ -307,6 +317,11 @@ def pg_tol_termination_fn(step_info: CallbackArgs) -> bool:
     -------
     bool
 
+    Raises
+    ------
+    TypeError
+        step_info has no projected gradient `grad`.
+
     Cost: O(n^2).
 
     Examples
@@ -315,14 +330,18 @@ def pg_tol_termination_fn(step_info: CallbackArgs) -> bool:
     >>> pg_tol_termination_fn(CallbackArgs(0, 1.0, np.full((2, 2), 1e-4), np.eye(2)))
     True
     """
-    return bool(np.abs(step_info.grad).max() <= 1e-3)
+    grad = getattr(step_info, "grad", None)
+    if grad is None:
+        raise TypeError(f"pg_tol_termination_fn: step_info must be a CallbackArgs with a gradient, got {type(step_info).__name__}")
+    return bool(np.abs(np.asarray(grad)).max() <= 1e-3)
 
 
 _PG_TOL = 1e-3
 
 
-def optimize(n: int, *, epochs: int = 1, bands: Optional[int] = None, equal_norm: bool = False, A=None,
-             max_optimizer_steps: int = 10000, reduction_fn: Any = np.mean,
+def optimize(n: int, *, epochs: int = 1, bands: Optional[int] = None, equal_norm: bool = False,
+             A: Optional[npt.ArrayLike] = None, max_optimizer_steps: int = 10000,
+             reduction_fn: Union[str, Callable[[np.ndarray], Any], npt.ArrayLike] = np.mean,
              callback: Optional[Callable[[CallbackArgs], Any]] = pg_tol_termination_fn) -> np.ndarray:
     """The strategy C minimizing the reduction of the per-query errors for workload A under
     participation constraints, with jax_privacy's optimizer and numbers.
@@ -367,7 +386,7 @@ def optimize(n: int, *, epochs: int = 1, bands: Optional[int] = None, equal_norm
     mfkit.Unavailable
         No BLAS/LAPACK could be loaded.
 
-    Cost per step, over `mfkit.num_threads()` cores: 2n^3 flops for prefix sums (Cholesky,
+    Cost: per step, over `mfkit.num_threads()` cores, 2n^3 flops for prefix sums (Cholesky,
     triangular inverse, X^-1, one rank-n update; n^3/3 + 3 n^2 k for a general A), plus 2n^3/3
     (n^3/3 + n^2 k) per line-search trial after the first; O(n^2) more. Memory 7 n^2 doubles
     (+ 3 n k); 940 MB at n = 4096.
@@ -380,10 +399,10 @@ def optimize(n: int, *, epochs: int = 1, bands: Optional[int] = None, equal_norm
     1.0
     """
     function = "optimize"
-    n = _ffi.positive_int(n, "n", function)
-    epochs = _ffi.positive_int(epochs, "epochs", function)
-    bands_p = None if bands is None else ctypes.byref(ctypes.c_int64(_ffi.positive_int(bands, "bands", function)))
-    max_optimizer_steps = _ffi.steps_int(max_optimizer_steps, function)
+    n = _args.positive_int(n, "n", function)
+    epochs = _args.positive_int(epochs, "epochs", function)
+    bands_p = None if bands is None else ctypes.byref(ctypes.c_int64(_args.positive_int(bands, "bands", function)))
+    max_optimizer_steps = _args.steps_int(max_optimizer_steps, function)
     A = None if A is None else _real(A, "A", function)
     queries = A.shape[0] if A is not None and A.ndim == 2 else n
     code, weights = _reduction_code(reduction_fn, queries, function)
