@@ -48,16 +48,9 @@ extension Dense {
         if let bands { try Check.positive(bands, "bands") }
         try Check.nonNegative(maxSteps, "max_optimizer_steps")
         if let gradientTolerance { try Check.finite(gradientTolerance, "the gradient tolerance") }
-        let a = try workload.map { try Sensitivity.matrix($0, "A") }
-        if let a {
-            guard a.cols == n else { throw MFError.shape("A must have n = \(n) columns, got shape (\(a.rows), \(a.cols))") }
-            try require(a.allFinite(), "Matrix A is not finite")
-        }
         try out.requireOutput("out", ndim: 2, shape: [n, n])
+        let a = try workloadView(workload, n: n, squares: 7)
         let library = try BLASLibrary.shared()
-        let nn = try Check.product(n, n, "an n x n matrix")
-        try Memory.requireAllocatable(try Check.product(nn, 7, "the optimizer's work space"), bytesPerElement: 8,
-                                      "the optimizer's work space (7 n^2 doubles)")
         let model = try DenseErrorModel(n: n, workload: a, reduction: reduction)
         let projection = GradientProjection(n: n, epochs: epochs, bands: bands, equalNorm: equalNorm)
         let nd = Double(n)
@@ -73,6 +66,22 @@ extension Dense {
             out.writeElements(state.g)
             return result
         }
+    }
+}
+
+extension Dense {
+    /// The workload A (k × n, finite), after checking that the work space of `squares` n × n
+    /// and three n × k double matrices can be had (so a huge broadcast A is refused before it
+    /// is scanned). O(k n).
+    static func workloadView(_ workload: StridedArray?, n: Int, squares: Int) throws -> RealMatrixView? {
+        let a = try workload.map { try Sensitivity.matrix($0, "A") }
+        if let a, a.cols != n { throw MFError.shape("A must have n = \(n) columns, got shape (\(a.rows), \(a.cols))") }
+        let nn = try Check.product(n, n, "an n x n matrix"), nk = try Check.product(n, a?.rows ?? 0, "an n x k matrix")
+        let (total, overflow) = try Check.product(nn, squares, "the work space").addingReportingOverflow(try Check.product(nk, 3, "the work space"))
+        guard !overflow else { throw MFError.outOfMemory("the work space for n = \(n) is too large") }
+        try Memory.requireAllocatable(total, bytesPerElement: 8, "the work space (\(squares) n^2 + 3 n k doubles)")
+        if let a { try require(a.allFinite(), "Matrix A is not finite") }
+        return a
     }
 }
 
@@ -220,11 +229,7 @@ extension Dense {
         try require(xv.allFinite(), "Matrix X is not finite")
         let n = xv.rows
         try Check.positive(n, "n")
-        let a = try workload.map { try Sensitivity.matrix($0, "A") }
-        if let a {
-            guard a.cols == n else { throw MFError.shape("A must have n = \(n) columns, got shape (\(a.rows), \(a.cols))") }
-            try require(a.allFinite(), "Matrix A is not finite")
-        }
+        let a = try workloadView(workload, n: n, squares: 3)
         if let gradient {
             try gradient.requireOutput("grad", ndim: 2, shape: [n, n])
             try gradient.requireDisjoint(from: x, "grad", "X")
