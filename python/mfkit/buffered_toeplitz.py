@@ -67,7 +67,7 @@ Differences on purpose:
 import ctypes
 import dataclasses
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
@@ -189,13 +189,23 @@ class BufferedToeplitz:
     def _num_buffers(self):
         return self.buf_decay.shape[0]
 
-    def validate(self):
+    def validate(self) -> None:
         """Checks that buf_decay and output_scale are 0-D or 1-D of one shape and dtype.
+
+        Returns
+        -------
+        None
 
         Raises
         ------
         ValueError
             On any mismatch (jax_privacy's messages).
+
+        Cost: O(1).
+
+        Examples
+        --------
+        >>> BufferedToeplitz([0.9], [0.1]).validate()
         """
         if not (self.buf_decay.ndim <= 1 and self.output_scale.ndim <= 1):
             raise ValueError("buf_decay and output_scale must be OD or 1D, but :"
@@ -209,7 +219,7 @@ class BufferedToeplitz:
                              f"buf_decay.dtype = {self.buf_decay.dtype} != output_scale.dtype = {self.output_scale.dtype}")
 
     @classmethod
-    def build(cls, buf_decay: Any, output_scale: Any, dtype=np.float64) -> "BufferedToeplitz":
+    def build(cls, buf_decay: Any, output_scale: Any, dtype: Any = np.float64) -> "BufferedToeplitz":
         """Converts the parameters to `dtype` (float64 or float32) and canonicalizes.
 
         Parameters
@@ -242,11 +252,18 @@ class BufferedToeplitz:
         return cls(_vector(buf_decay, "buf_decay", dtype), _vector(output_scale, "output_scale", dtype)).canonicalize()
 
     def canonicalize(self) -> "BufferedToeplitz":
-        """This BLT with buf_decay in decreasing order (validated first). O(d log d).
+        """This BLT with buf_decay in decreasing order (validated first).
 
         Returns
         -------
         BufferedToeplitz
+
+        Raises
+        ------
+        ValueError
+            Parameters of different lengths or dtypes, or not 1-D (`validate`).
+
+        Cost: O(d log d).
 
         Examples
         --------
@@ -372,11 +389,18 @@ class BufferedToeplitz:
         return BufferedToeplitz(out_bd.astype(self.dtype), out_os.astype(self.dtype))
 
     def pillutla_score(self) -> float:
-        """sum(output_scale / buf_decay), the Pillutla score (arXiv:2504.21413, Theorem 1). O(d).
+        """sum(output_scale / buf_decay), the Pillutla score (arXiv:2504.21413, Theorem 1).
 
         Returns
         -------
         float
+
+        Raises
+        ------
+        ValueError
+            Parameters of different lengths or dtypes, or not 1-D (`validate`).
+
+        Cost: O(d).
 
         Examples
         --------
@@ -389,8 +413,11 @@ class BufferedToeplitz:
         return out.value
 
     def _stream(self, inverse, function):
-        keep, args = self._args()
-        return StreamingMatrix(_ffi.new_handle("mfkit_blt_streaming_matrix", *args, int(inverse), function=function))
+        (bd, os_), args = self._args()
+        handle = _ffi.new_handle("mfkit_blt_streaming_matrix", *args, int(inverse), function=function)
+        bd.setflags(write=False)
+        os_.setflags(write=False)
+        return StreamingMatrix._new(handle, ("blt", bd, os_, bool(inverse)))
 
     def as_streaming_matrix(self) -> StreamingMatrix:
         """C as a streaming matrix: d slices of state, O(m d) per step for m elements per slice,
@@ -399,6 +426,13 @@ class BufferedToeplitz:
         Returns
         -------
         StreamingMatrix
+
+        Raises
+        ------
+        ValueError
+            Parameters of different lengths or dtypes, or not 1-D (`validate`).
+
+        Cost: O(d) to make.
 
         Examples
         --------
@@ -416,6 +450,13 @@ class BufferedToeplitz:
         Returns
         -------
         StreamingMatrix
+
+        Raises
+        ------
+        ValueError
+            Parameters of different lengths or dtypes, or not 1-D (`validate`).
+
+        Cost: O(d) to make.
 
         Examples
         --------
@@ -447,7 +488,7 @@ def _closed(symbol, function, blt, *numbers, gradient=False):
     return out.value, BufferedToeplitz(grads[0].reshape(blt.buf_decay.shape), grads[1].reshape(blt.output_scale.shape))
 
 
-def sensitivity_squared(blt: BufferedToeplitz, n, _gradient=False) -> float:
+def sensitivity_squared(blt: BufferedToeplitz, n: float, _gradient: bool = False) -> Any:
     """sensitivity**2 of the BLT strategy C for n steps: its largest squared column norm
     (Lemma 5.3 of arXiv:2404.16706).
 
@@ -479,7 +520,7 @@ def sensitivity_squared(blt: BufferedToeplitz, n, _gradient=False) -> float:
                    _steps(n, "n", "sensitivity_squared"), gradient=_gradient)
 
 
-def iteration_error(inv_blt: BufferedToeplitz, i, _gradient=False) -> float:
+def iteration_error(inv_blt: BufferedToeplitz, i: int, _gradient: bool = False) -> Any:
     """The squared error of iteration i (0-indexed) for the noising BLT C^{-1} on the prefix-sum
     workload under unit-variance noise, which is also the max error of i + 1 iterations
     (Lemma 5.4 of arXiv:2404.16706).
@@ -511,7 +552,7 @@ def iteration_error(inv_blt: BufferedToeplitz, i, _gradient=False) -> float:
                    gradient=_gradient)
 
 
-def max_error(inv_blt: BufferedToeplitz, n, _gradient=False) -> float:
+def max_error(inv_blt: BufferedToeplitz, n: float, _gradient: bool = False) -> Any:
     """The max squared error over iterations 0 ... n - 1 (that of the last) for the noising BLT.
 
     Parameters
@@ -540,7 +581,7 @@ def max_error(inv_blt: BufferedToeplitz, n, _gradient=False) -> float:
     return _closed("mfkit_blt_max_error", "max_error", inv_blt, _steps(n, "n", "max_error"), gradient=_gradient)
 
 
-def limit_max_error(inv_blt: BufferedToeplitz, _gradient=False) -> float:
+def limit_max_error(inv_blt: BufferedToeplitz, _gradient: bool = False) -> Any:
     """lim_{n -> inf} max_error(inv_blt, n) / n = (1 + sum_j omega_j / (1 - theta_j))^2.
 
     Parameters
@@ -552,6 +593,11 @@ def limit_max_error(inv_blt: BufferedToeplitz, _gradient=False) -> float:
     -------
     float
 
+    Raises
+    ------
+    TypeError
+        inv_blt is not a BufferedToeplitz.
+
     Cost: O(d).
 
     Examples
@@ -562,7 +608,7 @@ def limit_max_error(inv_blt: BufferedToeplitz, _gradient=False) -> float:
     return _closed("mfkit_blt_limit_max_error", "limit_max_error", inv_blt, gradient=_gradient)
 
 
-def max_loss(blt: BufferedToeplitz, n, _gradient=False) -> float:
+def max_loss(blt: BufferedToeplitz, n: float, _gradient: bool = False) -> Any:
     """max_error(blt.inverse(), n) * sensitivity_squared(blt, n) for the strategy C.
 
     Parameters
@@ -592,7 +638,7 @@ def max_loss(blt: BufferedToeplitz, n, _gradient=False) -> float:
     return _closed("mfkit_blt_max_loss", "max_loss", blt, _steps(n, "n", "max_loss"), gradient=_gradient)
 
 
-def limit_max_loss(blt: BufferedToeplitz, _gradient=False) -> float:
+def limit_max_loss(blt: BufferedToeplitz, _gradient: bool = False) -> Any:
     """lim_{n -> inf} max_loss(blt, n) / n = sensitivity_squared(blt, inf) / c(1)^2 with
     c(1) = 1 + sum_j omega_j / (1 - theta_j).
 
@@ -605,6 +651,11 @@ def limit_max_loss(blt: BufferedToeplitz, _gradient=False) -> float:
     -------
     float
         +inf unless every output_scale > 0 and buf_decay < 1.
+
+    Raises
+    ------
+    TypeError
+        blt is not a BufferedToeplitz.
 
     Cost: O(d^2).
 
@@ -637,6 +688,8 @@ def value_and_grad(fn: Callable) -> Callable:
     ValueError
         Another function.
 
+    Cost: about that of the value.
+
     Examples
     --------
     >>> v, g = value_and_grad(max_error)(BufferedToeplitz.build([0.5], [1.0]), 2)
@@ -663,6 +716,13 @@ def grad(fn: Callable) -> Callable:
     -------
     callable
 
+    Raises
+    ------
+    ValueError
+        A function without an analytic gradient.
+
+    Cost: as `value_and_grad`.
+
     Examples
     --------
     >>> g = grad(sensitivity_squared)(BufferedToeplitz.build([0.5], [1.0]), 2)
@@ -673,7 +733,7 @@ def grad(fn: Callable) -> Callable:
     return lambda *args: vg(*args)[1]
 
 
-def geometric_sum(a, r, num=np.inf, _gradient=False):
+def geometric_sum(a: Any, r: Any, num: float = np.inf, _gradient: bool = False) -> Any:
     """a + a r + ... + a r^(num - 1), or the limit a / (1 - r) for num = inf; elementwise for
     arrays a and r (broadcast). Exact to a few ulps for every r (also r = 1).
 
@@ -719,8 +779,8 @@ def geometric_sum(a, r, num=np.inf, _gradient=False):
     return scalar(out), (scalar(grad_a), scalar(grad_r))
 
 
-def min_buf_decay_gap(buf_decay) -> float:
-    """min over i != j of |buf_decay[i] - buf_decay[j]| (inf for fewer than two entries). O(d^2).
+def min_buf_decay_gap(buf_decay: Any) -> float:
+    """min over i != j of |buf_decay[i] - buf_decay[j]| (inf for fewer than two entries).
 
     Parameters
     ----------
@@ -729,6 +789,13 @@ def min_buf_decay_gap(buf_decay) -> float:
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        buf_decay not 1-D.
+
+    Cost: O(d^2).
 
     Examples
     --------
@@ -742,7 +809,7 @@ def min_buf_decay_gap(buf_decay) -> float:
     return out.value
 
 
-def blt_pair_from_theta_pair(theta, theta_hat):
+def blt_pair_from_theta_pair(theta: Any, theta_hat: Any) -> Tuple["BufferedToeplitz", "BufferedToeplitz"]:
     """The BLTs (C, C^{-1}) with C.buf_decay = theta and C^{-1}.buf_decay = theta_hat (Lemma 5.2 of
     arXiv:2404.16706; Theorem 2 of arXiv:2504.21413).
 
@@ -848,6 +915,13 @@ class LossFn:
     min_sep, max_participations)`; both evaluate in closed form, O(d^2 log n). `error_for_inv(inv_blt)` and
     `sensitivity_squared(blt)` are callables as in jax_privacy; `max_participations` is the
     effective k.
+
+    Examples
+    --------
+    >>> loss = LossFn.build_min_sep(1000, error="mean", min_sep=100, max_participations=5)
+    >>> blt = get_init_blt(3)
+    >>> bool(abs(loss.loss(blt) - loss.error_for_inv(blt.inverse()) * loss.sensitivity_squared(blt)) < 1e-9)
+    True
     """
 
     error_for_inv: Callable[[BufferedToeplitz], float]
@@ -864,7 +938,7 @@ class LossFn:
     _cap: Optional[int] = dataclasses.field(default=1, repr=False)
 
     @classmethod
-    def build_closed_form_single_participation(cls, n: int, **kwargs) -> "LossFn":
+    def build_closed_form_single_participation(cls, n: int, **kwargs: Any) -> "LossFn":
         """Max error x single-participation sensitivity by the closed forms.
 
         Parameters
@@ -877,6 +951,11 @@ class LossFn:
         Returns
         -------
         LossFn
+
+        Raises
+        ------
+        ValueError
+            n < 1.
 
         Cost: O(1).
 
@@ -891,7 +970,7 @@ class LossFn:
 
     @classmethod
     def build_min_sep(cls, n: int, error: str = "max", min_sep: int = 1, max_participations: Optional[int] = None,
-                      **kwargs) -> "LossFn":
+                      **kwargs: Any) -> "LossFn":
         """Mean or max error x min-sep sensitivity for up to max_participations participations
         at least min_sep apart.
 
@@ -968,6 +1047,13 @@ class LossFn:
         -------
         dict
             name -> value (theta_gap only for d > 1), in jax_privacy's order.
+
+        Raises
+        ------
+        TypeError
+            blt or inv_blt is not a BufferedToeplitz.
+        ValueError
+            Their lengths differ.
 
         Cost: O(d^2).
 
@@ -1070,19 +1156,57 @@ class LossFn:
 @dataclasses.dataclass(frozen=True)
 class Parameterization:
     """How `optimize_loss` maps parameters to the pair (C, C^{-1}); MFKit optimizes the
-    `buf_decay_pair()` parameterization (jax_privacy's default)."""
+    `buf_decay_pair()` parameterization (jax_privacy's default).
+
+    Examples
+    --------
+    >>> Parameterization.buf_decay_pair().name
+    'buf_decay_pair'
+    """
 
     name: str
 
     @classmethod
     def strategy_blt(cls) -> "Parameterization":
-        """The strategy BLT itself as the parameters (not supported by MFKit's optimizer)."""
+        """The strategy BLT itself as the parameters (not supported by MFKit's optimizer).
+
+        Returns
+        -------
+        Parameterization
+
+        Raises
+        ------
+        None
+
+        Cost: O(1).
+
+        Examples
+        --------
+        >>> Parameterization.strategy_blt().name
+        'strategy_blt'
+        """
         return cls("strategy_blt")
 
     @classmethod
     def buf_decay_pair(cls) -> "Parameterization":
         """The decays (theta, theta_hat) of C and C^{-1}; the scales follow from
-        `blt_pair_from_theta_pair`."""
+        `blt_pair_from_theta_pair`.
+
+        Returns
+        -------
+        Parameterization
+
+        Raises
+        ------
+        None
+
+        Cost: O(1).
+
+        Examples
+        --------
+        >>> Parameterization.buf_decay_pair() == Parameterization.buf_decay_pair()
+        True
+        """
         return cls("buf_decay_pair")
 
 
@@ -1158,7 +1282,8 @@ def _run(symbol, args, callback, function):
 
 
 def optimize_loss(loss_fn: LossFn, num_buffers: int = 1, init_blt: Optional[BufferedToeplitz] = None,
-                  parameterization: Optional[Parameterization] = None, **kwargs):
+                  parameterization: Optional["Parameterization"] = None,
+                  **kwargs: Any) -> Tuple[BufferedToeplitz, float]:
     """Minimizes loss_fn's penalized loss over BLTs with num_buffers buffers.
 
     Parameters
@@ -1246,7 +1371,7 @@ def _optimize_increasing_nbuf(opt_blt_and_loss_fn: Callable, min_buffers: int = 
 
 
 def optimize(*, n: int, min_sep: int = 1, max_participations: Optional[int] = 1, error: str = "max",
-             min_buffers: int = 0, max_buffers: int = 10, rtol: float = 1.01, **kwargs) -> BufferedToeplitz:
+             min_buffers: int = 0, max_buffers: int = 10, rtol: float = 1.01, **kwargs: Any) -> BufferedToeplitz:
     """A good BLT with a number of buffers chosen by the loss: optimizes with min_buffers, then
     one more buffer at a time while the loss improves by the factor rtol, up to max_buffers.
 

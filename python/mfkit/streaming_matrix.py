@@ -118,6 +118,9 @@ def _factor_handle(entry: tuple, built: List[Tuple[tuple, ctypes.c_void_p]]) -> 
             return _ffi.new_handle("mfkit_banded_inverse", strategy, function=function)
         finally:
             _ffi.lib.mfkit_banded_free(strategy)
+    if kind == "blt":   # ("blt", buf_decay, output_scale, inverse): a BLT's C or C^{-1}
+        return _ffi.new_handle("mfkit_blt_streaming_matrix", _ffi.describe(entry[1], "buf_decay"),
+                               _ffi.describe(entry[2], "output_scale"), int(entry[3]), function=function)
     if kind == "product":
         return _ffi.new_handle("mfkit_sm_multiply", built[entry[1]][1], built[entry[2]][1], function=function)
     raise ValueError(f"StreamingMatrix: unknown factor {kind!r} in a pickled matrix")

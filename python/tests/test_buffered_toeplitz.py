@@ -257,6 +257,10 @@ def test_build_and_str_repr_pickle_equality():
     assert "Initial Toeplitz coefs=[1" in str(blt) and "buf_decay=[0.9" in str(blt)
     assert repr(blt).startswith("BufferedToeplitz(buf_decay=array([0.9, 0.5])")
     assert pickle.loads(pickle.dumps(blt)) == blt
+    noise = blt.inverse_as_streaming_matrix() @ sm.prefix_sum()
+    again = pickle.loads(pickle.dumps(noise))
+    assert again == noise and again != blt.as_streaming_matrix() @ sm.prefix_sum()
+    np.testing.assert_array_equal(again.materialize(6), noise.materialize(6))
     assert hash(pickle.loads(pickle.dumps(blt))) == hash(blt)
     assert blt != make_blt([0.9, 0.5], [0.1, 0.7]) and blt != "blt"
     with pytest.raises(ValueError):

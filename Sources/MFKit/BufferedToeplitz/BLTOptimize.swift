@@ -11,6 +11,7 @@ extension BufferedToeplitz {
     public static func fromRationalApproxToSqrtX(numBuffers: Int, maxBufDecay: Double = 1, maxPillutlaScore: Double? = nil,
                                                  bufDecayScale: Double = 1.6, bufDecayShift: Int = -1) throws -> BufferedToeplitz {
         guard numBuffers >= 1 else { throw MFError.invalidArgument("num_buffers must be >= 1.") }
+        try require(numBuffers <= maxBuffers, "num_buffers must be at most \(maxBuffers), got \(numBuffers)")
         try Check.finite(maxBufDecay, "max_buf_decay")
         try Check.finite(bufDecayScale, "buf_decay_scale")
         if let m = maxPillutlaScore { try Check.finite(m, "max_pillutla_score") }
@@ -53,6 +54,7 @@ extension BufferedToeplitz {
     public static func optimize(loss: BLTLoss, numBuffers: Int, initial start: BufferedToeplitz? = nil, maxSteps: Int = 600,
                                 callback: (Int, Double, Double) -> Bool = { _, _, _ in false }) throws -> (BufferedToeplitz, Double) {
         try Check.nonNegative(numBuffers, "num_buffers")
+        try require(numBuffers <= maxBuffers, "num_buffers must be at most \(maxBuffers), got \(numBuffers)")
         try Check.nonNegative(maxSteps, "max_optimizer_steps")
         if numBuffers == 0 { return (.identity, try loss.loss(.identity)) }
         let blt = try start ?? initial(numBuffers: numBuffers)
@@ -84,6 +86,7 @@ extension BufferedToeplitz {
                 "In typical regimes 3 to 7 buffers should give the best utility (and memory efficiency); 15+ buffers will almost certainly lead to numerical issues in the optimization. Try setting a smaller value for `max_buffers`.")
         }
         try Check.nonNegative(minBuffers, "min_buffers")
+        try require(minBuffers <= 15, "min_buffers must be at most 15, got \(minBuffers)")
         try Check.finite(rtol, "rtol")
         let k = try Sensitivity.minsepTrueMaxParticipations(n: n, minSep: minSep, maxParticipations: maxParticipations)
         let loss = k == 1 && error == .max

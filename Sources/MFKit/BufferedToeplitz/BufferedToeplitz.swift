@@ -21,12 +21,18 @@ public struct BufferedToeplitz: Sendable, Equatable {
         self.outputScale = outputScale
     }
 
-    /// Checks that the two parameter vectors have one length (jax_privacy's `validate`).
+    /// The most buffers a BLT may have (its closed forms cost O(d² log n); 3 to 7 buffers are
+    /// typical and jax_privacy's optimize stops at 15).
+    public static let maxBuffers = 1024
+
+    /// Checks that the two parameter vectors have one length (jax_privacy's `validate`) of at
+    /// most `maxBuffers`.
     public static func validate(bufDecay: [Double], outputScale: [Double]) throws {
         guard bufDecay.count == outputScale.count else {
             throw MFError.invalidArgument(
                 "buf_decay and output_scale must have the same length, but buf_decay.shape = (\(bufDecay.count),) != output_scale.shape = (\(outputScale.count),)")
         }
+        try require(bufDecay.count <= maxBuffers, "a BLT has at most \(maxBuffers) buffers, got \(bufDecay.count)")
     }
 
     /// The BLT with buf_decay in decreasing order (`build` / `canonicalize`); ties keep the
