@@ -122,13 +122,10 @@ public func mfkit_blt_from_rational_approx(_ numBuffers: Int64, _ maxBufDecay: D
                                            _ scale: Double, _ shift: Int64, _ outBd: UnsafePointer<mfkit_array>?,
                                            _ outOs: UnsafePointer<mfkit_array>?) -> mfkit_status {
     exported {
-        let (o1, o2) = (try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale"))
-        try o1.requireOutput("out_buf_decay", ndim: 1, shape: [Int(numBuffers)])
-        try o2.requireOutput("out_output_scale", ndim: 1, shape: [Int(numBuffers)])
-        let b = try BufferedToeplitz.fromRationalApproxToSqrtX(
+        try BufferedToeplitz.fromRationalApproxToSqrtX(
             numBuffers: Int(numBuffers), maxBufDecay: maxBufDecay, maxPillutlaScore: maxScore?.pointee,
-            bufDecayScale: scale, bufDecayShift: Int(shift))
-        try b.write(bufDecay: o1, outputScale: o2)
+            bufDecayScale: scale, bufDecayShift: Int(shift),
+            into: try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale"))
     }
 }
 

@@ -10,8 +10,7 @@ extension BufferedToeplitz {
     /// numBuffers ≥ 1. O(d²).
     public static func fromRationalApproxToSqrtX(numBuffers: Int, maxBufDecay: Double = 1, maxPillutlaScore: Double? = nil,
                                                  bufDecayScale: Double = 1.6, bufDecayShift: Int = -1) throws -> BufferedToeplitz {
-        guard numBuffers >= 1 else { throw MFError.invalidArgument("num_buffers must be >= 1.") }
-        try require(numBuffers <= maxBuffers, "num_buffers must be at most \(maxBuffers), got \(numBuffers)")
+        try checkRationalApprox(numBuffers)
         try Check.finite(maxBufDecay, "max_buf_decay")
         try Check.finite(bufDecayScale, "buf_decay_scale")
         if let m = maxPillutlaScore { try Check.finite(m, "max_pillutla_score") }
@@ -33,6 +32,12 @@ extension BufferedToeplitz {
             for j in 0..<omega.count { omega[j] *= f }
         }
         return try build(bufDecay: theta, outputScale: omega)
+    }
+
+    /// 1 ≤ numBuffers ≤ maxBuffers.
+    static func checkRationalApprox(_ numBuffers: Int) throws {
+        guard numBuffers >= 1 else { throw MFError.invalidArgument("num_buffers must be >= 1.") }
+        try require(numBuffers <= maxBuffers, "num_buffers must be at most \(maxBuffers), got \(numBuffers)")
     }
 
     /// The starting point of `optimize` (jax_privacy's `get_init_blt`): the identity for 0

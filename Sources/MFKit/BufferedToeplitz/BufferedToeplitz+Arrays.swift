@@ -28,6 +28,18 @@ extension BufferedToeplitz {
         v.outputScale.withUnsafeBufferPointer { p in g2?.writeElements(p.baseAddress!) }
     }
 
+    /// `fromRationalApproxToSqrtX` into two (numBuffers,) arrays, num_buffers checked first.
+    public static func fromRationalApproxToSqrtX(numBuffers: Int, maxBufDecay: Double, maxPillutlaScore: Double?,
+                                                 bufDecayScale: Double, bufDecayShift: Int,
+                                                 into out1: StridedArray, _ out2: StridedArray) throws {
+        try checkRationalApprox(numBuffers)
+        try out1.requireOutput("out_buf_decay", ndim: 1, shape: [numBuffers])
+        try out2.requireOutput("out_output_scale", ndim: 1, shape: [numBuffers])
+        try fromRationalApproxToSqrtX(numBuffers: numBuffers, maxBufDecay: maxBufDecay, maxPillutlaScore: maxPillutlaScore,
+                                      bufDecayScale: bufDecayScale, bufDecayShift: bufDecayShift)
+            .write(bufDecay: out1, outputScale: out2)
+    }
+
     /// The first n = len(out) ≥ 1 Toeplitz coefficients into out. Time O(n d).
     public func toeplitzCoefs(into out: StridedArray) throws {
         try out.requireOutput("out", ndim: 1)
