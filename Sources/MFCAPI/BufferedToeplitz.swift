@@ -280,18 +280,11 @@ public func mfkit_blt_optimize(_ n: Int64, _ minSep: Int64, _ cap: UnsafePointer
                                _ numBuffers: UnsafeMutablePointer<Int64>?) -> mfkit_status {
     exported {
         let kind = try errorKind(error)
-        let (o1, o2) = (try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale"))
-        try o1.requireOutput("out_buf_decay", ndim: 1)
-        try o2.requireOutput("out_output_scale", ndim: 1)
-        try require(o1.shape[0] >= maxBuffers && o2.shape[0] >= maxBuffers,
-                    "out_buf_decay and out_output_scale must have at least max_buffers=\(maxBuffers) entries")
         guard let numBuffers else { throw MFError.invalidArgument("num_buffers is a null pointer") }
-        let b = try BufferedToeplitz.optimize(
+        numBuffers.pointee = Int64(try BufferedToeplitz.optimize(
             n: Int(n), minSep: Int(minSep), maxParticipations: optional(cap), error: kind,
             minBuffers: Int(minBuffers), maxBuffers: Int(maxBuffers), rtol: rtol, maxSteps: Int(maxSteps),
-            callback: { step, l, g in callback.map { $0(user, Int64(step), l, g) != 0 } ?? false })
-        let head = { (a: StridedArray) in StridedArray(data: a.data, dtype: a.dtype, shape: [b.count], strides: a.strides) }
-        try b.write(bufDecay: head(o1), outputScale: head(o2))
-        numBuffers.pointee = Int64(b.count)
+            callback: { step, l, g in callback.map { $0(user, Int64(step), l, g) != 0 } ?? false },
+            into: try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale")))
     }
 }

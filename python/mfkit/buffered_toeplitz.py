@@ -71,7 +71,7 @@ from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from . import _ffi
+from . import _args, _ffi
 from .optimization import CallbackArgs, interruptible
 from .streaming_matrix import StreamingMatrix
 
@@ -90,16 +90,10 @@ _PENALTY_ORDER = ["buf_decay>0", "buf_decay<1", "output_scale>0", "inv_buf_decay
                   "inv_output_scale<0", "theta_gap", "second_coef", "pillutla_score"]
 
 
-def _vector(values, name, dtype=None):
-    """A read-only copy of `values` as a float32 / float64 array (other reals become float64)."""
-    if np.iscomplexobj(values):
-        raise TypeError(f"{name} must be real, got dtype {np.asarray(values).dtype}")
-    try:
-        array = np.array(values, dtype=dtype, copy=True)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
-    if array.dtype not in (np.dtype(np.float32), _F64):
-        array = array.astype(np.float64)
+def _vector(values, name, function="BufferedToeplitz", dtype=None):
+    """A read-only copy of `values` (array, number or list of real numbers) as float32 or
+    float64 (integers become float64; `dtype` converts)."""
+    array = np.array(_args.array(values, name, function, scalars=True, sequences=True), dtype=dtype, copy=True)
     array.setflags(write=False)
     return array
 
@@ -110,16 +104,8 @@ def _d(array):
 
 
 def _steps(n, name, function):
-    """n as a float for the C calls (integers of any size; inf when allowed)."""
-    if isinstance(n, (bool, np.bool_)):
-        raise TypeError(f"{function}: {name} must be a number, got bool")
-    try:
-        value = float(n)
-    except (TypeError, ValueError):
-        raise TypeError(f"{function}: {name} must be a number, got {type(n).__name__}") from None
-    if np.ndim(n) != 0:
-        raise TypeError(f"{function}: {name} must be a scalar")
-    return value
+    """n as a float for the C calls (the library checks that it is a whole number, or inf)."""
+    return _args.real(n, name, function)
 
 
 class BufferedToeplitz:
@@ -246,10 +232,9 @@ class BufferedToeplitz:
         >>> BufferedToeplitz.build([0.1, 0.9], [1.0, 2.0]).output_scale
         array([2., 1.])
         """
-        dtype = np.dtype(dtype)
-        if dtype not in (np.dtype(np.float32), _F64):
-            raise TypeError(f"build: dtype must be float32 or float64, got {dtype}")
-        return cls(_vector(buf_decay, "buf_decay", dtype), _vector(output_scale, "output_scale", dtype)).canonicalize()
+        dtype = _args.real_dtype(dtype, "build")
+        return cls(_vector(buf_decay, "buf_decay", "build", dtype),
+                   _vector(output_scale, "output_scale", "build", dtype)).canonicalize()
 
     def canonicalize(self) -> "BufferedToeplitz":
         """This BLT with buf_decay in decreasing order (validated first).
@@ -309,7 +294,7 @@ class BufferedToeplitz:
         >>> BufferedToeplitz.build([0.5], [1.0]).toeplitz_coefs(4)
         array([1.  , 1.  , 0.5 , 0.25])
         """
-        n = _ffi.positive_int(n, "n", "toeplitz_coefs")
+        n = _args.positive_int(n, "n", "toeplitz_coefs")
         keep, args = self._args()
         out = np.empty(n, dtype=np.float64)
         _ffi.call("mfkit_blt_toeplitz_coefs", *args, _ffi.describe(out, "out", writable=True), function="toeplitz_coefs")
@@ -342,7 +327,7 @@ class BufferedToeplitz:
                [-1.,  1.,  0.],
                [ 0., -1.,  1.]])
         """
-        n = _ffi.positive_int(n, "n", "materialize")
+        n = _args.positive_int(n, "n", "materialize")
         keep, args = self._args()
         out = np.empty((n, n), dtype=self.dtype)
         _ffi.call("mfkit_blt_materialize", *args, _ffi.describe(out, "out", writable=True), function="materialize")
@@ -763,8 +748,14 @@ def geometric_sum(a: Any, r: Any, num: float = np.inf, _gradient: bool = False) 
     >>> geometric_sum(1.0, 1.0, 100000)
     100000.0
     """
-    num = _steps(num, "num", "geometric_sum")
-    a, r = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(r, dtype=np.float64))
+    function = "geometric_sum"
+    num = _steps(num, "num", function)
+    a = np.asarray(_args.array(a, "a", function, scalars=True, sequences=True), dtype=np.float64)
+    r = np.asarray(_args.array(r, "r", function, scalars=True, sequences=True), dtype=np.float64)
+    try:
+        a, r = np.broadcast_arrays(a, r)
+    except ValueError as exc:
+        raise ValueError(f"{function}: a and r do not broadcast: {exc}") from None
     out, grad_r = np.empty(a.shape, dtype=np.float64), np.empty(a.shape, dtype=np.float64)
     _ffi.call("mfkit_blt_geometric_sum", _ffi.describe(a, "a"), _ffi.describe(r, "r"), num,
               _ffi.describe(out, "out", writable=True),
@@ -802,7 +793,7 @@ def min_buf_decay_gap(buf_decay: Any) -> float:
     >>> min_buf_decay_gap([0.9, 0.5, 0.45])
     0.04999999999999999
     """
-    bd = _d(buf_decay)
+    bd = _d(_args.array(buf_decay, "buf_decay", "min_buf_decay_gap", scalars=True, sequences=True))
     out = ctypes.c_double()
     _ffi.call("mfkit_blt_min_buf_decay_gap", _ffi.describe(bd, "buf_decay"), ctypes.byref(out),
               function="min_buf_decay_gap")
@@ -836,7 +827,9 @@ def blt_pair_from_theta_pair(theta: Any, theta_hat: Any) -> Tuple["BufferedToepl
     >>> float(c.output_scale[0]), float(inv.output_scale[0])
     (0.09999999999999998, -0.09999999999999998)
     """
-    t, th = _d(theta), _d(theta_hat)
+    function = "blt_pair_from_theta_pair"
+    t = _d(_args.array(theta, "theta", function, scalars=True, sequences=True))
+    th = _d(_args.array(theta_hat, "theta_hat", function, scalars=True, sequences=True))
     w, wh = np.empty_like(t), np.empty_like(th)
     _ffi.call("mfkit_blt_pair_from_theta_pair", _ffi.describe(t, "theta"), _ffi.describe(th, "theta_hat"),
               _ffi.describe(w, "out_output_scale", writable=True),
@@ -845,15 +838,18 @@ def blt_pair_from_theta_pair(theta: Any, theta_hat: Any) -> Tuple["BufferedToepl
 
 
 def _rational(num_buffers, max_buf_decay=1.0, max_pillutla_score=None, buf_decay_scale=1.6, buf_decay_shift=-1):
-    if not isinstance(num_buffers, (int, np.integer)) or isinstance(num_buffers, (bool, np.bool_)):
-        raise TypeError("from_rational_approx_to_sqrt_x: num_buffers must be an integer")
-    if num_buffers < 1:
+    if isinstance(num_buffers, (int, np.integer)) and not isinstance(num_buffers, (bool, np.bool_)) and num_buffers < 1:
         raise ValueError("num_buffers must be >= 1.")
-    num_buffers = _ffi.positive_int(num_buffers, "num_buffers", "from_rational_approx_to_sqrt_x")
+    function = "from_rational_approx_to_sqrt_x"
+    num_buffers = _args.integer(num_buffers, "num_buffers", function, minimum=1, maximum=1024)
+    score = None if max_pillutla_score is None else \
+        ctypes.byref(ctypes.c_double(_args.real(max_pillutla_score, "max_pillutla_score", function)))
+    max_buf_decay = _args.real(max_buf_decay, "max_buf_decay", function)
+    buf_decay_scale = _args.real(buf_decay_scale, "buf_decay_scale", function)
+    buf_decay_shift = _args.integer(buf_decay_shift, "buf_decay_shift", function)
     out_bd, out_os = np.empty(num_buffers), np.empty(num_buffers)
-    score = None if max_pillutla_score is None else ctypes.byref(ctypes.c_double(float(max_pillutla_score)))
-    _ffi.call("mfkit_blt_from_rational_approx", int(num_buffers), float(max_buf_decay), score, float(buf_decay_scale),
-              int(buf_decay_shift), _ffi.describe(out_bd, "out_buf_decay", writable=True),
+    _ffi.call("mfkit_blt_from_rational_approx", num_buffers, max_buf_decay, score, buf_decay_scale,
+              buf_decay_shift, _ffi.describe(out_bd, "out_buf_decay", writable=True),
               _ffi.describe(out_os, "out_output_scale", writable=True), function="from_rational_approx_to_sqrt_x")
     return BufferedToeplitz(out_bd, out_os)
 
@@ -964,7 +960,7 @@ class LossFn:
         >>> LossFn.build_closed_form_single_participation(100).max_participations
         1
         """
-        n = _ffi.positive_int(n, "n", "build_closed_form_single_participation")
+        n = _args.positive_int(n, "n", "build_closed_form_single_participation")
         return cls(error_for_inv=lambda inv: max_error(inv, n), sensitivity_squared=lambda b: sensitivity_squared(b, n),
                    n=n, min_sep=1, max_participations=1, _error="max", _closed_form=True, _cap=1, **kwargs)
 
@@ -999,11 +995,14 @@ class LossFn:
         >>> LossFn.build_min_sep(100, min_sep=10).max_participations
         10
         """
+        if not isinstance(error, str):
+            raise TypeError(f"build_min_sep: error must be 'max' or 'mean', got {type(error).__name__}")
         if error not in ("max", "mean"):
             raise ValueError(f"Unknown error={error}")
-        n = _ffi.positive_int(n, "n", "build_min_sep")
-        min_sep = _ffi.positive_int(min_sep, "min_sep", "build_min_sep")
-        k = int(np.ceil(n / min_sep)) if max_participations is None else min(int(max_participations), -(-n // min_sep))
+        n = _args.positive_int(n, "n", "build_min_sep")
+        min_sep = _args.positive_int(min_sep, "min_sep", "build_min_sep")
+        max_participations = _args.optional_int(max_participations, "max_participations", "build_min_sep")
+        k = -(-n // min_sep) if max_participations is None else min(max_participations, -(-n // min_sep))
         loss = cls(error_for_inv=None, sensitivity_squared=None, n=n, min_sep=min_sep, max_participations=k,
                    _error=error, _closed_form=False, _cap=max_participations, **kwargs)
         object.__setattr__(loss, "error_for_inv", lambda inv_blt: loss._part("mfkit_blt_loss_error", inv_blt))
@@ -1022,14 +1021,23 @@ class LossFn:
         code = _ffi.CONSTANTS["MFKIT_BLT_ERROR_MEAN" if self._error == "mean" else "MFKIT_BLT_ERROR_MAX"]
         return [int(self.n), int(self.min_sep), cap, code, int(self._closed_form)]
 
+    def _settings(self, function):
+        """(penalty_strength, max_second_coef, min_theta_gap) as floats."""
+        return (_args.real(self.penalty_strength, "penalty_strength", function),
+                _args.real(self.max_second_coef, "max_second_coef", function),
+                _args.real(self.min_theta_gap, "min_theta_gap", function))
+
     def _multipliers(self, num_buffers):
+        if not isinstance(self.penalty_multipliers, dict):
+            raise TypeError(f"LossFn: penalty_multipliers must be a dict, got {type(self.penalty_multipliers).__name__}")
         multipliers = dict(self.penalty_multipliers)
         values = np.ones(9)
         for name in _PENALTY_ORDER:
             if name == "theta_gap" and num_buffers <= 1:
                 continue
             if name in multipliers:
-                values[_PENALTY_NAMES.index(name)] = float(multipliers.pop(name))
+                values[_PENALTY_NAMES.index(name)] = _args.real(multipliers.pop(name), f"penalty_multipliers[{name!r}]",
+                                                                "LossFn")
         if multipliers:
             raise ValueError(f"Unrecognized penalty multipliers: {multipliers.keys()}")
         return values
@@ -1067,7 +1075,8 @@ class LossFn:
         (c, ca), (i, ia) = _blt(blt, "compute_penalties")._args(), _blt(inv_blt, "compute_penalties", "inv_blt")._args()
         out = np.empty(9)
         with np.errstate(all="ignore"):
-            _ffi.call("mfkit_blt_penalties", *ca, *ia, float(self.max_second_coef), float(self.min_theta_gap),
+            _, second, gap = self._settings("compute_penalties")
+            _ffi.call("mfkit_blt_penalties", *ca, *ia, second, gap,
                       _ffi.describe(out, "out", writable=True), function="compute_penalties")
         d = c[0].shape[0]
         return {name: float(out[_PENALTY_NAMES.index(name)]) for name in _PENALTY_ORDER
@@ -1104,8 +1113,9 @@ class LossFn:
         (c, ca), (i, ia) = _blt(blt, "penalized_loss")._args(), _blt(inv_blt, "penalized_loss", "inv_blt")._args()
         mult = self._multipliers(c[0].shape[0])
         out = ctypes.c_double()
-        _ffi.call("mfkit_blt_penalized_loss", *self._spec(), float(self.penalty_strength),
-                  _ffi.describe(mult, "penalty_multipliers"), float(self.max_second_coef), float(self.min_theta_gap),
+        strength, second, gap = self._settings("penalized_loss")
+        _ffi.call("mfkit_blt_penalized_loss", *self._spec(), strength,
+                  _ffi.describe(mult, "penalty_multipliers"), second, gap,
                   *ca, *ia, int(bool(normalize_by_approx_optimal_loss)), ctypes.byref(out), function="penalized_loss")
         return out.value
 
@@ -1237,6 +1247,9 @@ def get_init_blt(num_buffers: int = 3, init_blt: Optional[BufferedToeplitz] = No
     >>> get_init_blt(3).buf_decay.shape
     (3,)
     """
+    num_buffers = _args.integer(num_buffers, "num_buffers", "get_init_blt", minimum=0, maximum=1024)
+    if init_blt is not None:
+        _blt(init_blt, "get_init_blt", "init_blt")
     if init_blt is None:
         if num_buffers == 0:
             init_blt = BufferedToeplitz.build(buf_decay=[], output_scale=[])
@@ -1320,26 +1333,32 @@ def optimize_loss(loss_fn: LossFn, num_buffers: int = 1, init_blt: Optional[Buff
     >>> loss < max_loss(get_init_blt(2), 100)
     True
     """
+    if parameterization is not None and not isinstance(parameterization, Parameterization):
+        raise TypeError(f"optimize_loss: parameterization must be a Parameterization or None, "
+                        f"got {type(parameterization).__name__}")
     if parameterization is not None and parameterization.name != "buf_decay_pair":
         raise NotImplementedError("optimize_loss: MFKit optimizes the buf_decay_pair parameterization only")
-    steps = _ffi.steps_int(kwargs.pop("max_optimizer_steps", 600), "optimize_loss")
+    steps = _args.steps_int(kwargs.pop("max_optimizer_steps", 600), "optimize_loss")
     callback = kwargs.pop("callback", None)
     kwargs.pop("optimizer", None)
     if kwargs:
         raise TypeError(f"optimize_loss: unexpected keyword arguments {sorted(kwargs)}")
     if not isinstance(loss_fn, LossFn):
         raise TypeError(f"optimize_loss: loss_fn must be a LossFn, got {type(loss_fn).__name__}")
+    num_buffers = _args.integer(num_buffers, "num_buffers", "optimize_loss", minimum=0, maximum=1024)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"optimize_loss: callback must be callable or None, got {type(callback).__name__}")
     if num_buffers == 0:
         blt = BufferedToeplitz.build(buf_decay=[], output_scale=[])
         return blt, loss_fn.loss(blt)
+    strength, second, gap = loss_fn._settings("optimize_loss")
     init = get_init_blt(num_buffers, init_blt)
     ib, io = _d(init.buf_decay), _d(init.output_scale)
     out_bd, out_os = np.empty(num_buffers), np.empty(num_buffers)
     mult = loss_fn._multipliers(num_buffers)
     loss = ctypes.c_double()
     _run("mfkit_blt_optimize_loss", lambda cb: (
-        *loss_fn._spec(), float(loss_fn.penalty_strength), _ffi.describe(mult, "penalty_multipliers"),
-        float(loss_fn.max_second_coef), float(loss_fn.min_theta_gap), int(num_buffers),
+        *loss_fn._spec(), strength, _ffi.describe(mult, "penalty_multipliers"), second, gap, num_buffers,
         _ffi.describe(ib, "init_buf_decay"), _ffi.describe(io, "init_output_scale"), steps, cb, None,
         _ffi.describe(out_bd, "out_buf_decay", writable=True), _ffi.describe(out_os, "out_output_scale", writable=True),
         ctypes.byref(loss)), callback, "optimize_loss")
@@ -1413,22 +1432,30 @@ def optimize(*, n: int, min_sep: int = 1, max_participations: Optional[int] = 1,
     >>> optimize(n=1000, min_buffers=2, max_buffers=2).buf_decay.shape
     (2,)
     """
+    if not isinstance(error, str):
+        raise TypeError(f"optimize: error must be 'max' or 'mean', got {type(error).__name__}")
     if error not in ("max", "mean"):
         raise ValueError(f"Unknown error={error}")
-    n = _ffi.positive_int(n, "n", "optimize")
-    min_sep = _ffi.positive_int(min_sep, "min_sep", "optimize")
-    steps = _ffi.steps_int(kwargs.pop("max_optimizer_steps", 600), "optimize")
+    n = _args.positive_int(n, "n", "optimize")
+    min_sep = _args.positive_int(min_sep, "min_sep", "optimize")
+    max_participations = _args.optional_int(max_participations, "max_participations", "optimize")
+    min_buffers = _args.integer(min_buffers, "min_buffers", "optimize")
+    max_buffers = _args.integer(max_buffers, "max_buffers", "optimize")
+    rtol = _args.real(rtol, "rtol", "optimize")
+    steps = _args.steps_int(kwargs.pop("max_optimizer_steps", 600), "optimize")
     callback = kwargs.pop("callback", None)
     kwargs.pop("optimizer", None)
     if kwargs:
         raise TypeError(f"optimize: unexpected keyword arguments {sorted(kwargs)}")
-    size = max(int(max_buffers), 0)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"optimize: callback must be callable or None, got {type(callback).__name__}")
+    size = min(max(max_buffers, 0), 15)   # larger max_buffers are refused by the library
     out_bd, out_os = np.empty(size), np.empty(size)
     count = ctypes.c_int64()
     cap = None if max_participations is None else ctypes.byref(ctypes.c_int64(int(max_participations)))
     code = _ffi.CONSTANTS["MFKIT_BLT_ERROR_MEAN" if error == "mean" else "MFKIT_BLT_ERROR_MAX"]
     _run("mfkit_blt_optimize", lambda cb: (
-        n, min_sep, cap, code, int(min_buffers), int(max_buffers), float(rtol), steps, cb, None,
+        n, min_sep, cap, code, min_buffers, max_buffers, rtol, steps, cb, None,
         _ffi.describe(out_bd, "out_buf_decay", writable=True), _ffi.describe(out_os, "out_output_scale", writable=True),
         ctypes.byref(count)), callback, "optimize")
     d = count.value

@@ -34,6 +34,17 @@ extension BufferedToeplitz {
         return try build(bufDecay: theta, outputScale: omega)
     }
 
+    /// max_buffers ≤ 15 (jax_privacy's message), 0 ≤ min_buffers ≤ 15, rtol finite.
+    static func checkOptimize(minBuffers: Int, maxBuffers: Int, rtol: Double) throws {
+        guard maxBuffers <= 15 else {
+            throw MFError.invalidArgument(
+                "In typical regimes 3 to 7 buffers should give the best utility (and memory efficiency); 15+ buffers will almost certainly lead to numerical issues in the optimization. Try setting a smaller value for `max_buffers`.")
+        }
+        try Check.nonNegative(minBuffers, "min_buffers")
+        try require(minBuffers <= 15, "min_buffers must be at most 15, got \(minBuffers)")
+        try Check.finite(rtol, "rtol")
+    }
+
     /// 1 ≤ numBuffers ≤ maxBuffers.
     static func checkRationalApprox(_ numBuffers: Int) throws {
         guard numBuffers >= 1 else { throw MFError.invalidArgument("num_buffers must be >= 1.") }
@@ -86,13 +97,7 @@ extension BufferedToeplitz {
     public static func optimize(n: Int, minSep: Int = 1, maxParticipations: Int? = 1, error: BLTLoss.ErrorKind = .max,
                                 minBuffers: Int = 0, maxBuffers: Int = 10, rtol: Double = 1.01, maxSteps: Int = 600,
                                 callback: (Int, Double, Double) -> Bool = { _, _, _ in false }) throws -> BufferedToeplitz {
-        guard maxBuffers <= 15 else {
-            throw MFError.invalidArgument(
-                "In typical regimes 3 to 7 buffers should give the best utility (and memory efficiency); 15+ buffers will almost certainly lead to numerical issues in the optimization. Try setting a smaller value for `max_buffers`.")
-        }
-        try Check.nonNegative(minBuffers, "min_buffers")
-        try require(minBuffers <= 15, "min_buffers must be at most 15, got \(minBuffers)")
-        try Check.finite(rtol, "rtol")
+        try checkOptimize(minBuffers: minBuffers, maxBuffers: maxBuffers, rtol: rtol)
         let k = try Sensitivity.minsepTrueMaxParticipations(n: n, minSep: minSep, maxParticipations: maxParticipations)
         let loss = k == 1 && error == .max
             ? try BLTLoss.closedFormSingleParticipation(n: n)

@@ -40,6 +40,26 @@ extension BufferedToeplitz {
             .write(bufDecay: out1, outputScale: out2)
     }
 
+    /// `optimize(n:…)` into the first d entries of two 1-D arrays of at least maxBuffers
+    /// entries; returns d. The arguments are checked before the outputs.
+    public static func optimize(n: Int, minSep: Int, maxParticipations: Int?, error: BLTLoss.ErrorKind,
+                                minBuffers: Int, maxBuffers: Int, rtol: Double, maxSteps: Int,
+                                callback: (Int, Double, Double) -> Bool,
+                                into out1: StridedArray, _ out2: StridedArray) throws -> Int {
+        try checkOptimize(minBuffers: minBuffers, maxBuffers: maxBuffers, rtol: rtol)
+        try out1.requireOutput("out_buf_decay", ndim: 1)
+        try out2.requireOutput("out_output_scale", ndim: 1)
+        try require(out1.shape[0] >= maxBuffers && out2.shape[0] >= maxBuffers,
+                    "out_buf_decay and out_output_scale must have at least max_buffers=\(maxBuffers) entries")
+        try [(out1, "out_buf_decay")].requireDisjoint(from: [(out2, "out_output_scale")])
+        let b = try optimize(n: n, minSep: minSep, maxParticipations: maxParticipations, error: error,
+                             minBuffers: minBuffers, maxBuffers: maxBuffers, rtol: rtol, maxSteps: maxSteps,
+                             callback: callback)
+        let head = { (a: StridedArray) in StridedArray(data: a.data, dtype: a.dtype, shape: [b.count], strides: a.strides) }
+        try b.write(bufDecay: head(out1), outputScale: head(out2))
+        return b.count
+    }
+
     /// The first n = len(out) ≥ 1 Toeplitz coefficients into out. Time O(n d).
     public func toeplitzCoefs(into out: StridedArray) throws {
         try out.requireOutput("out", ndim: 1)
