@@ -49,7 +49,8 @@ struct HermitianLanes<T: RealScalar> {
         u0 = take(n); u1 = take(n); u2 = take(n); mult = take(n); swaps = take(n); e2 = take(n)
     }
 
-    /// Step 1: A → T, keeping the reflectors. Reads re/im (full Hermitian), overwrites them.
+    /// Step 1: A → T, keeping the reflectors. Reads the lower triangle of re/im (and the real
+    /// part of the diagonal), overwrites it. (8/3) n³ vector multiply-adds.
     func tridiagonalize() {
         let zero = V(repeating: 0), one = V(repeating: 1), half = V(repeating: 0.5)
         for k in 0..<(n - 1) {
@@ -78,19 +79,26 @@ struct HermitianLanes<T: RealScalar> {
             }
             d[k] = re[k * n + k]
             e[k] = beta
-            // p = τ B v (B = A[k+1..., k+1...]), α = −½ τ (p^H v), w = p + α v,
-            // B −= v w^H + w v^H.
+            // p = τ B v (B = A[k+1..., k+1...], its lower triangle read), α = −½ τ (p^H v),
+            // w = p + α v, B −= v w^H + w v^H (lower triangle).
             let tr = taur[k], ti = taui[k]
-            var dotr = zero, doti = zero
+            for i in 0..<m { pr[i] = zero; pi[i] = zero }
             for i in 0..<m {
                 let row = (k + 1 + i) * n + k + 1
-                var sr = zero, si = zero
-                for j in 0..<m {
-                    let br = re[row + j], bi = im[row + j], xr = vr[v + j], xi = vi[v + j]
-                    sr += br * xr - bi * xi
-                    si += br * xi + bi * xr
+                let xr = vr[v + i], xi = vi[v + i]
+                var sr = re[row + i] * xr, si = re[row + i] * xi   // real diagonal
+                for j in 0..<i {
+                    let br = re[row + j], bi = im[row + j], yr = vr[v + j], yi = vi[v + j]
+                    sr += br * yr - bi * yi                  // B_ij v_j
+                    si += br * yi + bi * yr
+                    pr[j] += br * xr + bi * xi               // conj(B_ij) v_i
+                    pi[j] += br * xi - bi * xr
                 }
-                let qr = tr * sr - ti * si, qi = tr * si + ti * sr
+                pr[i] += sr; pi[i] += si
+            }
+            var dotr = zero, doti = zero
+            for i in 0..<m {
+                let qr = tr * pr[i] - ti * pi[i], qi = tr * pi[i] + ti * pr[i]
                 pr[i] = qr; pi[i] = qi
                 dotr += qr * vr[v + i] + qi * vi[v + i]   // conj(p_i) v_i
                 doti += qr * vi[v + i] - qi * vr[v + i]
@@ -104,7 +112,7 @@ struct HermitianLanes<T: RealScalar> {
             for i in 0..<m {
                 let row = (k + 1 + i) * n + k + 1
                 let ar = vr[v + i], ai = vi[v + i], wr = pr[i], wi = pi[i]
-                for j in 0..<m {
+                for j in 0...i {
                     let br = pr[j], bi = pi[j], cr = vr[v + j], ci = vi[v + j]
                     re[row + j] -= ar * br + ai * bi + wr * cr + wi * ci
                     im[row + j] -= ai * br - ar * bi + wi * cr - wr * ci
@@ -146,16 +154,16 @@ struct HermitianLanes<T: RealScalar> {
                 let width = min(8, count - start)
                 for s in 0..<width {
                     mid[s] = half * (lo[start + s] + hi[start + s])
-                    q[s] = d[0] - mid[s]
                     neg[s] = V(repeating: 0)
                 }
+                // pivots q_i = d_i − λ − e_{i−1}² / q_{i−1}; a pivot below `tiny` counts as −tiny
                 for i in 0..<n {
                     for s in 0..<width {
-                        if i > 0 {
-                            let prev = V.choose(q[s], -tiny, where: q[s].lanesMagnitude, isLessThan: tiny)
-                            q[s] = d[i] - mid[s] - e2[i - 1] / prev
-                        }
-                        neg[s] += V.choose(zeroV, oneV, where: q[s], isLessThan: zeroV)
+                        var t = d[i] - mid[s]
+                        if i > 0 { t -= e2[i - 1] / q[s] }
+                        t = V.choose(t, -tiny, where: t.lanesMagnitude, isLessThan: tiny)
+                        q[s] = t
+                        neg[s] += V.choose(zeroV, oneV, where: t, isLessThan: zeroV)
                     }
                 }
                 for s in 0..<width {

@@ -104,6 +104,13 @@ class _PMM(ModuleBase):
             if count:
                 module.set_params(tuple(params[start:start + count]))
             start += count
+        self._shape_children()
+
+    def _shape_children(self) -> None:
+        # the eigen module only records shapes: known once the matrix size and input are
+        n = self.modules[0].matrix_size
+        if self.input_shape is not None and n is not None:
+            self.modules[1].compile(None, (n, n))
 
     def get_hyperparameters(self) -> Dict[str, Any]:
         own = {k: getattr(self, k) for k in self._KEYS}
@@ -125,6 +132,7 @@ class _PMM(ModuleBase):
         self.parameter_counts = hyperparameters.get("parameter_counts")
         self.state_counts = hyperparameters.get("state_counts")
         self.modules = self._build()
+        self._shape_children()
 
     def _restore(self, hyperparameters: Dict[str, Any], params: Tuple[Any, ...]) -> None:
         self.set_hyperparameters(hyperparameters)
