@@ -506,3 +506,11 @@ def test_eigh_split_tridiagonal_and_exact_pivots():
     np.testing.assert_allclose(w, np.linalg.eigvalsh(a), atol=1e-14)
     np.testing.assert_allclose(a @ v, v * w[:, None, :], atol=1e-14)
     np.testing.assert_allclose(v.conj().transpose(0, 2, 1) @ v, np.broadcast_to(np.eye(5), (4, 5, 5)), atol=1e-14)
+
+
+def test_training_progress_output(capsys):
+    X = np.linspace(-1, 1, 20)[:, None]
+    model = pmm.Model([pmm.AffineEigenvaluePMM(matrix_size=2)], rng=0)
+    model.train(X, -np.abs(X), lr=0.01, batch_size=20, num_epochs=2, initialization_seed=0, batch_seed=0)
+    captured = capsys.readouterr()
+    assert "2/2" in captured.out + captured.err      # tqdm (stderr) or the plain line (stdout)
