@@ -95,9 +95,12 @@ public enum HermitianEigen {
         let doubleWork = try WorkBuffer<Double>(count: try Check.product(workers, doubleSize, "eigensolver work space"), "eigensolver work space")
         let intSize = 2 * m + lanes * m
         let intWork = try WorkBuffer<Int>(count: try Check.product(workers, intSize, "eigensolver work space"), "eigensolver work space")
+        // Eigenvalues by bisection in lanes when the selection is by index (algebraic keys) and
+        // at most half of the spectrum is needed; otherwise all of them by QL, lane by lane.
         let magnitude = which == .sm || which == .lm || which == .em || which == .im
+        let bisection = !magnitude && 2 * m <= n
         var fixedOrder = [Int](repeating: 0, count: m)
-        if !magnitude {   // index-based selection: the values are not read
+        if bisection {   // index-based selection: the values are not read
             let ascending = [Double](repeating: 0, count: n)
             ascending.withUnsafeBufferPointer { which.order($0.baseAddress!, n: n, k: k, m: m, into: &fixedOrder) }
         }
@@ -123,8 +126,8 @@ public enum HermitianEigen {
                 }
                 block.tridiagonalize()
                 let norm = block.tridiagonalNorm()
-                if magnitude {
-                    // per lane: all eigenvalues (implicit QL), the selection by magnitude
+                if !bisection {
+                    // per lane: all eigenvalues (implicit QL), then the selection
                     for l in 0..<lanes {
                         let cols = sorted + l * m
                         guard l < valid else {
