@@ -514,3 +514,11 @@ def test_training_progress_output(capsys):
     model.train(X, -np.abs(X), lr=0.01, batch_size=20, num_epochs=2, initialization_seed=0, batch_seed=0)
     captured = capsys.readouterr()
     assert "2/2" in captured.out + captured.err      # tqdm (stderr) or the plain line (stdout)
+
+
+def test_docstring_examples():
+    import doctest
+    from mfkit.pmm import _eigen, _matrices, _model, _models, _observables
+    for module in (pmm, _eigen, _matrices, _models, _observables, _model):
+        failures, _ = doctest.testmod(module, verbose=False, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert failures == 0, module.__name__

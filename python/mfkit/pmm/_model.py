@@ -35,7 +35,6 @@ class Model:
     >>> Y = np.hstack([X ** 2, -X])
     >>> model = pmm.Model([pmm.AffineEigenvaluePMM(matrix_size=3, num_eig=2)])
     >>> model.compile(0, (1,))
-    >>> model.set_precision(64)
     >>> model.train(X, Y, lr=0.05, batch_size=40, num_epochs=20, verbose=False, batch_seed=0)
     >>> model(X).shape
     (40, 2)
