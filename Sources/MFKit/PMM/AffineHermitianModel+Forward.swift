@@ -65,16 +65,21 @@ extension AffineHermitianModel {
         let xBase = x.data ?? outBase
         let (xRow, xCol, outRow) = (x.strides[0], x.strides[1], out.strides[0])
         let xSingle = x.dtype == .float32
-        // Per-worker scratch: 4 feature rows, and 4 samples' matrices when out is strided.
+        // Large contiguous outputs are formed in cache and written with non-temporal stores: one
+        // pass over memory instead of a read-for-ownership and a write (fresh pages included).
+        let streaming = inner && count * width * item >= streamingStoreBytes
+        // Per-worker scratch: 4 feature rows, and 4 samples' matrices when out is strided or streamed.
         let workers = Threads.count
-        let perWorker = max(1, 4 * p) + (inner ? 0 : 4 * width)
+        let staged = !inner || streaming
+        let perWorker = max(1, 4 * p) + (staged ? 4 * width : 0)
         let work = try WorkBuffer<T>(count: try Check.product(workers, perWorker, "PMM forward scratch"), "PMM forward scratch")
         offset.withUnsafeBufferPointer { ob in slopes.withUnsafeBufferPointer { sb in
             let b = ob.baseAddress!, a = sb.baseAddress ?? ob.baseAddress!
             parallelForDynamic(count, block: 64, work: count * width * max(1, p), threshold: 1 << 15,
                                workers: workers) { worker, range in
                 let xs = work.pointer + worker * perWorker
-                let scratch = inner ? nil : xs + max(1, 4 * p)
+                let scratch = staged ? xs + max(1, 4 * p) : nil
+                defer { if streaming { streamingStoreFence() } }
                 var s0 = range.lowerBound
                 while s0 < range.upperBound {
                     let g = min(4, range.upperBound - s0)
@@ -103,7 +108,14 @@ extension AffineHermitianModel {
                         for j in 0..<g { mirrorLower(dest(j), n, segments) }
                     }
                     if let scratch {
-                        for j in 0..<g { storeSample(scratch + j * width, out, s0 + j, n) }
+                        for j in 0..<g {
+                            if streaming {
+                                T.streamCopy((outBase + (s0 + j) * outRow).assumingMemoryBound(to: T.self),
+                                             scratch + j * width, width)
+                            } else {
+                                storeSample(scratch + j * width, out, s0 + j, n)
+                            }
+                        }
                     }
                     s0 += g
                 }
