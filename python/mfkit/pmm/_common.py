@@ -57,7 +57,7 @@ def finite_real(value: Any, name: str, allow_none: bool = False, positive: bool 
     if value is None and allow_none:
         return 0.0
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        raise ValueError(f"{name} must be a real number, got {type(value).__name__}")
     try:
         value = float(value)
     except OverflowError:

@@ -258,9 +258,8 @@ class LowRankAffineHermitianMatrix(_AffineHermitianBase):
     def set_params(self, params):
         """Sets (lambdas, us), shape-checked: lambdas (q, rank) real, us (q, rank, matrix_size)
         complex, q fixed once parameters exist. The arrays are copied (read-only)."""
-        if not isinstance(params, (tuple, list)) or not all(isinstance(p, np.ndarray) for p in params):
+        if not isinstance(params, tuple) or not all(isinstance(p, np.ndarray) for p in params):
             raise ValueError("params must be a tuple of numpy arrays")
-        params = tuple(params)
         if len(params) != 2:
             raise ValueError(f"Expected 2 parameter arrays, got {len(params)}")
         lambdas, us = params
@@ -358,9 +357,8 @@ class AffineHermitianMatrix(_AffineHermitianBase):
     def set_params(self, params):
         """Sets (Ms,), shape-checked: (q, matrix_size, matrix_size) complex and Hermitian
         (np.allclose), q fixed once parameters exist. The array is copied (read-only)."""
-        if not isinstance(params, (tuple, list)) or not all(isinstance(p, np.ndarray) for p in params):
+        if not isinstance(params, tuple) or not all(isinstance(p, np.ndarray) for p in params):
             raise ValueError("params must be a tuple of numpy arrays")
-        params = tuple(params)
         if len(params) != 1:
             raise ValueError(f"Expected 1 parameter arrays, got {len(params)}")
         (ms,) = params
