@@ -56,6 +56,23 @@ def evaluate(loss_fn: Any, X: np.ndarray, Y: Optional[np.ndarray], Y_unc: Option
     return float(np.mean(np.abs(s))), np.sign(s) * ds / size
 
 
+def entries(loss_fn: str, X: np.ndarray, Y: Optional[np.ndarray], Y_unc: Optional[np.ndarray],
+            pred: np.ndarray) -> np.ndarray:
+    """The per-entry terms whose mean is the named loss (so batch losses are means of slices). O(size)."""
+    target = np.asarray(X if loss_fn.endswith("_unsupervised") else Y, dtype=np.float64)
+    pred = pred.astype(np.float64)
+    unc = 1.0 if Y_unc is None or not loss_fn.endswith("_unc") else np.asarray(Y_unc, dtype=np.float64)
+    r = pred - target
+    kind = loss_fn.split("_")[0]
+    if kind == "mse":
+        return (r / unc) ** 2
+    if kind == "mae":
+        return np.abs(r / unc)
+    if kind == "mre":
+        return np.abs(r / ((target + 1e-4) * unc))
+    return np.abs(r / ((2 * (target + pred) + 1e-4) * unc))
+
+
 def is_unsupervised(loss_fn: Any) -> bool:
     return isinstance(loss_fn, str) and loss_fn.endswith("_unsupervised")
 

@@ -291,18 +291,21 @@ class Model:
                    for p in params]
 
         def validation_loss() -> float:
+            # the release's: the mean of per-batch mean losses over a permutation (a remainder
+            # batch weighs as much as a full one); for named losses one prediction of all samples
             order = batch_rng.permutation(X_val.shape[0])
-            losses = []
-            for start in range(0, X_val.shape[0] - val_batch + 1, val_batch):
-                idx = order[start:start + val_batch]
-                losses.append(self._loss(X_val[idx], None if Y_val is None else Y_val[idx],
-                                         None if Y_val_unc is None else np.asarray(Y_val_unc)[idx], loss_fn))
-            rest = X_val.shape[0] % val_batch
-            if rest:
-                idx = order[-rest:]
-                losses.append(self._loss(X_val[idx], None if Y_val is None else Y_val[idx],
-                                         None if Y_val_unc is None else np.asarray(Y_val_unc)[idx], loss_fn))
-            return float(np.mean(losses))
+            cuts = list(range(0, X_val.shape[0] - val_batch + 1, val_batch))
+            batches = [order[c:c + val_batch] for c in cuts]
+            if X_val.shape[0] % val_batch:
+                batches.append(order[-(X_val.shape[0] % val_batch):])
+            y_unc = None if Y_val_unc is None else np.asarray(Y_val_unc)
+            if isinstance(loss_fn, str) and loss_fn in _losses.LOSSES:
+                pred = self.predict(X_val)
+                terms = _losses.entries(loss_fn, X_val, Y_val, y_unc, pred)
+                terms = terms.reshape(terms.shape[0], -1).mean(axis=1)
+                return float(np.mean([terms[idx].mean() for idx in batches]))
+            return float(np.mean([self._loss(X_val[idx], None if Y_val is None else Y_val[idx],
+                                             None if y_unc is None else y_unc[idx], loss_fn) for idx in batches]))
 
         def step(idx, epoch):
             _, grads = self.value_and_grad(X[idx], None if Y is None else Y[idx], loss_fn,
