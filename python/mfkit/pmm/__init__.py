@@ -77,3 +77,10 @@ __all__ = ["LowRankAffineHermitianMatrix", "AffineHermitianMatrix", "Eigenvalues
            "eigh", "AffineEigenvaluePMM", "LowRankAffineEigenvaluePMM", "AffineObservablePMM",
            "LowRankAffineObservablePMM", "AEPMM", "LRAEPMM", "AOPMM", "LRAOPMM", "Model",
            "TransitionAmplitudeSum", "LowRankTransitionAmplitudeSum", "Bias"]
+
+# The public names live in private submodules; they are documented, pickled and fuzzed as mfkit.pmm's.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("mfkit.pmm._"):
+        _obj.__module__ = __name__
+del _name, _obj

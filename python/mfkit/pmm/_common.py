@@ -81,6 +81,15 @@ def which_code(which: Any) -> int:
     return _ffi.CONSTANTS["MFKIT_PMM_" + which.upper()]
 
 
+def shape_tuple(value: Any, name: str = "input_shape") -> Tuple[int, ...]:
+    """A shape given as a tuple or list of at most 8 non-negative integers (ValueError otherwise)."""
+    if (not isinstance(value, (tuple, list)) or len(value) > 8
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and 0 <= v < 2**31
+                       for v in value)):
+        raise ValueError(f"{name} must be a tuple of non-negative integers, got a {type(value).__name__}")
+    return tuple(int(v) for v in value)
+
+
 def frozen(array: Any) -> np.ndarray:
     """A read-only C-contiguous copy (a module's own parameter storage)."""
     copy = np.array(np.asarray(array), order="C", copy=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import sys
 import warnings
@@ -12,7 +13,7 @@ import numpy as np
 
 from .. import _ffi
 from . import _losses
-from ._common import ModuleBase, make_rng, precision_bits
+from ._common import ModuleBase, make_rng, precision_bits, shape_tuple
 
 __all__ = ["Model"]
 
@@ -45,7 +46,7 @@ class Model:
             modules = []
         elif not isinstance(modules, (list, tuple)):
             modules = [modules]
-        self.modules: List[Any] = list(modules)
+        self.modules: List[Any] = [_module(m) for m in modules]
         self._seed = rng if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
         self.rng = make_rng(rng)
         self.key_data = np.array([0, int(self._seed or 0) & 0xFFFFFFFF], np.uint32)
@@ -74,37 +75,39 @@ class Model:
 
     def append_module(self, module: Any) -> None:
         """Adds a module at the end (the model must be compiled again)."""
-        self.modules.append(module)
+        self.modules.append(_module(module))
         self._changed()
 
     add = append_module
 
     def __add__(self, module: Any) -> "Model":
-        new = Model(self.modules + [module])
-        return new
+        return Model(self.modules + [module])
 
     def prepend_module(self, module: Any) -> None:
         """Adds a module at the start."""
-        self.modules.insert(0, module)
+        self.modules.insert(0, _module(module))
         self._changed()
 
     put = prepend_module
 
     def insert_module(self, index: int, module: Any) -> None:
-        """Inserts a module at `index`."""
-        self.modules.insert(index, module)
+        """Inserts a module at `index` (0 ... len)."""
+        index = _index(index, len(self.modules) + 1)
+        self.modules.insert(index, _module(module))
         self._changed()
 
     insert = insert_module
 
     def remove_module(self, module: Any) -> None:
-        """Removes a module."""
-        self.modules.remove(module)
+        """Removes a module (ValueError if it is not in the model)."""
+        if not any(m is module for m in self.modules):
+            raise ValueError("remove_module: the module is not in the model")
+        self.modules = [m for m in self.modules if m is not module]
         self._changed()
 
     def pop_module(self, index: int = -1) -> Any:
         """Removes and returns the module at `index`."""
-        module = self.modules.pop(index)
+        module = self.modules.pop(_index(index, len(self.modules)))
         self._changed()
         return module
 
@@ -116,7 +119,7 @@ class Model:
         """Compiles every module in order for inputs of shape `input_shape` (per sample);
         parameters already present (given or loaded) are kept. `rngkey`: int seed or Generator."""
         gen = make_rng(rngkey)
-        shape = tuple(int(s) for s in input_shape)
+        shape = shape_tuple(input_shape)
         self.input_shape = shape
         for module in self.modules:
             module.compile(gen, shape)
@@ -126,7 +129,7 @@ class Model:
         self.output_shape = shape
 
     def get_output_shape(self, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
-        shape = tuple(input_shape)
+        shape = shape_tuple(input_shape)
         for module in self.modules:
             shape = tuple(module.get_output_shape(shape))
         return shape
@@ -195,11 +198,11 @@ class Model:
     def value_and_grad(self, X: np.ndarray, Y: Optional[np.ndarray] = None, loss_fn: Any = "mse",
                        Y_unc: Optional[np.ndarray] = None) -> Tuple[float, Tuple[np.ndarray, ...]]:
         """(loss, grads shaped like get_params()) for a model of one PMM module (the modules'
-        own analytic gradients); other compositions raise NotImplementedError."""
+        own analytic gradients); other compositions raise ValueError."""
         self._require_ready()
         trainable = [m for m in self.modules if hasattr(m, "value_and_grad")]
         if len(self.modules) != 1 or len(trainable) != 1:
-            raise NotImplementedError("MFKit differentiates models made of one PMM module "
+            raise ValueError("MFKit differentiates models made of one PMM module "
                                       "(AffineEigenvaluePMM, LowRankAffineEigenvaluePMM, AffineObservablePMM, "
                                       "LowRankAffineObservablePMM)")
         return self.modules[0].value_and_grad(np.asarray(X, dtype=np.float64), Y, loss_fn, Y_unc)
@@ -376,6 +379,11 @@ class Model:
         """Rebuilds the modules from serialize()'s dict (MFKit's or the release's): classes by
         name among MFKit's PMM modules, then each module's deserialize. The model must be
         compiled again before predicting (as in the release)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"deserialize: data must be a dict made by serialize(), got {type(data).__name__}")
+        missing = [k for k in ("module_typenames", "serialized_modules") if k not in data]
+        if missing:
+            raise ValueError(f"deserialize: data lacks the keys {missing}")
         classes = vars(sys.modules[__package__])  # the package's public classes
         names = [str(t) for t in np.asarray(data["module_typenames"]).tolist()]
         serialized = list(np.asarray(data["serialized_modules"], dtype=object).tolist())
@@ -394,11 +402,11 @@ class Model:
             self.key_data = np.asarray(data["key_data"], np.uint32).reshape(-1)
         self._changed()
 
-    def save(self, filename: str) -> None:
+    def save(self, filename: Union[str, os.PathLike]) -> None:
         """np.savez of serialize() (appends .npz), the release's file layout."""
         np.savez(_npz(filename), **_arrays(self.serialize()))
 
-    def save_compressed(self, filename: str) -> None:
+    def save_compressed(self, filename: Union[str, os.PathLike]) -> None:
         """As save, compressed."""
         np.savez_compressed(_npz(filename), **_arrays(self.serialize()))
 
@@ -406,11 +414,15 @@ class Model:
         """Loads a file written by save() or by the release's Model.save: its pickled part is read
         with a restricted unpickler (NumPy arrays, MFKit's and the release's module classes, jax
         arrays as NumPy arrays; nothing else)."""
-        with zipfile.ZipFile(filename) as archive:
-            data = {}
-            for entry in archive.namelist():
-                key = entry[:-4] if entry.endswith(".npy") else entry
-                data[key] = _read_npy(archive.read(entry))
+        path = _path(filename)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                data = {}
+                for entry in archive.namelist():
+                    key = entry[:-4] if entry.endswith(".npy") else entry
+                    data[key] = _read_npy(archive.read(entry))
+        except zipfile.BadZipFile:
+            raise ValueError(f"{path} is not an .npz file written by Model.save") from None
         self.deserialize(data)
 
     @classmethod
@@ -421,8 +433,30 @@ class Model:
         return model
 
 
-def _npz(filename: str) -> str:
-    return filename if str(filename).endswith(".npz") else f"{filename}.npz"
+def _module(module: Any) -> Any:
+    if not isinstance(module, ModuleBase):
+        raise TypeError(f"a Model holds MFKit PMM modules (mfkit.pmm), got {type(module).__name__}")
+    return module
+
+
+def _index(index: Any, length: int) -> int:
+    """A Python index into a sequence of `length` (negative counts from the end)."""
+    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"index must be an integer, got {type(index).__name__}")
+    if not -length <= index < length:
+        raise ValueError(f"index {index} is out of range for {length} positions")
+    return int(index)
+
+
+def _path(filename: Any) -> str:
+    if not isinstance(filename, (str, os.PathLike)):
+        raise TypeError(f"filename must be a path (str or os.PathLike), got {type(filename).__name__}")
+    return os.fspath(filename)
+
+
+def _npz(filename: Any) -> str:
+    path = _path(filename)
+    return path if path.endswith(".npz") else f"{path}.npz"
 
 
 def _arrays(data: Dict[str, Any]) -> Dict[str, np.ndarray]:
@@ -523,7 +557,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def _read_npy(raw: bytes) -> Any:
     """One .npy member: plain arrays by np.load; object arrays through the restricted unpickler."""
     stream = io.BytesIO(raw)
-    version = np.lib.format.read_magic(stream)
+    try:
+        version = np.lib.format.read_magic(stream)
+    except ValueError:
+        raise ValueError("a model file member is not a .npy array") from None
     shape, fortran, dtype = (np.lib.format.read_array_header_1_0(stream) if version == (1, 0)
                              else np.lib.format.read_array_header_2_0(stream))
     if dtype.hasobject:   # NumPy pickles the whole object array after the header

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _ffi
 from . import _losses
-from ._common import ModuleBase, check_keys, make_rng, real_features, which_code
+from ._common import ModuleBase, check_keys, make_rng, real_features, shape_tuple, which_code
 from ._eigen import Eigenvalues, Eigenvectors, _num_eig
 from ._matrices import AffineHermitianMatrix, LowRankAffineHermitianMatrix
 from ._observables import Bias, LowRankTransitionAmplitudeSum, TransitionAmplitudeSum, transition_sums
@@ -74,8 +74,10 @@ class _PMM(ModuleBase):
         if self.num_eig is None:
             raise ValueError("num_eig must be set (a positive integer) before compile()")
         gen = make_rng(rng)
-        self.input_shape = tuple(input_shape)
-        shape = self.input_shape
+        shape = shape_tuple(input_shape)
+        if len(shape) != 1:
+            raise ValueError(f"Input shape must be 1D (num_features,), got {shape}")
+        self.input_shape = shape
         for module in self.modules:
             module.compile(gen, shape)
             shape = module.get_output_shape(shape)
@@ -84,7 +86,7 @@ class _PMM(ModuleBase):
         self.state_counts = [0 for _ in self.modules]
 
     def get_output_shape(self, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
-        shape = tuple(input_shape)
+        shape = shape_tuple(input_shape)
         for module in self.modules:
             shape = module.get_output_shape(shape)
         return shape
@@ -126,9 +128,9 @@ class _PMM(ModuleBase):
             setattr(self, key, hyperparameters[key])
         self._validate()
         shape = hyperparameters.get("input_shape")
-        self.input_shape = None if shape is None else tuple(int(s) for s in shape)
+        self.input_shape = None if shape is None else shape_tuple(shape)
         shape = hyperparameters.get("output_shape")
-        self.output_shape = None if shape is None else tuple(int(s) for s in shape)
+        self.output_shape = None if shape is None else shape_tuple(shape, "output_shape")
         self.parameter_counts = hyperparameters.get("parameter_counts")
         self.state_counts = hyperparameters.get("state_counts")
         self.modules = self._build()
@@ -194,6 +196,7 @@ class _EigenvaluePMM(_PMM):
     """out = the selected eigenvalues of M(x) (N, num_eig)."""
 
     def get_output_shape(self, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
+        shape_tuple(input_shape)
         return (self.num_eig,)
 
     def __call__(self, input_NF: np.ndarray, training: bool = False, state: Any = (), rng: Any = None):
@@ -306,7 +309,7 @@ class _ObservablePMM(_PMM):
         n, k = self.modules[0].matrix_size, self.num_eig
         w, v = self._eigh(prepared, x, n, True)
         obs = self._observables()
-        ds = obs.matrices()
+        ds = obs._matrices()
         real = np.float32 if prepared.dtype == np.complex64 else np.float64
         out = np.empty((x.shape[0], obs.output_size), real)
         if x.shape[0]:
@@ -331,7 +334,7 @@ class _ObservablePMM(_PMM):
         sens = np.zeros(ds.shape, ds.dtype)
         if N:
             transition_sums(w, v, self.num_eig, ds, obs.centered, cotangent=cot, weights=weights, ds_sensitivity=sens)
-        grads = prepared.gradient(_feature_sum(x, v, weights, prepared.dtype)) + obs.gradient(sens)
+        grads = prepared.gradient(_feature_sum(x, v, weights, prepared.dtype)) + obs._gradient(sens)
         if self.bias_term:
             b = self.modules[3].bias
             grads += (cot.sum(axis=0).astype(b.dtype),)

@@ -6,10 +6,17 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .. import _ffi
-from ._common import ModuleBase, check_keys, finite_real, flag, frozen, make_rng, positive_int_or_none
+from ._common import ModuleBase, check_keys, finite_real, flag, frozen, make_rng, positive_int_or_none, shape_tuple
 from ._matrices import LowRankAffineHermitianMatrix
 
 __all__ = ["TransitionAmplitudeSum", "LowRankTransitionAmplitudeSum", "Bias"]
+
+
+def _eigenvector_rows(input_shape: Any) -> int:
+    shape = shape_tuple(input_shape)
+    if len(shape) != 2 or shape[0] < 1:
+        raise ValueError(f"Input shape must be 2D (matrix_size, num_eig), got {shape}")
+    return shape[0]
 
 
 def _hermitian_parts(ds: np.ndarray) -> bool:
@@ -20,11 +27,12 @@ class _TransitionBase(ModuleBase):
     """z_c = sum_l [sum_{i,j<k} |v_i^H D_cl v_j|^2 - 1/2 ||D_cl||_2^2 (centered)] on the selected
     eigenvectors (N, n, k); D_cl the Hermitian parts of the observables."""
 
-    def matrices(self) -> np.ndarray:
+    def _matrices(self) -> np.ndarray:
         """The observables D (output_size, num_observables, n, n) as the forward uses them."""
         raise NotImplementedError
 
     def get_output_shape(self, input_shape: Tuple[int, ...]) -> Tuple[int]:
+        shape_tuple(input_shape)
         return (self.output_size,)
 
     def __call__(self, input_NF: np.ndarray, training: bool = False, state: Any = (), rng: Any = None):
@@ -39,7 +47,7 @@ class _TransitionBase(ModuleBase):
         full[:, :, :k] = v
         values = np.zeros((N, n), np.float64)
         out = np.empty((N, self.output_size), np.float32 if v.dtype == np.complex64 else np.float64)
-        transition_sums(values, full, k, self.matrices(), self.centered, out=out)
+        transition_sums(values, full, k, self._matrices(), self.centered, out=out)
         return out, state
 
 
@@ -85,7 +93,7 @@ class TransitionAmplitudeSum(_TransitionBase):
         """Draws Ds (complex64, magnitude init_magnitude, Hermitian) for inputs (n, k)."""
         if self.num_observables is None or self.output_size is None:
             raise ValueError("num_observables and output_size must be set before compiling the module")
-        n = int(input_shape[0])
+        n = _eigenvector_rows(input_shape)
         if self.is_ready():
             if self.Ds.shape[2] != n:
                 raise ValueError(f"Input shape {input_shape} does not match the observables {self.Ds.shape}")
@@ -126,10 +134,10 @@ class TransitionAmplitudeSum(_TransitionBase):
         self.output_size, self.num_observables = int(o), int(l)
         self.Ds = frozen(ds)
 
-    def matrices(self) -> np.ndarray:
+    def _matrices(self) -> np.ndarray:
         return self.Ds
 
-    def gradient(self, sensitivity: np.ndarray) -> Tuple[np.ndarray]:
+    def _gradient(self, sensitivity: np.ndarray) -> Tuple[np.ndarray]:
         """jax.grad's entry for Ds from the sensitivities E (dL = sum Re tr(E dD)): conj(E)."""
         return (np.conj(sensitivity).astype(self.Ds.dtype),)
 
@@ -171,7 +179,7 @@ class LowRankTransitionAmplitudeSum(_TransitionBase):
         """Draws lambdas (float32) and us (complex64) of magnitude init_magnitude for inputs (n, k)."""
         if self.num_observables is None or self.output_size is None or self.rank is None:
             raise ValueError("rank, num_observables and output_size must be set before compiling the module")
-        n = int(input_shape[0])
+        n = _eigenvector_rows(input_shape)
         if self.is_ready():
             if self.us.shape[3] != n:
                 raise ValueError(f"Input shape {input_shape} does not match the observables {self.us.shape}")
@@ -216,14 +224,14 @@ class LowRankTransitionAmplitudeSum(_TransitionBase):
                                                      lambdas=self.lambdas.reshape(o * l, h),
                                                      us=self.us.reshape(o * l, h, n))
 
-    def matrices(self) -> np.ndarray:
+    def _matrices(self) -> np.ndarray:
         o, l, h, n = self.us.shape
         d = np.empty((o * l, n, n), self.us.dtype)
         _ffi.call("mfkit_pmm_matrices", self._factors._prepared().value, _ffi.describe(d, "Ds", True),
                   function="LowRankTransitionAmplitudeSum")
         return d.reshape(o, l, n, n)
 
-    def gradient(self, sensitivity: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def _gradient(self, sensitivity: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """jax.grad's entries for (lambdas, us) from the sensitivities E (o, l, n, n)."""
         o, l, h, n = self.us.shape
         g_lambdas, g_us = self._factors._gradient(sensitivity.reshape(o * l, n, n))
@@ -257,15 +265,16 @@ class Bias(ModuleBase):
 
     def compile(self, rng: Any, input_shape: Tuple[int, ...]) -> None:
         """Draws b (float32, magnitude init_magnitude) of the input's shape."""
+        shape = shape_tuple(input_shape)
         if self.is_ready():
-            if self.bias.shape != tuple(input_shape):
-                raise ValueError(f"Bias shape {self.bias.shape} does not match input shape {input_shape}")
+            if self.bias.shape != shape:
+                raise ValueError(f"Bias shape {self.bias.shape} does not match input shape {shape}")
             return
-        b = self.init_magnitude * make_rng(rng).standard_normal(tuple(input_shape))
+        b = self.init_magnitude * make_rng(rng).standard_normal(shape)
         self.set_params((b.astype(np.float32),))
 
     def get_output_shape(self, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
-        return tuple(input_shape)
+        return shape_tuple(input_shape)
 
     def get_hyperparameters(self) -> Dict[str, Any]:
         return {k: getattr(self, k) for k in self._KEYS}
@@ -291,5 +300,10 @@ class Bias(ModuleBase):
         self.bias = frozen(params[0])
 
     def __call__(self, input_NF: np.ndarray, training: bool = False, state: Any = (), rng: Any = None):
-        """(input_NF + b, state)."""
+        """(input_NF + b, state) for a real array input_NF (N,) + b.shape."""
+        if not self.is_ready():
+            raise ValueError("Module is not ready, call compile() first")
+        if not isinstance(input_NF, np.ndarray) or input_NF.dtype.kind not in "fiu" or \
+                input_NF.shape[1:] != self.bias.shape:
+            raise TypeError(f"input_NF must be a real array of shape (N,) + {self.bias.shape}")
         return input_NF + self.bias, state
