@@ -8,7 +8,7 @@ release (and JAX / NumPy probes):
   and (1024, 8, 64, 8), complex64 and complex128, against the release's module under
   jax.jit(jax.value_and_grad) (its `_get_callable()`, as its own training does);
 - train: one epoch of `Model.train` at N = 10^4 (p = 8, n = 16, k = 4), full batch and batch 256,
-  timed as (t(5 epochs) - t(1 epoch)) / 4 for both (the release re-jits per call);
+  timed as (t(6 epochs) - t(1 epoch)) / 5 for both (the release re-jits per call);
 - eigh: the batched eigensolver alone (`mfkit.pmm.eigh`) against `numpy.linalg.eigvalsh` on the
   same batch;
 - alloc: the allocating forward call (`m(x)`) against an `np.empty(shape).fill(v)` probe.
@@ -276,7 +276,7 @@ def bench_grad(quick):
 
 
 def bench_train(quick):
-    """One epoch of Model.train (N = 10^4, p = 8, n = 16, k = 4): (t(5) - t(1)) / 4 for both, after a
+    """One epoch of Model.train (N = 10^4, p = 8, n = 16, k = 4): (t(6) - t(1)) / 5 for both, after a
     warm-up call (the release compiles its loop in every call; the difference cancels it)."""
     import time
     import warnings
@@ -293,12 +293,12 @@ def bench_train(quick):
         def epoch_time(make, train):
             train(make(), 1)
             times = {}
-            for epochs in (1, 5):
+            for epochs in (1, 6):
                 model = make()
                 t0 = time.perf_counter()
                 train(model, epochs)
                 times[epochs] = time.perf_counter() - t0
-            return (times[5] - times[1]) / 4
+            return (times[6] - times[1]) / 5
         kw = dict(lr=1e-3, batch_size=batch, convergence_threshold=0.0, early_stopping_patience=100,
                   early_stopping_tolerance=-1.0, verbose=False, batch_seed=0)
 
