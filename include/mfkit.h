@@ -584,10 +584,12 @@ enum {
  * unselected ones in ascending order (m = n: the whole eigensystem). 1 <= num_eig <= m <= n.
  * Either output may be NULL (not both); they must not overlap a or each other. The first
  * component of every eigenvector is real and >= 0.
- * Method: many matrices at once, one per SIMD lane: Householder tridiagonalization, implicit QL
- * for the eigenvalues, inverse iteration for the m selected vectors only, back-transformation;
- * blocks of matrices over the threads. Time O(N ((16/3) n^3 + 4 m n^2)) real operations (4 or 8
- * matrices per instruction); work space O(n^2) per matrix of a block per thread. */
+ * Method (n <= 64): many matrices at once, one per SIMD lane: Householder tridiagonalization,
+ * bisection or implicit QL for the eigenvalues, inverse iteration for the m selected vectors
+ * only, back-transformation; blocks of matrices over the threads. Time O(N ((16/3) n^3 + 4 m n^2))
+ * real operations (4 or 8 matrices per instruction); work space O(n^2) per matrix of a block per
+ * thread. Larger n: LAPACK's heevd per matrix (the matrices over the threads, OpenBLAS on one
+ * thread each), about 9 n^3 per matrix, O(n^2) per thread; a matrix it cannot solve gives NaN. */
 MFKIT_API mfkit_status mfkit_pmm_eigh(const mfkit_array *a, int64_t num_eig, mfkit_pmm_which which,
                                       const mfkit_array *values, const mfkit_array *vectors);
 /* mfkit_pmm_eigh of M(x[s]) for every sample of x (N, p) float32/float64, without holding the N

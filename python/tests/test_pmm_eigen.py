@@ -88,7 +88,7 @@ def test_eigen_module_life_cycle():
 
 
 # ------------------------------------------------------------------ the batched eigensolver vs LAPACK
-@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 16, 17, 31, 64, 70])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 16, 17, 31, 64, 65, 70])
 def test_eigh_matches_lapack(n):
     rng = np.random.default_rng(n)
     a = hermitian(rng, (11, n, n))
@@ -100,6 +100,10 @@ def test_eigh_matches_lapack(n):
     gaps = np.diff(ref, axis=1).min() if n > 1 else 1.0
     np.testing.assert_allclose(projectors(v), projectors(rv), atol=1e-12 * max(1, 1 / gaps), rtol=0)
     np.testing.assert_allclose(a @ v, v * w[:, None, :], atol=1e-12 * np.abs(ref).max(), rtol=0)
+    assert np.all(v[:, 0, :].imag == 0) and np.all(v[:, 0, :].real >= 0)    # the phase (n > 64: LAPACK's path)
+    w4, v4 = pmm.eigh(a, min(4, n), "LM", num_columns=n)
+    np.testing.assert_allclose(np.sort(w4, axis=1), ref, atol=1e-12 * np.abs(ref).max(), rtol=0)
+    np.testing.assert_allclose(a @ v4, v4 * w4[:, None, :], atol=1e-12 * np.abs(ref).max(), rtol=0)
 
 
 @pytest.mark.parametrize("spectrum", [
