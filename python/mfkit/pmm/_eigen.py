@@ -34,8 +34,9 @@ def eigh(a: np.ndarray, num_eig: int, which: str = "SA", *, num_columns: Optiona
     ------
     ValueError, TypeError : bad shapes, dtypes or arguments.
 
-    Cost: O(N ((16/3) n^3 + 4 m n^2)) real operations, 4 (complex128) or 8 (complex64) matrices
-    per SIMD instruction, over mfkit.num_threads() threads.
+    Cost: for n <= 64, O(N ((16/3) n^3 + 4 m n^2)) real operations, 4 (complex128) or 8
+    (complex64) matrices per SIMD instruction, over mfkit.num_threads() threads; larger matrices
+    go to LAPACK's heevd one at a time (about 9 n^3 each), the batch over the threads.
 
     Examples
     --------
