@@ -25,7 +25,7 @@ Differences on purpose:
 - `optimize` runs L-BFGS (memory 10) with a backtracking line search in float64; it accepts
   `reduction_fn` = 'mean', 'max', 'last', np.mean, np.max, `lambda v: v[-1]`, or a vector of
   per-query weights; `callback` receives `CallbackArgs(step, loss, grad_norm)`; `progress=True`
-  prints the loss as it goes; Ctrl-C stops it and returns the best strategy so far.
+  shows a tqdm bar with the loss (printed lines without tqdm); Ctrl-C stops it and returns the best strategy so far.
 """
 import ctypes
 import warnings
@@ -33,6 +33,7 @@ import warnings
 import numpy as np
 
 from . import _ffi
+from ._progress import Progress
 from .optimization import CallbackArgs, interruptible
 from .streaming_matrix import StreamingMatrix
 
@@ -225,7 +226,8 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
     - reduction_fn: 'mean', 'max', 'last' (np.mean, np.max, `lambda v: v[-1]` are recognized),
       or a vector of n per-query weights (loss = weights @ errors).
     - callback(CallbackArgs(step, loss, grad_norm)) runs after every step; a true return stops.
-    - progress: True prints the loss every few steps (an int: every that many steps).
+    - progress: True shows a tqdm progress bar with the loss (printed lines every few steps
+      without tqdm; an int: a line every that many steps).
     - Ctrl-C stops the run and returns the best strategy so far (with a warning).
     - scan_fn: accepted for compatibility with jax_privacy and ignored.
 
@@ -238,18 +240,14 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
     max_optimizer_steps = _ffi.steps_int(max_optimizer_steps, "optimize")
     init = None if C is None else _strategy(C, "optimize")._handle
     code, weights = _reduction(reduction_fn, n, "optimize")
-    every = 0
-    if progress:
-        every = int(progress) if not isinstance(progress, bool) else max(1, max_optimizer_steps // 20)
+    bar = Progress(progress, max_optimizer_steps, "optimize")
     state = {"interrupted": False, "error": None}
 
     def on_step(_user, step, loss, grad_norm):
         try:
             if state["interrupted"]:
                 return 1
-            if every and (step % every == 0 or step == max_optimizer_steps - 1):
-                print(f"optimize: step {step + 1}/{max_optimizer_steps}  loss {loss:.8g}  grad norm {grad_norm:.3g}",
-                      flush=True)
+            bar.update(step, loss, grad_norm)
             if callback is not None and callback(CallbackArgs(int(step), float(loss), float(grad_norm))):
                 return 1
             return 0
@@ -263,7 +261,7 @@ def optimize(n, *, bands, C=None, A=None, max_optimizer_steps=100, reduction_fn=
     c_callback = _ffi.OPTIMIZE_CALLBACK(on_step)
     wdesc = None if weights is None else ctypes.byref(_ffi.describe(weights, "weights"))
     handle = ctypes.c_void_p()
-    with interruptible(state):
+    with interruptible(state), bar:
         _ffi.call("mfkit_banded_optimize", n, bands, init, _workload(A, "optimize"), int(max_optimizer_steps),
                   code, wdesc, c_callback, None, ctypes.byref(handle), function="optimize")
     if state["error"] is not None:
