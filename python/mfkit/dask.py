@@ -23,14 +23,15 @@ worker's environment, default all its cores); on a machine shared by several wor
 give each 1 / (processes per machine) of the cores.
 """
 import functools
+import inspect
 import math
 import numbers
-import pickle
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
 try:
+    import cloudpickle
     import dask
     import dask.array as da
     import distributed
@@ -49,10 +50,16 @@ def _same(obj):
     return obj
 
 
+def _call_method(build, name):
+    return getattr(build(), name)()
+
+
 def portable(obj) -> Any:
-    """A picklable zero-argument callable that returns `obj` (or an equal object) where it is
-    called: a ColumnNormalizedBanded is rebuilt from its params; an object that pickles is
-    carried as it is; a callable is returned unchanged (it builds the object on the worker).
+    """A zero-argument callable that Dask can send to a worker and that returns `obj` (or an
+    equal object) there: a ColumnNormalizedBanded is rebuilt from its params, a bound method
+    of one (e.g. `C.inverse_as_streaming_matrix`) is called on the rebuilt strategy; an object
+    that pickles (cloudpickle, as Dask) is carried as it is; a callable that pickles is
+    returned unchanged (it builds the object on the worker).
 
     Parameters
     ----------
@@ -65,7 +72,7 @@ def portable(obj) -> Any:
     Raises
     ------
     TypeError
-        An object that neither pickles nor is callable.
+        An object or callable that does not pickle.
 
     Cost: O(n b) for a banded strategy (its params), O(1) otherwise.
 
@@ -78,15 +85,15 @@ def portable(obj) -> Any:
     """
     if isinstance(obj, ColumnNormalizedBanded):
         return functools.partial(ColumnNormalizedBanded, obj.params)
-    if isinstance(obj, sm.StreamingMatrix) or hasattr(obj, "inverse_as_streaming_matrix") or not callable(obj):
-        try:
-            pickle.dumps(obj)
-        except Exception:  # noqa: BLE001 - any pickling failure means: send a recipe instead
-            raise TypeError(f"{type(obj).__name__} cannot be sent to Dask workers (it does not pickle); pass a "
-                            "zero-argument function that builds it there, e.g. mfkit.streaming_matrix.prefix_sum or "
-                            "functools.partial(mfkit.streaming_matrix.momentum_sgd_matrix, 0.9)") from None
-        return functools.partial(_same, obj)
-    return obj
+    if inspect.ismethod(obj) and isinstance(obj.__self__, ColumnNormalizedBanded):
+        return functools.partial(_call_method, portable(obj.__self__), obj.__name__)
+    try:
+        cloudpickle.dumps(obj)
+    except Exception:  # noqa: BLE001 - any pickling failure means: send a recipe instead
+        raise TypeError(f"{type(obj).__name__} cannot be sent to Dask workers (it does not pickle); pass a "
+                        "zero-argument function that builds it there, e.g. mfkit.streaming_matrix.prefix_sum or "
+                        "functools.partial(mfkit.streaming_matrix.momentum_sgd_matrix, 0.9)") from None
+    return obj if callable(obj) and not isinstance(obj, sm.StreamingMatrix) else functools.partial(_same, obj)
 
 
 def _client(client):
