@@ -16,11 +16,13 @@ draws from `default_rng(seed)` itself. The noise of a shard depends only on the 
 shard layout and the shard's index: `mfkit.dask.ShardedNoise` generates the same numbers on
 Dask workers, each holding one shard.
 
-Cost per step: drawing d normals (NumPy's ziggurat) plus O(d b) for the banded inverse (b
-bands; O(d s) for a streaming matrix of s stages); memory d values for z plus the stream's
-state (b - 1 slices of d values for a banded strategy).
+Cost per step: drawing d normals (NumPy's ziggurat; with several shards and d >= 2^20 the
+shards draw on up to `mfkit.num_threads()` threads at once) plus O(d b) for the banded inverse
+(b bands; O(d s) for a streaming matrix of s stages, over the cores); memory d values for z
+plus the stream's state (b - 1 slices of d values for a banded strategy).
 """
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -29,6 +31,8 @@ from . import _ffi
 from .streaming_matrix import StreamingMatrix
 
 __all__ = ["CorrelatedNoise", "shard_seeds", "shard_sizes", "noising_matrix"]
+
+_PARALLEL_DRAW = 1 << 20   # parameters from which shards draw their normals on parallel threads
 
 
 def noising_matrix(noising) -> StreamingMatrix:
@@ -179,10 +183,16 @@ class CorrelatedNoise:
             raise ValueError(f"CorrelatedNoise.next: out must be a writable C-contiguous {self.dtype} array of shape "
                              f"{self.shape}")
         flat = out.reshape(-1)
-        start = 0
-        for rng, size in zip(self._rngs, self.shard_sizes):
-            rng.standard_normal(dtype=self.dtype, out=flat[start:start + size])
-            start += size
+        bounds = np.cumsum([0] + self.shard_sizes)
+        jobs = [(rng, flat[a:b]) for rng, a, b in zip(self._rngs, bounds[:-1], bounds[1:])]
+        draw = lambda job: job[0].standard_normal(dtype=self.dtype, out=job[1])  # noqa: E731
+        workers = min(len(jobs), _ffi.num_threads())
+        if workers > 1 and self.size >= _PARALLEL_DRAW:
+            with ThreadPoolExecutor(workers) as pool:   # NumPy draws without the GIL
+                list(pool.map(draw, jobs))
+        else:
+            for job in jobs:
+                draw(job)
         if self.stddev != 1.0:
             flat *= self.dtype.type(self.stddev)
         self._stream.next(flat, out=flat)
