@@ -97,3 +97,11 @@ def test_errors_leave_out_untouched():
 def test_doctests():
     failures, tried = doctest.testmod(noise, verbose=False)
     assert tried > 0 and failures == 0
+
+
+def test_large_shards_drawn_on_threads_give_the_same_numbers():
+    d = (1 << 20) + 3                                       # above the parallel-draw threshold
+    gen = noise.CorrelatedNoise(sm.identity(), d, seed=5, shards=3)
+    Z = drawn(5, noise.shard_sizes(d, 3), 2, np.float32, 1.0)
+    for t in range(2):
+        np.testing.assert_array_equal(gen.next(), Z[t])
