@@ -38,6 +38,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("mfkit.dask needs Dask: pip install 'mfkit[dask]' (or pip install 'dask[distributed]')") from exc
 
+from . import _ffi
 from . import kron
 from . import noise as _noise
 from . import streaming_matrix as sm
@@ -160,14 +161,16 @@ class ShardedNoise:
 
     Examples
     --------
-    >>> noise = ShardedNoise(client, C, 10**9, seed=0)      # doctest: +SKIP
-    >>> noise.next()                                        # doctest: +SKIP
-    >>> noise.apply(lambda z, i, lr: params[i].__isub__(lr * z), 0.1)   # doctest: +SKIP
+    >>> noise = ShardedNoise(client, C, 10**9, stddev=s, seed=0)     # doctest: +SKIP
+    >>> noise.next()                                                 # doctest: +SKIP
+    1
+    >>> noise.apply(lambda z, i: float(z @ z))     # per shard, on its worker  # doctest: +SKIP
     """
 
     def __init__(self, client, noising, d, *, shards: Optional[Union[int, Sequence[int]]] = None,
                  stddev: float = 1.0, seed: Any = None, dtype=np.float32, workers: Optional[Sequence[str]] = None):
         self.client = _client(client)
+        self.dtype = _ffi.real_dtype(dtype, "ShardedNoise")
         self.shape = (int(d),) if isinstance(d, (numbers.Integral, np.integer)) else tuple(int(s) for s in d)
         size = int(np.prod(self.shape, dtype=np.int64))
         self.workers = sorted(self.client.scheduler_info()["workers"]) if workers is None else list(workers)
@@ -177,13 +180,12 @@ class ShardedNoise:
         self.seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         seeds = _noise.shard_seeds(self.seed, len(self.shard_sizes))
         build = portable(noising)
-        futures = [self.client.submit(_NoiseShard, build, s, stddev, seeds[i], dtype, actor=True,
+        futures = [self.client.submit(_NoiseShard, build, s, stddev, seeds[i], self.dtype, actor=True,
                                       workers=[self.workers[i % len(self.workers)]], allow_other_workers=False,
                                       pure=False)
                    for i, s in enumerate(self.shard_sizes)]
         self._futures = futures
         self.actors = [f.result() for f in futures]
-        self.dtype = np.dtype(dtype)
         self.step = 0
 
     def next(self) -> int:

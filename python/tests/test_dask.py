@@ -73,6 +73,8 @@ def test_objects_that_cannot_travel_are_refused(client):
         mdask.multiply_array(Unpicklable().inverse_as_streaming_matrix, da.ones((4, 2)))
     with pytest.raises(ValueError, match="between 1 and"):
         mdask.ShardedNoise(client, banded.ColumnNormalizedBanded.default(8, 2), 3, shards=4)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        mdask.ShardedNoise(client, banded.ColumnNormalizedBanded.default(8, 2), 3, dtype=np.int32)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
