@@ -35,9 +35,10 @@ Cost: "exact" a root search of about 50 evaluations of the normal CDF (microseco
 and "rdp" a root search over accountants (tens of milliseconds to a second).
 """
 import math
-import numbers
 from collections import namedtuple
 from typing import Optional
+
+from . import _args
 
 __all__ = ["NoiseCalibration", "noise_multiplier", "epsilon", "calibrate_noise", "ACCOUNTANTS"]
 
@@ -60,9 +61,7 @@ def _dp_accounting():
 
 
 def _real(value, name, function, low=0.0, high=math.inf, open_high=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{function}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    value = _args.real(value, name, function)
     if not (low < value and (value < high if open_high else value <= high)):
         bound = f"{high}" if high != math.inf else "infinity"
         raise ValueError(f"{function}: {name} must be in ({low}, {bound}{')' if open_high else ']'}, got {value}")

@@ -38,7 +38,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("mfkit.dask needs Dask: pip install 'mfkit[dask]' (or pip install 'dask[distributed]')") from exc
 
-from . import _ffi
+from . import _args
 from . import kron
 from . import noise as _noise
 from . import streaming_matrix as sm
@@ -49,6 +49,15 @@ __all__ = ["portable", "ShardedNoise", "multiply_array", "kronsum_diag_reduce", 
 
 def _same(obj):
     return obj
+
+
+def _aligned(a):
+    # An array received over the network may sit unaligned in its message buffer: copy it then.
+    return a if a.flags.aligned else np.array(a)
+
+
+def _banded(params):
+    return ColumnNormalizedBanded(_aligned(params))
 
 
 def _call_method(build, name):
@@ -85,7 +94,7 @@ def portable(obj) -> Any:
     2
     """
     if isinstance(obj, ColumnNormalizedBanded):
-        return functools.partial(ColumnNormalizedBanded, obj.params)
+        return functools.partial(_banded, obj.params)
     if inspect.ismethod(obj) and isinstance(obj.__self__, ColumnNormalizedBanded):
         return functools.partial(_call_method, portable(obj.__self__), obj.__name__)
     try:
@@ -170,7 +179,7 @@ class ShardedNoise:
     def __init__(self, client, noising, d, *, shards: Optional[Union[int, Sequence[int]]] = None,
                  stddev: float = 1.0, seed: Any = None, dtype=np.float32, workers: Optional[Sequence[str]] = None):
         self.client = _client(client)
-        self.dtype = _ffi.real_dtype(dtype, "ShardedNoise")
+        self.dtype = _args.real_dtype(dtype, "ShardedNoise")
         self.shape = (int(d),) if isinstance(d, (numbers.Integral, np.integer)) else tuple(int(s) for s in d)
         size = int(np.prod(self.shape, dtype=np.int64))
         self.workers = sorted(self.client.scheduler_info()["workers"]) if workers is None else list(workers)
@@ -214,11 +223,6 @@ class ShardedNoise:
 
 
 # ---------------------------------------------------------------- streaming products
-def _aligned(a):
-    # An array received over the network may sit unaligned in its message buffer: copy it then.
-    return a if a.flags.aligned else np.array(a)
-
-
 def _multiply_block(block, build):
     return sm.multiply_array(build(), _aligned(block))
 

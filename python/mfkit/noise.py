@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _ffi
+from . import _args, _ffi
 from .streaming_matrix import StreamingMatrix
 
 __all__ = ["CorrelatedNoise", "shard_seeds", "shard_sizes", "noising_matrix"]
@@ -155,13 +155,13 @@ class CorrelatedNoise:
 
     def __init__(self, noising, shape, *, stddev: float = 1.0, seed: Any = None, dtype=np.float32,
                  shards: Union[int, Sequence[int]] = 1):
-        self.shape = tuple(int(s) for s in ((shape,) if isinstance(shape, (numbers.Integral, np.integer)) else shape))
+        self.shape = _args.shape(shape, "shape", "CorrelatedNoise")
         if any(s < 0 for s in self.shape):
             raise ValueError(f"CorrelatedNoise: shape must be non-negative, got {self.shape}")
-        if isinstance(stddev, bool) or not isinstance(stddev, numbers.Real) or not 0 <= stddev < np.inf:
+        self.stddev = _args.real(stddev, "stddev", "CorrelatedNoise")
+        if not 0 <= self.stddev < np.inf:
             raise ValueError(f"CorrelatedNoise: stddev must be a finite non-negative number, got {stddev!r}")
-        self.stddev = float(stddev)
-        self.dtype = _ffi.real_dtype(dtype, "CorrelatedNoise")
+        self.dtype = _args.real_dtype(dtype, "CorrelatedNoise")
         self.size = int(np.prod(self.shape, dtype=np.int64))
         self.shard_sizes = shard_sizes(self.size, shards)
         self.seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)

@@ -82,7 +82,9 @@ def test_multiply_array_blockwise(client, dtype):
     x = np.random.default_rng(3).standard_normal((40, 9, 10)).astype(dtype)
     dx = da.from_array(x, chunks=(40, 4, 5))
     C = banded.optimize(40, bands=3, max_optimizer_steps=10)
-    for A, build in ((sm.prefix_sum(), sm.prefix_sum), (C.inverse_as_streaming_matrix(), C.inverse_as_streaming_matrix)):
+    momentum = sm.prefix_sum() @ sm.momentum_sgd_matrix(0.9)      # a StreamingMatrix travels as itself
+    for A, build in ((sm.prefix_sum(), sm.prefix_sum), (C.inverse_as_streaming_matrix(), C.inverse_as_streaming_matrix),
+                     (momentum, momentum)):
         result = mdask.multiply_array(build, dx)
         assert result.chunks == dx.chunks and result.dtype == dtype
         np.testing.assert_array_equal(result.compute(), sm.multiply_array(A, x))
