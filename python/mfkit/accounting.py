@@ -49,6 +49,7 @@ ACCOUNTANTS = ("exact", "pld", "rdp")
 #: s = σ Δ clip_norm of z, and the sensitivity Δ it was computed for.
 NoiseCalibration = namedtuple("NoiseCalibration", ["noise_multiplier", "stddev", "sensitivity"])
 
+_TINY = 1e-100   # below this dp_accounting's root search overflows (ε beyond 1e199)
 _INSTALL = "pip install 'mfkit[accounting]' (or pip install dp-accounting)"
 
 
@@ -156,6 +157,8 @@ def epsilon(noise_multiplier: float, delta: float, *, accountant: str = "exact")
     sigma = _real(noise_multiplier, "noise_multiplier", "epsilon")
     delta = _real(delta, "delta", "epsilon", high=1.0)
     dp, make = _accountant(accountant, "epsilon")
+    if sigma < _TINY:
+        raise ValueError(f"epsilon: noise_multiplier={sigma} is below {_TINY} (ε would be astronomically large)")
     if make is None:
         return float(dp.get_epsilon_gaussian(sigma, delta))
     acc = make()

@@ -180,8 +180,10 @@ class ShardedNoise:
                  stddev: float = 1.0, seed: Any = None, dtype=np.float32, workers: Optional[Sequence[str]] = None):
         self.client = _client(client)
         self.dtype = _args.real_dtype(dtype, "ShardedNoise")
-        self.shape = (int(d),) if isinstance(d, (numbers.Integral, np.integer)) else tuple(int(s) for s in d)
-        size = int(np.prod(self.shape, dtype=np.int64))
+        self.shape = _args.shape(d, "d", "ShardedNoise")
+        if min(self.shape, default=0) < 0:
+            raise ValueError(f"ShardedNoise: d must be non-negative, got {self.shape}")
+        size = math.prod(self.shape)
         self.workers = sorted(self.client.scheduler_info()["workers"]) if workers is None else list(workers)
         if not self.workers:
             raise ValueError("ShardedNoise: the cluster has no workers")

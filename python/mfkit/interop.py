@@ -113,12 +113,13 @@ def from_jax_privacy(strategy) -> ColumnNormalizedBanded:
     Returns
     -------
     ColumnNormalizedBanded
-        Its params are the given ones converted to float64.
+        Its params are the given ones converted to float64 (a JAX or torch CPU array is read
+        in place, as every MFKit input).
 
     Raises
     ------
-    ValueError
-        params not (n, b) with 1 <= b <= n, not finite, or with a zero diagonal.
+    ValueError, TypeError
+        params not a real (n, b) array with 1 <= b <= n, not finite, or with a zero diagonal.
 
     Cost: O(n b).
 
@@ -127,5 +128,4 @@ def from_jax_privacy(strategy) -> ColumnNormalizedBanded:
     >>> from_jax_privacy([[1.0, 0.5], [1.0, 0.0]]).bands
     2
     """
-    params = getattr(strategy, "params", strategy)
-    return ColumnNormalizedBanded(np.asarray(params, dtype=np.float64))
+    return ColumnNormalizedBanded(getattr(strategy, "params", strategy))

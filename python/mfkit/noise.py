@@ -21,6 +21,7 @@ shards draw on up to `mfkit.num_threads()` threads at once) plus O(d b) for the 
 (b bands; O(d s) for a streaming matrix of s stages, over the cores); memory d values for z
 plus the stream's state (b - 1 slices of d values for a banded strategy).
 """
+import math
 import numbers
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Sequence, Union
@@ -32,6 +33,8 @@ from .streaming_matrix import StreamingMatrix
 
 __all__ = ["CorrelatedNoise", "shard_seeds", "shard_sizes", "noising_matrix"]
 
+#: The most shards a layout may have.
+MAX_SHARDS = 1 << 20
 _PARALLEL_DRAW = 1 << 20   # parameters from which shards draw their normals on parallel threads
 
 
@@ -70,24 +73,28 @@ def noising_matrix(noising) -> StreamingMatrix:
 
 def shard_sizes(d: int, shards: Union[int, Sequence[int]]) -> list:
     """Sizes of the shards of d parameters: `shards` equal parts (the first d % shards one
-    larger, as `numpy.array_split`) or the given sizes (positive, summing to d).
+    larger, as `numpy.array_split`) or the given sizes (positive, summing to d); at most
+    MAX_SHARDS of them.
 
     Examples
     --------
     >>> shard_sizes(10, 3)
     [4, 3, 3]
     """
-    if isinstance(shards, (numbers.Integral, np.integer)) and not isinstance(shards, bool):
-        shards = int(shards)
-        if not 1 <= shards <= max(d, 1):
-            raise ValueError(f"shards must be between 1 and the number of parameters {d}, got {shards}")
+    d = _args.integer(d, "d", "shard_sizes", minimum=0, condition="non-negative")
+    limit = min(max(d, 1), MAX_SHARDS)
+    if isinstance(shards, (numbers.Integral, np.integer)) and not isinstance(shards, (bool, np.bool_)):
+        shards = _args.integer(shards, "shards", "shard_sizes", minimum=1, condition=f"between 1 and {limit}")
+        if shards > limit:
+            raise ValueError(f"shard_sizes: shards must be between 1 and {limit} (parameters {d}), got {shards}")
         return [d // shards + (1 if i < d % shards else 0) for i in range(shards)]
-    try:
-        sizes = [int(s) for s in shards]
-    except TypeError:
-        raise TypeError(f"shards must be an integer or a sequence of sizes, got {type(shards).__name__}") from None
-    if not sizes or min(sizes) < 1 or sum(sizes) != d:
-        raise ValueError(f"shard sizes must be positive and sum to the number of parameters {d}, got {sizes}")
+    if isinstance(shards, (str, bytes)) or not hasattr(shards, "__len__"):
+        raise TypeError(f"shard_sizes: shards must be an integer or a sequence of sizes, got {type(shards).__name__}")
+    if not 1 <= len(shards) <= limit:
+        raise ValueError(f"shard_sizes: there must be between 1 and {limit} shard sizes, got {len(shards)}")
+    sizes = [_args.integer(s, "shard size", "shard_sizes", minimum=1, condition="positive") for s in shards]
+    if sum(sizes) != d:
+        raise ValueError(f"shard_sizes: shard sizes must sum to the number of parameters {d}, got {sum(sizes)}")
     return sizes
 
 
@@ -114,6 +121,9 @@ def shard_seeds(seed: Any, shards: int) -> list:
     >>> all(x.spawn_key == y.spawn_key and x.entropy == y.entropy for x, y in zip(a, b))
     True
     """
+    shards = _args.integer(shards, "shards", "shard_seeds", minimum=1, condition=f"between 1 and {MAX_SHARDS}")
+    if shards > MAX_SHARDS:
+        raise ValueError(f"shard_seeds: shards must be between 1 and {MAX_SHARDS}, got {shards}")
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     if shards == 1:
         return [root]
@@ -162,7 +172,9 @@ class CorrelatedNoise:
         if not 0 <= self.stddev < np.inf:
             raise ValueError(f"CorrelatedNoise: stddev must be a finite non-negative number, got {stddev!r}")
         self.dtype = _args.real_dtype(dtype, "CorrelatedNoise")
-        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.size = math.prod(self.shape)
+        if self.size > _args.INT64_MAX:
+            raise ValueError(f"CorrelatedNoise: shape {self.shape} has more than 2^63 elements")
         self.shard_sizes = shard_sizes(self.size, shards)
         self.seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self._rngs = [np.random.default_rng(s) for s in shard_seeds(self.seed, len(self.shard_sizes))]

@@ -18,6 +18,8 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from . import _args
+
 __all__ = ["curves", "per_step_errors", "matrix"]
 
 
@@ -29,8 +31,13 @@ def _pyplot():
     return plt
 
 
-def _axes(ax):
-    return _pyplot().subplots()[1] if ax is None else ax
+def _axes(ax, function):
+    plt = _pyplot()
+    if ax is None:
+        return plt.subplots()[1]
+    if not isinstance(ax, plt.Axes):
+        raise TypeError(f"{function}: ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
 
 
 def curves(data: Mapping[str, Any], ax=None, *, xlabel: str = "step", ylabel: Optional[str] = None,
@@ -58,7 +65,9 @@ def curves(data: Mapping[str, Any], ax=None, *, xlabel: str = "step", ylabel: Op
     Raises
     ------
     ValueError
-        Empty `data`, or a curve that is not 1-D.
+        Empty `data`, a curve that is not 1-D, or an `x` shorter than a curve.
+    TypeError
+        `ax` is not a matplotlib Axes.
     ImportError
         matplotlib is not installed.
 
@@ -74,13 +83,17 @@ def curves(data: Mapping[str, Any], ax=None, *, xlabel: str = "step", ylabel: Op
         raise ValueError("curves: data must be a non-empty mapping of names to 1-D arrays")
     arrays = {}
     for name, values in data.items():
-        values = np.asarray(values, dtype=np.float64)
+        values = _args.array(values, f"data[{name!r}]", "curves", sequences=True)
         if values.ndim != 1:
             raise ValueError(f"curves: {name!r} must be one-dimensional, got shape {values.shape}")
         arrays[str(name)] = values
-    ax = _axes(ax)
+    if x is not None:
+        x = _args.array(x, "x", "curves", sequences=True)
+        if x.ndim != 1 or x.size < max(v.size for v in arrays.values()):
+            raise ValueError(f"curves: x must be one-dimensional and as long as the longest curve, got shape {x.shape}")
+    ax = _axes(ax, "curves")
     for name, values in arrays.items():
-        ax.plot(np.arange(values.size) if x is None else np.asarray(x)[:values.size], values, label=name)
+        ax.plot(np.arange(values.size) if x is None else x[:values.size], values, label=name)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -154,9 +167,9 @@ def matrix(C, ax=None, *, n: Optional[int] = None, title: Optional[str] = None, 
     Raises
     ------
     ValueError
-        The matrix is not two-dimensional.
+        The matrix is not two-dimensional or is empty.
     TypeError
-        An object needing `n` without it.
+        An object needing `n` without it; `ax` not a matplotlib Axes.
     ImportError
         matplotlib is not installed.
 
@@ -172,10 +185,10 @@ def matrix(C, ax=None, *, n: Optional[int] = None, title: Optional[str] = None, 
         dense = C.materialize() if n is None else C.materialize(n)
     else:
         dense = C
-    dense = np.asarray(dense, dtype=np.float64)
-    if dense.ndim != 2:
-        raise ValueError(f"matrix: C must be two-dimensional, got shape {dense.shape}")
-    ax = _axes(ax)
+    dense = _args.array(dense, "C", "matrix", sequences=True)
+    if dense.ndim != 2 or dense.size == 0:
+        raise ValueError(f"matrix: C must be a non-empty two-dimensional matrix, got shape {dense.shape}")
+    ax = _axes(ax, "matrix")
     image = ax.imshow(dense, cmap=cmap, interpolation="nearest")
     ax.set_xlabel("column")
     ax.set_ylabel("row")
