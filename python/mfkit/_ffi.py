@@ -82,8 +82,8 @@ def _ctype(declaration):
         t, stars = ctypes.c_void_p, stars - 1       # a handle is a void *
     elif base in CALLBACKS:
         t = CALLBACKS[base]
-    elif base == "char" and stars == 1:
-        return ctypes.c_char_p
+    elif base == "char" and stars >= 1:
+        t, stars = ctypes.c_char_p, stars - 1        # a C string (or a pointer to one)
     elif base == "void" and stars >= 1:
         t, stars = ctypes.c_void_p, stars - 1
     elif base in _SCALARS:
@@ -159,6 +159,10 @@ class Cancelled(RuntimeError):
     """A callback stopped the work (MFKIT_ERR_CANCELLED)."""
 
 
+class Unavailable(RuntimeError):
+    """No BLAS/LAPACK could be loaded for a function that needs one (MFKIT_ERR_UNAVAILABLE)."""
+
+
 #: status code -> exception type
 ERRORS = {
     CONSTANTS["MFKIT_ERR_INVALID_ARGUMENT"]: ValueError,
@@ -168,6 +172,7 @@ ERRORS = {
     CONSTANTS["MFKIT_ERR_CANCELLED"]: Cancelled,
     CONSTANTS["MFKIT_ERR_OUT_OF_MEMORY"]: MemoryError,
     CONSTANTS["MFKIT_ERR_INTERNAL"]: RuntimeError,
+    CONSTANTS["MFKIT_ERR_UNAVAILABLE"]: Unavailable,
 }
 
 
@@ -243,6 +248,33 @@ def set_num_threads(n: int) -> None:
     """
     n = _args.integer(n, "n", "set_num_threads")
     call("mfkit_set_num_threads", int(np.clip(n, -1, 2**31 - 1)), function="set_num_threads")
+
+
+def lapack_library() -> dict:
+    """The BLAS/LAPACK MFKit's dense functions use, loaded on the first call.
+
+    From Python it is the OpenBLAS NumPy loaded, unless $MFKIT_OPENBLAS names another (see the
+    README's "BLAS/LAPACK"). Cost: O(1) after the first call.
+
+    Returns
+    -------
+    dict
+        {"path": the library's file, "integer_bits": 32 or 64}.
+
+    Raises
+    ------
+    mfkit.Unavailable
+        No BLAS/LAPACK could be loaded; the message says where MFKit looked.
+
+    Examples
+    --------
+    >>> import mfkit
+    >>> mfkit.lapack_library()["integer_bits"] in (32, 64)
+    True
+    """
+    path, bits = ctypes.c_char_p(), ctypes.c_int32()
+    call("mfkit_lapack_library", ctypes.byref(path), ctypes.byref(bits), function="lapack_library")
+    return {"path": path.value.decode(errors="replace"), "integer_bits": bits.value}
 
 
 # ---------------------------------------------------------------- arrays and arguments

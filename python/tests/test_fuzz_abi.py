@@ -68,11 +68,11 @@ class Run:
         self.spare = {t: [] for t in _ffi.OPAQUE}      # valid handles a free function may take
         self.threads = _ffi.num_threads()
         self.seed_handles()
-        callback = _ffi.OPTIMIZE_CALLBACK
-        self.stop_now = callback(lambda user, step, loss, g: 1)
-        self.stop_at_2 = callback(lambda user, step, loss, g: int(step >= 2))
-        self.garbage_stop = callback(lambda user, step, loss, g: 42)
-        self.go_on = callback(lambda user, step, loss, g: 0)
+        # Per step-callback type (every callback but the objective: (user, step, ...) -> int):
+        # NULL, stop at once, stop at step 2, a garbage nonzero stop, never stop.
+        self.stoppers = {name: (t(), t(lambda user, step, *rest: 1), t(lambda user, step, *rest: int(step >= 2)),
+                                t(lambda user, step, *rest: 42), t(lambda user, step, *rest: 0))
+                         for name, t in _ffi.CALLBACKS.items() if name != "mfkit_objective"}
         objective = _ffi.OBJECTIVE
         self.objectives = [objective(self.quadratic), objective(lambda u, x, g, n: float("nan")),
                            objective(lambda u, x, g, n: float("inf")), objective(lambda u, x, g, n: 0.0)]
@@ -246,14 +246,18 @@ class Run:
                     outs.append((base, out))
                     self.call_buffers.append(out)
                     args.append(ctypes.byref(out))
-            elif base == "mfkit_optimize_callback":
-                args.append("callback")     # chosen below, once max_steps is known
+            elif base in self.stoppers:
+                args.append(("callback", base))     # chosen below, once max_steps is known
             elif base == "mfkit_objective":
                 args.append(self.ffi.OBJECTIVE() if self.rng.random() < 0.1 else self.rng.choice(self.objectives))
             elif base == "void" and stars == 1:
                 args.append(self.pick([None, 0x1234]))
             elif base == "char" and stars == 1:
                 args.append(self.pick([None, b"", b"garbage"]))
+            elif base == "char" and stars == 2:   # an output C string (static storage)
+                out = ctypes.c_char_p(None)
+                self.call_buffers.append(out)
+                args.append(None if self.rng.random() < 0.3 else ctypes.byref(out))
             elif stars == 1:
                 args.append(self.scalar_pointer(self.ffi._ctype(base)))
             elif stars == 0 and self.ffi._ctype(base) is ctypes.c_double:
@@ -268,12 +272,10 @@ class Run:
                 args.append(self.pick(INT32) if self.rng.random() < 0.5 else self.rng.choice([0, 1, 2, 3]))
             else:
                 raise AssertionError(f"the fuzzer has no generator for {ctype!r} ({name}); add one")
-        stoppers = [self.ffi.OPTIMIZE_CALLBACK(), self.stop_now, self.stop_at_2, self.garbage_stop]  # NULL first
-        if max_steps_huge:
-            stoppers = [self.stop_now, self.stop_at_2, self.garbage_stop]
-        else:
-            stoppers.append(self.go_on)
-        args = [self.rng.choice(stoppers) if a == "callback" else a for a in args]
+        def stopper(kind):
+            null, now, at_2, garbage, go_on = self.stoppers[kind]
+            return self.rng.choice([now, at_2, garbage] if max_steps_huge else [null, now, at_2, garbage, go_on])
+        args = [stopper(a[1]) if isinstance(a, tuple) and a[:1] == ("callback",) else a for a in args]
         return args, outs
 
     # -- one call ---------------------------------------------------------------------
