@@ -51,13 +51,8 @@ def _same(obj):
     return obj
 
 
-def _aligned(a):
-    # An array received over the network may sit unaligned in its message buffer: copy it then.
-    return a if a.flags.aligned else np.array(a)
-
-
 def _banded(params):
-    return ColumnNormalizedBanded(_aligned(params))
+    return ColumnNormalizedBanded(params)
 
 
 def _call_method(build, name):
@@ -226,7 +221,7 @@ class ShardedNoise:
 
 # ---------------------------------------------------------------- streaming products
 def _multiply_block(block, build):
-    return sm.multiply_array(build(), _aligned(block))
+    return sm.multiply_array(build(), block)
 
 
 def multiply_array(A, x):
@@ -295,7 +290,7 @@ def _ranges(length, splits, function):
 
 
 def _kron_task(name, vecs, *args):
-    return getattr(kron, name)([_aligned(v) for v in vecs], *args)
+    return getattr(kron, name)(list(vecs), *args)
 
 
 def _function(f, function):
