@@ -5,10 +5,7 @@ import MFKitABI
 
 private func blt(_ bufDecay: UnsafePointer<mfkit_array>?, _ outputScale: UnsafePointer<mfkit_array>?,
                  _ names: (String, String) = ("buf_decay", "output_scale")) throws -> BufferedToeplitz {
-    let a = try array(bufDecay, names.0), b = try array(outputScale, names.1)
-    try a.requireInput(names.0, ndim: 1)
-    try b.requireInput(names.1, ndim: 1)
-    return try BufferedToeplitz(bufDecay: try a.readVector(names.0), outputScale: try b.readVector(names.1))
+    try BufferedToeplitz(bufDecay: try array(bufDecay, names.0), outputScale: try array(outputScale, names.1), names: names)
 }
 
 /// The error reduction of a code (MFKIT_BLT_ERROR_*).
@@ -24,39 +21,17 @@ private func errorKind(_ error: mfkit_blt_error) throws -> BLTLoss.ErrorKind {
 private func lossSpec(_ n: Int64, _ minSep: Int64, _ cap: UnsafePointer<Int64>?, _ error: mfkit_blt_error,
                       _ closedForm: Int32, strength: Double = 1e-8, multipliers: UnsafePointer<mfkit_array>? = nil,
                       maxSecondCoef: Double = 1, minThetaGap: Double = 1e-12) throws -> BLTLoss {
-    let kind = try errorKind(error)
-    var loss: BLTLoss
-    if closedForm != 0 {
-        guard kind == .max else { throw MFError.invalidArgument("the closed-form loss is for max error only") }
-        loss = try .closedFormSingleParticipation(n: Int(n))
-    } else {
-        loss = try .minSep(n: Int(n), error: kind, minSep: Int(minSep), maxParticipations: optional(cap))
-    }
-    try Check.finite(strength, "penalty_strength")
-    try Check.finite(maxSecondCoef, "max_second_coef")
-    try Check.finite(minThetaGap, "min_theta_gap")
-    loss.penaltyStrength = strength
-    loss.maxSecondCoef = maxSecondCoef
-    loss.minThetaGap = minThetaGap
-    if multipliers != nil {
-        let m = try array(multipliers, "penalty_multipliers")
-        try m.requireInput("penalty_multipliers", ndim: 1, shape: [9])
-        loss.penaltyMultipliers = try m.readVector("penalty_multipliers")
-        try Check.finite(loss.penaltyMultipliers, "penalty_multipliers")
-    }
-    return loss
+    try BLTLoss.described(n: Int(n), minSep: Int(minSep), maxParticipations: optional(cap), error: try errorKind(error),
+                          closedForm: closedForm != 0, penaltyStrength: strength,
+                          multipliers: try optionalArray(multipliers, "penalty_multipliers"),
+                          maxSecondCoef: maxSecondCoef, minThetaGap: minThetaGap)
 }
 
-/// Writes a value and its gradient: the gradient arrays are checked before the value is stored.
+/// Stores a closed form's value into *out and its gradient into the optional arrays.
 private func storeValue(_ b: BufferedToeplitz, _ out: UnsafeMutablePointer<Double>?, _ g1: UnsafePointer<mfkit_array>?,
                         _ g2: UnsafePointer<mfkit_array>?, _ compute: () throws -> BLTValue) throws {
-    guard let out else { throw MFError.invalidArgument("out is a null pointer") }
     let (a1, a2) = (try optionalArray(g1, "grad_buf_decay"), try optionalArray(g2, "grad_output_scale"))
-    try a1?.requireOutput("grad_buf_decay", ndim: 1, shape: [b.count])
-    try a2?.requireOutput("grad_output_scale", ndim: 1, shape: [b.count])
-    let v = try compute()
-    try b.writeGradient(v, bufDecay: a1, outputScale: a2)
-    out.pointee = v.value
+    try store(out) { try b.value(gradient: a1, a2, compute) }
 }
 
 @c @implementation
@@ -81,11 +56,8 @@ public func mfkit_blt_materialize(_ bd: UnsafePointer<mfkit_array>?, _ os: Unsaf
 public func mfkit_blt_inverse(_ bd: UnsafePointer<mfkit_array>?, _ os: UnsafePointer<mfkit_array>?, _ skipChecks: Int32,
                               _ outBd: UnsafePointer<mfkit_array>?, _ outOs: UnsafePointer<mfkit_array>?) -> mfkit_status {
     exported {
-        let b = try blt(bd, os)
-        let (o1, o2) = (try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale"))
-        try o1.requireOutput("out_buf_decay", ndim: 1, shape: [b.count])
-        try o2.requireOutput("out_output_scale", ndim: 1, shape: [b.count])
-        try b.inverse(skipChecks: skipChecks != 0).write(bufDecay: o1, outputScale: o2)
+        try blt(bd, os).inverse(skipChecks: skipChecks != 0, into: try array(outBd, "out_buf_decay"),
+                                try array(outOs, "out_output_scale"))
     }
 }
 
@@ -98,9 +70,7 @@ public func mfkit_blt_pillutla_score(_ bd: UnsafePointer<mfkit_array>?, _ os: Un
 @c @implementation
 public func mfkit_blt_min_buf_decay_gap(_ bd: UnsafePointer<mfkit_array>?, _ out: UnsafeMutablePointer<Double>?) -> mfkit_status {
     exported {
-        let a = try array(bd, "buf_decay")
-        try a.requireInput("buf_decay", ndim: 1)
-        let theta = try a.readVector("buf_decay")
+        let theta = try BufferedToeplitz.parameters(try array(bd, "buf_decay"), "buf_decay")
         try store(out) { BufferedToeplitz.minBufDecayGap(theta) }
     }
 }
@@ -222,13 +192,9 @@ public func mfkit_blt_penalties(_ bd: UnsafePointer<mfkit_array>?, _ os: UnsafeP
                                 _ maxSecondCoef: Double, _ minThetaGap: Double, _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
     exported {
         let (c, inv) = (try blt(bd, os), try blt(ibd, ios, ("inv_buf_decay", "inv_output_scale")))
-        try require(inv.count == c.count, "inv_buf_decay must have the length of buf_decay (\(c.count)), got \(inv.count)")
-        let o = try array(out, "out")
-        try o.requireOutput("out", ndim: 1, shape: [9])
-        var spec = try BLTLoss.closedFormSingleParticipation(n: 1)
-        spec.maxSecondCoef = maxSecondCoef
-        spec.minThetaGap = minThetaGap
-        spec.penalties(c, inv).withUnsafeBufferPointer { o.writeElements($0.baseAddress!) }
+        let spec = try BLTLoss.described(n: 1, minSep: 1, maxParticipations: 1, error: .max, closedForm: true,
+                                         maxSecondCoef: maxSecondCoef, minThetaGap: minThetaGap)
+        try spec.penalties(c, inv, into: try array(out, "out"))
     }
 }
 
@@ -243,7 +209,7 @@ public func mfkit_blt_penalized_loss(_ n: Int64, _ minSep: Int64, _ cap: UnsafeP
         let spec = try lossSpec(n, minSep, cap, error, closedForm, strength: strength, multipliers: multipliers,
                                 maxSecondCoef: maxSecondCoef, minThetaGap: minThetaGap)
         let (c, inv) = (try blt(bd, os), try blt(ibd, ios, ("inv_buf_decay", "inv_output_scale")))
-        try require(inv.count == c.count, "inv_buf_decay must have the length of buf_decay (\(c.count)), got \(inv.count)")
+        try spec.requireSameLength(c, inv)
         try store(out) { try spec.penalizedLoss(c, inv, normalize: normalize != 0) }
     }
 }
@@ -261,14 +227,11 @@ public func mfkit_blt_optimize_loss(_ n: Int64, _ minSep: Int64, _ cap: UnsafePo
                                 maxSecondCoef: maxSecondCoef, minThetaGap: minThetaGap)
         let start = ibd == nil && ios == nil ? nil : try blt(ibd, ios, ("init_buf_decay", "init_output_scale"))
         let (o1, o2) = (try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale"))
-        try o1.requireOutput("out_buf_decay", ndim: 1, shape: [Int(numBuffers)])
-        try o2.requireOutput("out_output_scale", ndim: 1, shape: [Int(numBuffers)])
-        guard let loss else { throw MFError.invalidArgument("loss is a null pointer") }
-        let (b, value) = try BufferedToeplitz.optimize(
-            loss: spec, numBuffers: Int(numBuffers), initial: start, maxSteps: Int(maxSteps),
-            callback: { step, l, g in callback.map { $0(user, Int64(step), l, g) != 0 } ?? false })
-        try b.write(bufDecay: o1, outputScale: o2)
-        loss.pointee = value
+        try store(loss, "loss") {
+            try BufferedToeplitz.optimize(
+                loss: spec, numBuffers: Int(numBuffers), initial: start, maxSteps: Int(maxSteps),
+                callback: { step, l, g in callback.map { $0(user, Int64(step), l, g) != 0 } ?? false }, into: o1, o2)
+        }
     }
 }
 

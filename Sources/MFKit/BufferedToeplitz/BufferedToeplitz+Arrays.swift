@@ -2,11 +2,21 @@
 /// (float32 or float64), checked with the shared vocabulary before anything is written.
 /// Parameters are read (copied) before outputs are written, so an output may be an input.
 extension BufferedToeplitz {
-    /// A BLT from two 1-D arrays of one length (copied, in the given order). O(d).
-    public init(bufDecay: StridedArray, outputScale: StridedArray) throws {
-        try bufDecay.requireInput("buf_decay", ndim: 1)
-        try outputScale.requireInput("output_scale", ndim: 1)
-        try self.init(bufDecay: try bufDecay.readVector("buf_decay"), outputScale: try outputScale.readVector("output_scale"))
+    /// A BLT from two 0-D or 1-D arrays of one length (copied, in the given order; a 0-D array
+    /// is one buffer, as jax_privacy's `validate` allows). O(d).
+    public init(bufDecay: StridedArray, outputScale: StridedArray,
+                names: (String, String) = ("buf_decay", "output_scale")) throws {
+        try self.init(bufDecay: try BufferedToeplitz.parameters(bufDecay, names.0),
+                      outputScale: try BufferedToeplitz.parameters(outputScale, names.1))
+    }
+
+    /// The values of a 0-D or 1-D real array (copied). O(d).
+    public static func parameters(_ a: StridedArray, _ name: String) throws -> [Double] {
+        try a.requireInput(name)
+        guard a.ndim <= 1 else {
+            throw MFError.shape("\(name) must be 0D or 1D, got shape \(shapeText(a.shape))")
+        }
+        return try a.readDoubles(name)
     }
 
     /// Writes buf_decay and output_scale into two (d,) arrays.
@@ -97,5 +107,74 @@ extension BufferedToeplitz {
         for i in 0..<av.count { (values[i], derivatives[i]) = try geometricSum(av[i], rv[i], num) }
         values.withUnsafeBufferPointer { if !$0.isEmpty { out.writeElements($0.baseAddress!) } }
         derivatives.withUnsafeBufferPointer { p in if !p.isEmpty { gradient?.writeElements(p.baseAddress!) } }
+    }
+}
+
+extension BufferedToeplitz {
+    /// `inverse(skipChecks:)` into two (d,) arrays (checked before the work).
+    public func inverse(skipChecks: Bool, into out1: StridedArray, _ out2: StridedArray) throws {
+        try out1.requireOutput("out_buf_decay", ndim: 1, shape: [count])
+        try out2.requireOutput("out_output_scale", ndim: 1, shape: [count])
+        try inverse(skipChecks: skipChecks).write(bufDecay: out1, outputScale: out2)
+    }
+
+    /// A closed form's value with its gradient written into optional (d,) arrays, checked before
+    /// the work.
+    public func value(gradient g1: StridedArray?, _ g2: StridedArray?, _ compute: () throws -> BLTValue) throws -> Double {
+        try g1?.requireOutput("grad_buf_decay", ndim: 1, shape: [count])
+        try g2?.requireOutput("grad_output_scale", ndim: 1, shape: [count])
+        let v = try compute()
+        try writeGradient(v, bufDecay: g1, outputScale: g2)
+        return v.value
+    }
+
+    /// `optimize(loss:numBuffers:…)` into two (numBuffers,) arrays (checked before the work).
+    public static func optimize(loss: BLTLoss, numBuffers: Int, initial: BufferedToeplitz?, maxSteps: Int,
+                                callback: (Int, Double, Double) -> Bool,
+                                into out1: StridedArray, _ out2: StridedArray) throws -> Double {
+        try out1.requireOutput("out_buf_decay", ndim: 1, shape: [numBuffers])
+        try out2.requireOutput("out_output_scale", ndim: 1, shape: [numBuffers])
+        let (b, value) = try optimize(loss: loss, numBuffers: numBuffers, initial: initial, maxSteps: maxSteps,
+                                      callback: callback)
+        try b.write(bufDecay: out1, outputScale: out2)
+        return value
+    }
+}
+
+extension BLTLoss {
+    /// A loss from the C ABI's description: the closed form (max error only) or the min-sep
+    /// loss, with its penalty settings (finite) and multipliers ((9,) real array, or all ones).
+    public static func described(n: Int, minSep: Int, maxParticipations: Int?, error: ErrorKind, closedForm: Bool,
+                                 penaltyStrength: Double = 1e-8, multipliers: StridedArray? = nil,
+                                 maxSecondCoef: Double = 1, minThetaGap: Double = 1e-12) throws -> BLTLoss {
+        var loss: BLTLoss
+        if closedForm {
+            try require(error == .max, "the closed-form loss is for max error only")
+            loss = try .closedFormSingleParticipation(n: n)
+        } else {
+            loss = try .minSep(n: n, error: error, minSep: minSep, maxParticipations: maxParticipations)
+        }
+        try Check.finite(penaltyStrength, "penalty_strength")
+        try Check.finite(maxSecondCoef, "max_second_coef")
+        try Check.finite(minThetaGap, "min_theta_gap")
+        (loss.penaltyStrength, loss.maxSecondCoef, loss.minThetaGap) = (penaltyStrength, maxSecondCoef, minThetaGap)
+        if let m = multipliers {
+            try m.requireInput("penalty_multipliers", ndim: 1, shape: [9])
+            loss.penaltyMultipliers = try m.readVector("penalty_multipliers")
+            try Check.finite(loss.penaltyMultipliers, "penalty_multipliers")
+        }
+        return loss
+    }
+
+    /// The pair's penalties into a (9,) array (lengths checked first).
+    public func penalties(_ c: BufferedToeplitz, _ inv: BufferedToeplitz, into out: StridedArray) throws {
+        try requireSameLength(c, inv)
+        try out.requireOutput("out", ndim: 1, shape: [9])
+        penalties(c, inv).withUnsafeBufferPointer { out.writeElements($0.baseAddress!) }
+    }
+
+    /// C and C⁻¹ have one number of buffers.
+    public func requireSameLength(_ c: BufferedToeplitz, _ inv: BufferedToeplitz) throws {
+        try require(inv.count == c.count, "inv_buf_decay must have the length of buf_decay (\(c.count)), got \(inv.count)")
     }
 }
