@@ -12,20 +12,6 @@ private func workload(_ h: OpaquePointer?) throws -> StreamingMatrix {
     h == nil ? StreamingMatrix.prefixSum() : try handles.lookup(h, StreamingMatrix.self, "A")
 }
 
-/// The reduction of a code (MFKIT_REDUCTION_*), with its weights for MFKIT_REDUCTION_WEIGHTS.
-private func reduction(_ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?, _ n: Int) throws -> ErrorReduction {
-    switch Int(code) {
-    case MFKIT_REDUCTION_MEAN: return .mean
-    case MFKIT_REDUCTION_MAX: return .max
-    case MFKIT_REDUCTION_LAST: return .last
-    case MFKIT_REDUCTION_WEIGHTS:
-        guard weights != nil else { throw MFError.invalidArgument("reduction is MFKIT_REDUCTION_WEIGHTS but weights is NULL") }
-        return try .weights(try array(weights, "weights"), n: n)
-    default:
-        throw MFError.invalidArgument("unknown reduction code \(code) (0 mean, 1 max, 2 last, 3 weights)")
-    }
-}
-
 @c @implementation
 public func mfkit_banded_create(_ params: UnsafePointer<mfkit_array>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> mfkit_status {
     exported {
@@ -108,7 +94,7 @@ public func mfkit_banded_loss(_ h: OpaquePointer?, _ a: OpaquePointer?, _ code: 
                               _ grad: UnsafePointer<mfkit_array>?) -> mfkit_status {
     exported {
         let s = try strategy(h)
-        let (w, red, g) = (try workload(a), try reduction(code, weights, s.n), try optionalArray(grad, "grad"))
+        let (w, red, g) = (try workload(a), try reduction(code, weights, count: s.n), try optionalArray(grad, "grad"))
         try store(loss, "loss") { try s.loss(workload: w, reduction: red, gradient: g) }
     }
 }
@@ -121,7 +107,7 @@ public func mfkit_banded_optimize(_ n: Int64, _ bands: Int64, _ initial: OpaqueP
     exported {
         guard out != nil else { throw MFError.invalidArgument("out is a null pointer") }
         let start = initial == nil ? nil : try strategy(initial, "C")
-        let (w, red) = (try workload(a), try reduction(code, weights, Int(n)))
+        let (w, red) = (try workload(a), try reduction(code, weights, count: Int(n)))
         let (result, _) = try ColumnNormalizedBanded.optimize(
             n: Int(n), bands: Int(bands), initial: start, workload: w, maxSteps: Int(maxSteps), reduction: red,
             callback: { step, loss, gnorm in callback.map { $0(user, Int64(step), loss, gnorm) != 0 } ?? false })

@@ -1,0 +1,277 @@
+/// Per-query errors of Toeplitz mechanisms and their gradients (jax_privacy's
+/// `toeplitz.per_query_error` and `toeplitz.loss`).
+///
+/// For a workload A = T(a) (a = 1, the prefix sums, by default) and a strategy C = T(c), the
+/// decoder B = A C⁻¹ is lower-triangular Toeplitz with first column β, and the per-query error
+/// is the squared norm of row t of B: e_t = Σ_{s ≤ t} β_s². With the strategy, β = T(c)⁻¹ a
+/// (a banded solve, O(n b)); with the noising matrix C⁻¹ = T(ν), β = a ∗ ν (a convolution).
+///
+/// A reduction Σ_t w_t e_t equals Σ_s W_s β_s² with the suffix sums W_s = Σ_{t ≥ s} w_t (mean:
+/// (L − s) / L; last, and max, which the nondecreasing e_t reach at the last query: 1). Its
+/// gradient is an adjoint computation instead of automatic differentiation: with g_s = 2 W_s β_s,
+///   strategy: β = T(c)⁻¹ a, ∂E/∂c_r = −Σ_s g_s γ_{s−r} with γ = T(c)⁻¹ β (see `StrategyLoss`),
+///   noising:  β = a ∗ ν,    ∂E/∂ν_r = Σ_s g_s a_{s−r} (suffix sums of g for a = 1).
+/// Both cost O(n b) time and O(n) memory (jax_privacy's reverse-mode scan keeps n b numbers).
+extension Toeplitz {
+    /// One of the two descriptions of a Toeplitz mechanism.
+    public enum Mechanism {
+        /// The strategy's coefficients c (C = T(c)).
+        case strategy([Double])
+        /// The noising matrix's coefficients ν (C⁻¹ = T(ν)).
+        case noising([Double])
+    }
+
+    /// The length of β (and of the per-query errors), exactly as jax_privacy sizes it:
+    /// strategy: n' = n ?? len(c); noising (ν cut to n' = n ?? len(ν)): len(ν) without a workload,
+    /// else min(n', len(a[..<n']) + len(ν) − 1). Checks the coefficients. O(b).
+    static func errorCount(_ mechanism: Mechanism, n: Int?, workload: [Double]?) throws -> Int {
+        if let workload {
+            try Check.nonEmpty(workload, "workload_coef")
+            try Check.finite(workload, "workload_coef")
+        }
+        switch mechanism {
+        case .strategy(let raw):
+            let (c, size) = try reconcile(raw, n, "strategy_coef")
+            try requireInvertible(c, "strategy_coef")
+            return size
+        case .noising(let raw):
+            let (nu, size) = try reconcile(raw, n, "noising_coef")
+            guard let workload else { return nu.count }
+            return Swift.min(size, Swift.min(workload.count, size) + nu.count - 1)
+        }
+    }
+
+    /// The first column β of B = T(a) C⁻¹ into `beta` (`errorCount` entries; a padded or cut to
+    /// n', ones when nil), after every check and allocation (so `beta` is written only when the
+    /// call succeeds). Returns the reconciled coefficients. Time O(n' b).
+    static func decoder(_ mechanism: Mechanism, n: Int?, workload: [Double]?,
+                        into beta: UnsafeMutablePointer<Double>) throws -> [Double] {
+        let count = try errorCount(mechanism, n: n, workload: workload)
+        switch mechanism {
+        case .strategy(let raw):
+            let (c, size) = try reconcile(raw, n, "strategy_coef")
+            let solver = try BandedToeplitzSolver(c)
+            if let workload {
+                let a = try padCoefs(workload, n: size)
+                a.withUnsafeBufferPointer { solver.solve($0.baseAddress!, into: beta, size) }
+            } else {
+                solver.solve(nil, constant: 1, into: beta, size)
+            }
+            return c
+        case .noising(let raw):
+            let (nu, size) = try reconcile(raw, n, "noising_coef")
+            if let workload {
+                let product = try multiply(workload, nu, n: size, skipChecks: true)
+                for k in 0..<count { beta[k] = product[k] }
+            } else {
+                var s = 0.0
+                for (k, v) in nu.enumerated() { s += v; beta[k] = s }
+            }
+            return nu
+        }
+    }
+
+    /// β with its reconciled coefficients in a new work buffer.
+    static func decoder(_ mechanism: Mechanism, n: Int?, workload: [Double]?) throws -> (beta: WorkBuffer<Double>, coef: [Double]) {
+        let beta = try WorkBuffer<Double>(count: try errorCount(mechanism, n: n, workload: workload), "the decoder's coefficients")
+        return (beta, try decoder(mechanism, n: n, workload: workload, into: beta.pointer))
+    }
+
+    /// `per_query_error` into `errors` (`errorCount` entries): e_t = Σ_{s ≤ t} β_s². Time O(n b)
+    /// (strategy) or O(n min(len(a), len(ν))) (noising); no memory beyond `errors` for a strategy
+    /// with the prefix sums.
+    static func perQueryError(_ mechanism: Mechanism, n: Int?, workload: [Double]?,
+                              into errors: UnsafeMutablePointer<Double>) throws {
+        let count = try errorCount(mechanism, n: n, workload: workload)
+        _ = try decoder(mechanism, n: n, workload: workload, into: errors)
+        var s = 0.0
+        for k in 0..<count { s += errors[k] * errors[k]; errors[k] = s }
+    }
+
+    /// `per_query_error` as an array.
+    public static func perQueryError(_ mechanism: Mechanism, n: Int?, workload: [Double]?) throws -> [Double] {
+        var errors = try Memory.array(repeating: 0.0, count: try errorCount(mechanism, n: n, workload: workload), "the errors")
+        try errors.withUnsafeMutableBufferPointer { try perQueryError(mechanism, n: n, workload: workload, into: $0.baseAddress!) }
+        return errors
+    }
+
+    /// The reduction Σ_t w_t e_t of the per-query errors (max = last: the errors never decrease)
+    /// and, when `gradient`, its gradient with respect to the mechanism's coefficients (as given:
+    /// zero past the n' used). With `timesSensitivity` (strategies only) the loss is jax_privacy's
+    /// `loss`: the reduction times the squared sensitivity ‖c‖², invariant to the scale of c.
+    /// Time O(n b) (with the gradient three passes: the solve, a backward solve and a correlation
+    /// over the cores), memory 2 n doubles.
+    public static func loss(_ mechanism: Mechanism, n: Int?, workload: [Double]?, reduction: ErrorReduction,
+                            timesSensitivity: Bool = false, gradient: Bool = false) throws -> (loss: Double, gradient: [Double]?) {
+        switch mechanism {
+        case .strategy(let raw):
+            let (c, size) = try reconcile(raw, n, "strategy_coef")
+            try requireInvertible(c, "strategy_coef")
+            let model = try StrategyLoss(n: size, bands: c.count, workload: workload, reduction: reduction,
+                                         timesSensitivity: timesSensitivity)
+            var grad = gradient ? [Double](repeating: 0, count: raw.count) : nil
+            let value = c.withUnsafeBufferPointer { cp in
+                if grad == nil { return model.evaluate(cp.baseAddress!, gradient: nil) }
+                return grad!.withUnsafeMutableBufferPointer { model.evaluate(cp.baseAddress!, gradient: $0.baseAddress!) }
+            }
+            return (value, grad)
+        case .noising(let raw):
+            try require(!timesSensitivity, "the loss with its sensitivity factor takes strategy coefficients")
+            let (beta, nu) = try decoder(mechanism, n: n, workload: workload)
+            let count = beta.count
+            let weights = try SuffixWeights(reduction, count: count)
+            let error = weights.weightedSquares(beta.pointer)
+            guard gradient else { return (error, nil) }
+            var grad = [Double](repeating: 0, count: raw.count)
+            let g = beta
+            weights.scaleByTwice(g.pointer)
+            if let workload {
+                // Σ_s g_s a_{s−r} = Σ_u a_u g_{u+r}, with a cut or padded to the errors' length.
+                let a = try padCoefs(workload, n: count)
+                grad.withUnsafeMutableBufferPointer { out in
+                    a.withUnsafeBufferPointer { correlate($0.baseAddress!, g.pointer, count, lags: nu.count, into: out.baseAddress!) }
+                }
+            } else {
+                var s = 0.0
+                for k in stride(from: count - 1, through: 0, by: -1) {
+                    s += g[k]
+                    if k < nu.count { grad[k] = s }
+                }
+            }
+            return (error, grad)
+        }
+    }
+}
+
+/// The suffix sums W_s = Σ_{t ≥ s} w_t of a reduction's weights over `count` per-query errors:
+/// mean (count − s) / count, last and max 1, or explicit sums.
+struct SuffixWeights {
+    private let explicit: [Double]?
+    private let mean: Bool
+    let count: Int
+
+    init(_ reduction: ErrorReduction, count: Int) throws {
+        self.count = count
+        switch reduction {
+        case .mean: (explicit, mean) = (nil, true)
+        case .max, .last: (explicit, mean) = (nil, false)
+        case .weights(let w):
+            guard w.count == count else {
+                throw MFError.shape("weights must have one entry per query error (\(count)), got \(w.count)")
+            }
+            try Check.finite(w, "weights")
+            var suffix = w
+            var s = 0.0
+            for k in stride(from: count - 1, through: 0, by: -1) { s += w[k]; suffix[k] = s }
+            (explicit, mean) = (suffix, false)
+        }
+    }
+
+    /// W_s.
+    subscript(_ s: Int) -> Double {
+        if let explicit { return explicit[s] }
+        return mean ? Double(count - s) / Double(count) : 1
+    }
+
+    /// Σ_s W_s x_s² over s < count, in blocks of 1024 (summation error O((1024 + count / 1024) ε)).
+    func weightedSquares(_ x: UnsafePointer<Double>) -> Double {
+        var total = 0.0
+        var lo = 0
+        while lo < count {
+            let hi = Swift.min(count, lo + 1024)
+            var s = 0.0
+            if let explicit {
+                for k in lo..<hi { s += explicit[k] * x[k] * x[k] }
+            } else if mean {
+                for k in lo..<hi { s += Double(count - k) * x[k] * x[k] }
+            } else {
+                for k in lo..<hi { s += x[k] * x[k] }
+            }
+            total += s
+            lo = hi
+        }
+        return mean ? total / Double(count) : total
+    }
+
+    /// x[s] ← 2 W_s x[s].
+    func scaleByTwice(_ x: UnsafeMutablePointer<Double>) {
+        if let explicit {
+            for s in 0..<count { x[s] *= 2 * explicit[s] }
+        } else if mean {
+            let f = 2 / Double(count)
+            for s in 0..<count { x[s] *= f * Double(count - s) }
+        } else {
+            for s in 0..<count { x[s] *= 2 }
+        }
+    }
+}
+
+/// The loss of a strategy T(c) (b coefficients, n steps, fixed workload and reduction) with
+/// work space kept between evaluations, for `Toeplitz.loss` and the optimizer.
+///
+/// E = Σ_s W_s β_s² with β = T(c)⁻¹ a. Its gradient, ∂E/∂c_r = −Σ_t λ_t β_{t−r} with
+/// λ = T(c)⁻ᵀ g and g_s = 2 W_s β_s, needs no backward pass: lower-triangular Toeplitz matrices
+/// commute, so T(c)⁻¹ Z^r β = Z^r γ with γ = T(c)⁻¹ β = T(c)⁻² a and
+///
+///     ∂E/∂c_r = −Σ_s g_s γ_{s−r}     (Z^r the shift by r),
+///
+/// two forward solves (the second trailing the first on another core) and one correlation over
+/// the cores. With the sensitivity factor S = ‖c‖²: L = S E and ∂L/∂c = 2 c E + S ∂E/∂c.
+/// β of the last point is kept, so a gradient asked for at the point whose loss was just
+/// evaluated costs one solve and the correlation.
+/// Time per evaluation: the loss n (b − 1 + 32) multiply-adds; with the gradient the same on each
+/// of two cores plus n b over the cores. Memory 2 n doubles (+ n for an explicit workload).
+/// Not thread-safe (holds work space).
+final class StrategyLoss {
+    let n: Int, bands: Int
+    let timesSensitivity: Bool
+    private let workload: WorkBuffer<Double>?
+    private let weights: SuffixWeights
+    private let beta: WorkBuffer<Double>, gamma: WorkBuffer<Double>
+    /// The coefficients whose β is in `beta`, if any.
+    private var cached: [Double]?
+
+    init(n: Int, bands: Int, workload: [Double]?, reduction: ErrorReduction, timesSensitivity: Bool) throws {
+        self.n = n
+        self.bands = bands
+        self.timesSensitivity = timesSensitivity
+        weights = try SuffixWeights(reduction, count: n)
+        if let workload {
+            try Check.nonEmpty(workload, "workload_coef")
+            try Check.finite(workload, "workload_coef")
+            let a = try Toeplitz.padCoefs(workload, n: n)
+            self.workload = try a.withUnsafeBufferPointer { try WorkBuffer(copying: $0, "the workload") }
+        } else {
+            self.workload = nil
+        }
+        beta = try WorkBuffer<Double>(count: n, "the decoder's coefficients")
+        gamma = try WorkBuffer<Double>(count: n, "the second solve")
+    }
+
+    /// The loss at c (bands coefficients, c[0] ≠ 0 and finite; NaN otherwise) and its gradient
+    /// into `gradient` (bands entries) when given.
+    func evaluate(_ c: UnsafePointer<Double>, gradient: UnsafeMutablePointer<Double>?) -> Double {
+        let coef = Array(UnsafeBufferPointer(start: c, count: bands))
+        guard coef[0] != 0, coef.allSatisfy({ $0.isFinite }), let solver = try? BandedToeplitzSolver(coef) else { return .nan }
+        let (p, q) = (beta.pointer, gamma.pointer)
+        let a = workload.map { UnsafePointer($0.pointer) }
+        if cached == coef {
+            if gradient != nil { solver.solve(UnsafePointer(p), into: q, n) }
+        } else if gradient != nil {
+            solveTwice(solver, a, into: p, then: q, n)
+        } else {
+            solver.solve(a, into: p, n)
+        }
+        cached = coef
+        let error = weights.weightedSquares(p)
+        let sens = timesSensitivity ? coef.reduce(0) { $0 + $1 * $1 } : 1
+        guard let gradient else { return error * sens }
+        weights.scaleByTwice(p)   // β becomes g
+        cached = nil
+        correlate(UnsafePointer(q), UnsafePointer(p), n, lags: bands, into: gradient)
+        for r in 0..<bands {
+            gradient[r] = timesSensitivity ? 2 * coef[r] * error - sens * gradient[r] : -gradient[r]
+        }
+        return error * sens
+    }
+}
