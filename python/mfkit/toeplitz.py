@@ -483,8 +483,8 @@ def minsep_sensitivity_squared(strategy_coef: ArrayLike, min_sep: int, max_parti
 
     Examples
     --------
-    >>> minsep_sensitivity_squared([1.0, 0.5], min_sep=1, max_participations=2, n=3)
-    5.5
+    >>> minsep_sensitivity_squared([1.0, 0.5], min_sep=1, max_participations=2, n=3)  # 1 + 1.5^2 + 0.5^2
+    3.5
     """
     coef = _coef(strategy_coef, "strategy_coef")
     if isinstance(min_sep, (bool, np.bool_)) or not isinstance(min_sep, (int, np.integer)):
@@ -616,8 +616,8 @@ def loss(strategy_coef: ArrayLike, n: Optional[int] = None,
 
     Examples
     --------
-    >>> loss([1.0, 0.5], n=3)
-    1.7708333333333333
+    >>> loss([1.0, 0.5], n=3)      # mean([1, 1.25, 1.8125]) * 1.25
+    1.6927083333333335
     """
     try:
         return _loss("loss", strategy_coef, None, n, None, reduction_fn, True, False)[0]
