@@ -82,7 +82,7 @@ extension Toeplitz {
             }
             return
         }
-        try StreamingMatrix(stages: [ToeplitzInverseStage(coef: c, normalizeFor: nil)]).multiply(rhs, into: out)
+        try StreamingMatrix(stages: [try ToeplitzInverseStage(coef: c, normalizeFor: nil)]).multiply(rhs, into: out)
     }
 
     /// `multiply(lhs_coef, rhs_coef, n)` into out, shape (min(n', l + r − 1),). See

@@ -17,16 +17,25 @@ public struct ToeplitzInverseStage: StreamStage {
     /// For a column-normalized strategy: n and ‖c[0...j]‖ for j < b.
     let normalizeFor: Int?
     let partialNorms: [Double]
+    /// −c_r in both precisions, for the kernels.
+    let negatedFloat: WorkBuffer<Float>, negatedDouble: WorkBuffer<Double>
 
     /// `coef` finite with coef[0] ≠ 0; `normalizeFor` ≥ 1 (coef already cut to it) or nil.
-    init(coef: [Double], normalizeFor: Int?) {
+    init(coef: [Double], normalizeFor: Int?) throws {
         self.coef = coef
         self.normalizeFor = normalizeFor
         var s = 0.0
         partialNorms = coef.map { s += $0 * $0; return s.squareRoot() }
+        negatedDouble = try coef.map { -$0 }.withUnsafeBufferPointer { try WorkBuffer(copying: $0, "the coefficients") }
+        negatedFloat = try coef.map { Float(-$0) }.withUnsafeBufferPointer { try WorkBuffer(copying: $0, "the coefficients") }
     }
 
     public var stateCount: Int { coef.count - 1 }
+
+    /// Pieces whose b − 1 state slices fit in 24 KB of the L1 cache (64 elements at least).
+    public func preferredPieceWidth(itemSize: Int) -> Int {
+        Swift.max(64, (24 * 1024 / Swift.max(1, stateCount * itemSize)) / 64 * 64)
+    }
 
     /// s_t.
     @inline(__always) func scale(_ t: Int) -> Double {
@@ -39,6 +48,8 @@ public struct ToeplitzInverseStage: StreamStage {
                       _ state: UnsafeMutablePointer<V.Scalar>, _ ss: Int) where V.Scalar: RealScalar {
         typealias T = V.Scalar
         let b = coef.count, f0 = T(1 / coef[0]), fs = T(scale(t))
+        let negated = (T.self == Float.self ? UnsafeRawPointer(negatedFloat.pointer) : UnsafeRawPointer(negatedDouble.pointer))
+            .assumingMemoryBound(to: T.self)
         if b == 1 {
             let f = f0 * fs
             for i in 0..<count { v[i] *= f }
@@ -46,24 +57,27 @@ public struct ToeplitzInverseStage: StreamStage {
         }
         let ring = b - 1, taps = Swift.min(ring, t), here = t % ring
         let w = V.scalarCount, chunk = 8 * w
-        // Slot of ξ_{t−r}: here − r, wrapped into [0, ring).
-        @inline(__always) func slot(_ r: Int) -> UnsafeMutablePointer<T> {
-            state + (here >= r ? here - r : here - r + ring) * ss
-        }
+        // ξ_{t−r} lives in slot here − r for r ≤ here and in slot here − r + ring after the wrap:
+        // two runs of consecutive slots, walked downwards (no index arithmetic per tap).
+        let firstRun = Swift.min(taps, here)
         var i0 = 0
         while i0 + chunk <= count {
             let p = v + i0
             var a0 = load(V.self, p), a1 = load(V.self, p + w), a2 = load(V.self, p + 2 * w), a3 = load(V.self, p + 3 * w)
             var a4 = load(V.self, p + 4 * w), a5 = load(V.self, p + 5 * w), a6 = load(V.self, p + 6 * w), a7 = load(V.self, p + 7 * w)
-            var r = 1
-            while r <= taps {
-                let c = V(repeating: -T(coef[r])), s = slot(r) + i0
-                a0 = a0.addingProduct(c, load(V.self, s)); a1 = a1.addingProduct(c, load(V.self, s + w))
-                a2 = a2.addingProduct(c, load(V.self, s + 2 * w)); a3 = a3.addingProduct(c, load(V.self, s + 3 * w))
-                a4 = a4.addingProduct(c, load(V.self, s + 4 * w)); a5 = a5.addingProduct(c, load(V.self, s + 5 * w))
-                a6 = a6.addingProduct(c, load(V.self, s + 6 * w)); a7 = a7.addingProduct(c, load(V.self, s + 7 * w))
-                r += 1
+            @inline(__always) func run(_ r0: Int, _ r1: Int, _ top: UnsafeMutablePointer<T>) {
+                var s = top
+                for r in stride(from: r0, through: r1, by: 1) {
+                    let c = V(repeating: negated[r])
+                    a0 = a0.addingProduct(c, load(V.self, s)); a1 = a1.addingProduct(c, load(V.self, s + w))
+                    a2 = a2.addingProduct(c, load(V.self, s + 2 * w)); a3 = a3.addingProduct(c, load(V.self, s + 3 * w))
+                    a4 = a4.addingProduct(c, load(V.self, s + 4 * w)); a5 = a5.addingProduct(c, load(V.self, s + 5 * w))
+                    a6 = a6.addingProduct(c, load(V.self, s + 6 * w)); a7 = a7.addingProduct(c, load(V.self, s + 7 * w))
+                    s -= ss
+                }
             }
+            if firstRun >= 1 { run(1, firstRun, state + (here - 1) * ss + i0) }
+            if taps > firstRun { run(firstRun + 1, taps, state + (ring - 1) * ss + i0) }
             let inv = V(repeating: f0), out = V(repeating: fs), dst = state + here * ss + i0
             @inline(__always) func finish(_ a: V, _ k: Int) {
                 let xi = a * inv
@@ -76,7 +90,9 @@ public struct ToeplitzInverseStage: StreamStage {
         }
         for i in i0..<count {
             var a = v[i]
-            for r in stride(from: 1, through: taps, by: 1) { a -= T(coef[r]) * slot(r)[i] }
+            for r in stride(from: 1, through: taps, by: 1) {
+                a += negated[r] * state[(here >= r ? here - r : here - r + ring) * ss + i]
+            }
             let xi = a * f0
             state[here * ss + i] = xi
             v[i] = xi * fs
@@ -106,6 +122,6 @@ extension Toeplitz {
     public static func inverse(_ coef: [Double], columnNormalizeFor n: Int?) throws -> StreamingMatrix {
         let (c, _) = try reconcile(coef, n)
         try requireInvertible(c, "coef")
-        return StreamingMatrix(stages: [ToeplitzInverseStage(coef: c, normalizeFor: n)])
+        return StreamingMatrix(stages: [try ToeplitzInverseStage(coef: c, normalizeFor: n)])
     }
 }
