@@ -43,6 +43,15 @@ final class ToeplitzTests: XCTestCase {
         }
     }
 
+    func testMinimumPhaseTest() {
+        XCTAssertTrue(BandedToeplitzSolver.minimumPhase([1, -0.5]))            // root 2
+        XCTAssertFalse(BandedToeplitzSolver.minimumPhase([1, -2]))             // root 0.5
+        XCTAssertFalse(BandedToeplitzSolver.minimumPhase([1, 1]))              // root −1, on the circle
+        XCTAssertTrue(BandedToeplitzSolver.minimumPhase([1, 0.5, 0.375, 0.3125]))   // positive, decreasing
+        XCTAssertFalse(BandedToeplitzSolver.minimumPhase([1, 0, 4]))           // roots ±i/2
+        XCTAssertTrue(BandedToeplitzSolver.minimumPhase([7.3]))
+    }
+
     func testClosedFormsAndProduct() throws {
         XCTAssertEqual(try Toeplitz.optimalMaxErrorStrategyCoefs(4), [1, 0.5, 0.375, 0.3125])
         XCTAssertEqual(try Toeplitz.optimalMaxErrorNoisingCoefs(4), [1, -0.5, -0.125, -0.0625])

@@ -475,6 +475,29 @@ def test_large_n_matches_a_dense_oracle_in_pieces():
                                np.cumsum(np.cumsum(Cinv[:, 0]) ** 2), rtol=1e-10)
 
 
+@pytest.mark.parametrize("name", ["fhu16", "optimized64", "oscillating", "marginal", "unstable"])
+def test_converged_tail_matches_the_full_recursion(name):
+    """Past its transient a stable decoder is its limit 1 / c(1); errors, losses and gradients that
+    stop there agree with the full recursion (`solve_banded` of a vector never stops early)."""
+    n = 60_000
+    coef = {"fhu16": toeplitz.optimal_max_error_strategy_coefs(16),
+            "optimized64": toeplitz.optimize_banded_toeplitz(4096, 64, max_optimizer_steps=40),
+            "oscillating": np.array([1.0, 0.9, 0.6, -0.3]),
+            "marginal": np.array([1.0, 1.0]),        # a root on the unit circle: never stops early
+            "unstable": np.array([1.0, 1.0001])}[name]
+    beta = toeplitz.solve_banded(coef, np.ones(n))
+    gamma = toeplitz.solve_banded(coef, beta)
+    errors = np.cumsum(beta ** 2)
+    np.testing.assert_allclose(toeplitz.per_query_error(strategy_coef=coef, n=n), errors, rtol=1e-12)
+    for fn, W in (("mean", (n - np.arange(n)) / n), ("last", np.ones(n))):
+        value, grad = toeplitz.loss_and_gradient(coef, n, fn)
+        E, g = W @ beta ** 2, 2 * W * beta
+        G = np.array([g[r:] @ gamma[:n - r] for r in range(len(coef))])
+        S = coef @ coef
+        assert value == pytest.approx(S * E, rel=1e-12)
+        np.testing.assert_allclose(grad, 2 * coef * E - S * G, rtol=1e-9, atol=1e-12 * np.abs(S * G).max())
+
+
 def test_inverse_stream_float32_in_place_and_state(rng):
     coef = np.array([1.0, 0.7, 0.4, 0.2, 0.1])
     n = 40

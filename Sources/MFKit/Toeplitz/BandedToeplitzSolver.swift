@@ -12,9 +12,24 @@ import Synchronization
 /// x_{t0+j} = Σ_{i ≤ j} h_{j−i} acc[i], the same broadcast form, so no step waits for the one
 /// before it. Time (b − 1 + K) n multiply-adds in 4-wide vectors, memory O(b + K); the blocks
 /// are sequential, so one core.
+///
+/// The converged tail. When y is constant from some step on and T(c)⁻¹ is stable (every root of
+/// c(z) outside the unit circle, checked by the Schur–Cohn recursion), x converges
+/// geometrically to its limit y / c(1): the deviation solves the homogeneous recursion. Every
+/// 4096 steps the solve checks the last 2 (b + K) values; once they agree with the limit to 64 ε
+/// of the largest |x| so far (the size of the rounding noise the recursion itself makes), the
+/// rest of x is the limit and the solve stops. So a strategy's decoder under the prefix sums
+/// (y = 1) costs O(T b) for its transient T, whatever n (T ≈ 10⁵ for an optimized b = 256),
+/// and its tail is exact (y / c(1) depends smoothly on c, which an optimizer needs).
 struct BandedToeplitzSolver {
     static let block = 32
+    /// Steps between two convergence checks.
+    static let checkEvery = 4096
     let b: Int
+    /// True when T(c)⁻¹ is a stable filter (the early stop is allowed).
+    let stable: Bool
+    /// c(1) = Σ c_r: a constant input y gives the limit y / c(1).
+    let sum: Double
     /// c_0 … c_{b−1} followed by K zeros (c_{d+j} for d + j ≥ b reads a zero).
     private let padded: WorkBuffer<Double>
     /// K zeros followed by h_0 … h_{K−1}: x_j gets acc[i] h_{j−i} from entry K − i + j.
@@ -33,18 +48,46 @@ struct BandedToeplitzSolver {
             for r in stride(from: 1, through: Swift.min(i, b - 1), by: 1) { s -= c[r] * h[i - r] }
             h[i] = s / c[0]
         }
+        stable = Self.minimumPhase(c)
+        sum = c.reduce(0, +)
     }
 
-    /// x = T(c)⁻¹ y for n steps; y nil means y_t = `constant` for every t. x may be y.
-    func solve(_ y: UnsafePointer<Double>?, constant: Double = 1, into x: UnsafeMutablePointer<Double>, _ n: Int) {
-        solve(y, constant: constant, into: x, steps: 0..<n)
+    /// True when every root of c(z) = Σ c_k z^k lies outside the unit circle, with a margin:
+    /// the Schur–Cohn step-down recursion k = a_m / a_0, a ← (a − k ā) / (1 − k²) (ā the reversed
+    /// coefficients) keeps |k| < 1 − 1e-9 at every degree. O(b²).
+    static func minimumPhase(_ c: [Double]) -> Bool {
+        var a = c
+        while a.count > 1 {
+            let m = a.count - 1, k = a[m] / a[0]
+            guard abs(k) < 1 - 1e-9 else { return false }
+            a = (0..<m).map { (a[$0] - k * a[m - $0]) / (1 - k * k) }
+        }
+        return true
     }
 
-    /// Steps `steps` of the solve (the steps before them are already in x; a range starts at a
-    /// multiple of K or at its end).
-    func solve(_ y: UnsafePointer<Double>?, constant: Double = 1, into x: UnsafeMutablePointer<Double>, steps: Range<Int>) {
+    /// x = T(c)⁻¹ y for n steps; y nil means y_t = `constant` for every t; `constantFrom`: y is
+    /// constant from that step on (0 for nil). x may be y. Returns the step T from which x was
+    /// filled with its converged value (n when solved to the end).
+    @discardableResult
+    func solve(_ y: UnsafePointer<Double>?, constant: Double = 1, into x: UnsafeMutablePointer<Double>, _ n: Int,
+               constantFrom: Int = Int.max) -> Int {
+        var largest = 0.0
+        return solve(y, constant: constant, into: x, steps: 0..<n, total: n, constantFrom: y == nil ? 0 : constantFrom,
+                     largest: &largest) ?? n
+    }
+
+    /// Steps `steps` of a solve of `total` steps (the steps before them are already in x; a range
+    /// starts at a multiple of K; `largest` carries max |x| over the checked steps from one range
+    /// to the next). Returns nil, or the step T from which x[T..<total] was filled with the
+    /// converged value.
+    func solve(_ y: UnsafePointer<Double>?, constant: Double = 1, into x: UnsafeMutablePointer<Double>,
+               steps: Range<Int>, total: Int, constantFrom: Int, largest: inout Double) -> Int? {
         let K = Self.block, c = padded.pointer, h = inverse.pointer, b = self.b, n = steps.upperBound
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * K) { buffer in
+        let window = 2 * (b + K), every = Self.checkEvery
+        let canStop = stable && total - constantFrom > 2 * every
+        var scale = largest
+        defer { largest = scale }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * K) { buffer -> Int? in
             let acc = buffer.baseAddress!, out = acc + K
             var t0 = steps.lowerBound
             while t0 < n {
@@ -86,40 +129,68 @@ struct BandedToeplitzSolver {
                     for j in 0..<m { x[t0 + j] = out[j] }
                 }
                 t0 += m
+                if stable && t0 % every == 0 && t0 >= every {
+                    for i in (t0 - every)..<t0 { scale = Swift.max(scale, abs(x[i])) }
+                }
+                if canStop && t0 % every == 0 && t0 < total - every {
+                    let limit = (y?[t0] ?? constant) / sum
+                    if t0 - window >= constantFrom && converged(x + t0 - window, window, limit, scale) {
+                        (x + t0).update(repeating: limit, count: total - t0)
+                        return t0
+                    }
+                }
             }
+            return nil
         }
+    }
+
+    /// All `count` values agree with `limit` to 64 ε of `scale`.
+    private func converged(_ x: UnsafePointer<Double>, _ count: Int, _ limit: Double, _ scale: Double) -> Bool {
+        let tolerance = 64 * Double.ulpOfOne * scale
+        for i in 0..<count where abs(x[i] - limit) > tolerance { return false }
+        return true
     }
 }
 
-/// x = T(c)⁻¹ y and z = T(c)⁻¹ x: with two threads the second solve trails the first on
-/// another core, a chunk of 8192 steps behind (the first publishes its progress after each
-/// chunk), so both take the time of one. One thread solves them one after the other.
-/// x must not alias z. Time 2 n (b − 1 + K) multiply-adds over two cores.
+/// x = T(c)⁻¹ y and z = T(c)⁻¹ x (y constant from `constantFrom` on, nil: all `constant`): with
+/// two threads the second solve trails the first on another core, a chunk of 8192 steps
+/// behind (the first publishes its progress after each chunk), so both take the time of one.
+/// One thread solves them one after the other. x must not alias z. Returns the steps from which
+/// x and z hold their converged values (n when none). Time 2 n (b − 1 + K) multiply-adds over
+/// two cores at most (O(T b) with converged tails).
+@discardableResult
 func solveTwice(_ solver: BandedToeplitzSolver, _ y: UnsafePointer<Double>?, constant: Double = 1,
-                into x: UnsafeMutablePointer<Double>, then z: UnsafeMutablePointer<Double>, _ n: Int) {
+                constantFrom: Int = Int.max, into x: UnsafeMutablePointer<Double>,
+                then z: UnsafeMutablePointer<Double>, _ n: Int) -> (x: Int, z: Int) {
     let chunk = 8192
-    let progress = Atomic<Int>(0)
+    let progress = Atomic<Int>(0), xFrom = Atomic<Int>(n), zFrom = Atomic<Int>(n)
+    let from = y == nil ? 0 : constantFrom
     parallelForDynamic(2, block: 1, work: n * solver.b, threshold: 1 << 20) { roles in
         for role in roles {
-            if role == 0 {
-                var t = 0
-                while t < n {
-                    let end = Swift.min(n, t + chunk)
-                    solver.solve(y, constant: constant, into: x, steps: t..<end)
+            var (t, largest) = (0, 0.0)
+            while t < n {
+                let end = Swift.min(n, t + chunk)
+                if role == 0 {
+                    if let stop = solver.solve(y, constant: constant, into: x, steps: t..<end, total: n, constantFrom: from,
+                                               largest: &largest) {
+                        xFrom.store(stop, ordering: .relaxed)
+                        progress.store(n, ordering: .releasing)
+                        break
+                    }
                     progress.store(end, ordering: .releasing)
-                    t = end
-                }
-            } else {
-                var t = 0
-                while t < n {
-                    let end = Swift.min(n, t + chunk)
+                } else {
                     while progress.load(ordering: .acquiring) < end { sched_yield() }
-                    solver.solve(UnsafePointer(x), into: z, steps: t..<end)
-                    t = end
+                    if let stop = solver.solve(UnsafePointer(x), into: z, steps: t..<end, total: n,
+                                               constantFrom: xFrom.load(ordering: .relaxed), largest: &largest) {
+                        zFrom.store(stop, ordering: .relaxed)
+                        break
+                    }
                 }
+                t = end
             }
         }
     }
+    return (xFrom.load(ordering: .relaxed), zFrom.load(ordering: .relaxed))
 }
 
 /// G[r] = Σ_{u=0}^{n−1−r} p[u] q[u + r] for r < lags: the lag-r correlations of two length-n

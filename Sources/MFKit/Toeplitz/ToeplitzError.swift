@@ -53,7 +53,7 @@ extension Toeplitz {
             let solver = try BandedToeplitzSolver(c)
             if let workload {
                 let a = try padCoefs(workload, n: size)
-                a.withUnsafeBufferPointer { solver.solve($0.baseAddress!, into: beta, size) }
+                a.withUnsafeBufferPointer { solver.solve($0.baseAddress!, into: beta, size, constantFrom: constantFrom(a)) }
             } else {
                 solver.solve(nil, constant: 1, into: beta, size)
             }
@@ -69,6 +69,13 @@ extension Toeplitz {
             }
             return nu
         }
+    }
+
+    /// The first step of the final run of equal values of a (its length when a is empty).
+    static func constantFrom(_ a: [Double]) -> Int {
+        var k = a.count - 1
+        while k > 0 && a[k - 1] == a[k] { k -= 1 }
+        return Swift.max(k, 0)
     }
 
     /// β with its reconciled coefficients in a new work buffer.
@@ -120,11 +127,11 @@ extension Toeplitz {
             let (beta, nu) = try decoder(mechanism, n: n, workload: workload)
             let count = beta.count
             let weights = try SuffixWeights(reduction, count: count)
-            let error = weights.weightedSquares(beta.pointer)
+            let error = weights.weightedSquares(beta.pointer, constantFrom: count)
             guard gradient else { return (error, nil) }
             var grad = [Double](repeating: 0, count: raw.count)
             let g = beta
-            weights.scaleByTwice(g.pointer)
+            weights.scaleByTwice(g.pointer, upTo: count)
             if let workload {
                 // Σ_s g_s a_{s−r} = Σ_u a_u g_{u+r}, with a cut or padded to the errors' length.
                 let a = try padCoefs(workload, n: count)
@@ -173,12 +180,26 @@ struct SuffixWeights {
         return mean ? Double(count - s) / Double(count) : 1
     }
 
-    /// Σ_s W_s x_s² over s < count, in blocks of 1024 (summation error O((1024 + count / 1024) ε)).
-    func weightedSquares(_ x: UnsafePointer<Double>) -> Double {
+    /// Σ_{s ≥ from} W_s (O(1) for mean and last).
+    func suffixTotal(from: Int) -> Double {
+        guard from < count else { return 0 }
+        if let explicit {
+            var s = 0.0
+            for k in from..<count { s += explicit[k] }
+            return s
+        }
+        let m = Double(count - from)
+        return mean ? m * (m + 1) / (2 * Double(count)) : m
+    }
+
+    /// Σ_s W_s x_s² for x constant from `constantFrom` on: the terms before it in blocks of 1024
+    /// (summation error O((1024 + count / 1024) ε)), the tail in closed form.
+    func weightedSquares(_ x: UnsafePointer<Double>, constantFrom: Int) -> Double {
+        let end = Swift.min(count, constantFrom)
         var total = 0.0
         var lo = 0
-        while lo < count {
-            let hi = Swift.min(count, lo + 1024)
+        while lo < end {
+            let hi = Swift.min(end, lo + 1024)
             var s = 0.0
             if let explicit {
                 for k in lo..<hi { s += explicit[k] * x[k] * x[k] }
@@ -190,18 +211,19 @@ struct SuffixWeights {
             total += s
             lo = hi
         }
-        return mean ? total / Double(count) : total
+        if mean { total /= Double(count) }
+        return end < count ? total + x[end] * x[end] * suffixTotal(from: end) : total
     }
 
-    /// x[s] ← 2 W_s x[s].
-    func scaleByTwice(_ x: UnsafeMutablePointer<Double>) {
+    /// x[s] ← 2 W_s x[s] for s < upTo.
+    func scaleByTwice(_ x: UnsafeMutablePointer<Double>, upTo: Int) {
         if let explicit {
-            for s in 0..<count { x[s] *= 2 * explicit[s] }
+            for s in 0..<upTo { x[s] *= 2 * explicit[s] }
         } else if mean {
             let f = 2 / Double(count)
-            for s in 0..<count { x[s] *= f * Double(count - s) }
+            for s in 0..<upTo { x[s] *= f * Double(count - s) }
         } else {
-            for s in 0..<count { x[s] *= 2 }
+            for s in 0..<upTo { x[s] *= 2 }
         }
     }
 }
@@ -217,19 +239,24 @@ struct SuffixWeights {
 ///
 /// two forward solves (the second trailing the first on another core) and one correlation over
 /// the cores. With the sensitivity factor S = ‖c‖²: L = S E and ∂L/∂c = 2 c E + S ∂E/∂c.
-/// β of the last point is kept, so a gradient asked for at the point whose loss was just
-/// evaluated costs one solve and the correlation.
-/// Time per evaluation: the loss n (b − 1 + 32) multiply-adds; with the gradient the same on each
-/// of two cores plus n b over the cores. Memory 2 n doubles (+ n for an explicit workload).
-/// Not thread-safe (holds work space).
+/// Converged tails (see `BandedToeplitzSolver`): once β and γ are constant (v and u from T on),
+/// the sums over the tail are closed forms (Σ W_s in O(1) for mean and last), so an evaluation
+/// costs O(T b) plus filling β and γ, whatever n. β of the last point is kept, so a gradient
+/// asked for at the point whose loss was just evaluated costs one solve and the correlation.
+/// Time per evaluation: at most n (b − 1 + 32) multiply-adds for the loss, the same on each of
+/// two cores plus n b over the cores with the gradient. Memory 2 n doubles (+ n for an explicit
+/// workload; pages past the transient are only written by the fill). Not thread-safe.
 final class StrategyLoss {
     let n: Int, bands: Int
     let timesSensitivity: Bool
     private let workload: WorkBuffer<Double>?
+    /// The workload is constant from this step on.
+    private let workloadConstantFrom: Int
     private let weights: SuffixWeights
     private let beta: WorkBuffer<Double>, gamma: WorkBuffer<Double>
-    /// The coefficients whose β is in `beta`, if any.
+    /// The coefficients whose β is in `beta`, if any, and the step from which that β is constant.
     private var cached: [Double]?
+    private var cachedFrom = 0
 
     init(n: Int, bands: Int, workload: [Double]?, reduction: ErrorReduction, timesSensitivity: Bool) throws {
         self.n = n
@@ -241,8 +268,10 @@ final class StrategyLoss {
             try Check.finite(workload, "workload_coef")
             let a = try Toeplitz.padCoefs(workload, n: n)
             self.workload = try a.withUnsafeBufferPointer { try WorkBuffer(copying: $0, "the workload") }
+            workloadConstantFrom = Toeplitz.constantFrom(a)
         } else {
             self.workload = nil
+            workloadConstantFrom = 0
         }
         beta = try WorkBuffer<Double>(count: n, "the decoder's coefficients")
         gamma = try WorkBuffer<Double>(count: n, "the second solve")
@@ -255,22 +284,28 @@ final class StrategyLoss {
         guard coef[0] != 0, coef.allSatisfy({ $0.isFinite }), let solver = try? BandedToeplitzSolver(coef) else { return .nan }
         let (p, q) = (beta.pointer, gamma.pointer)
         let a = workload.map { UnsafePointer($0.pointer) }
+        var (betaFrom, gammaFrom) = (n, n)
         if cached == coef {
-            if gradient != nil { solver.solve(UnsafePointer(p), into: q, n) }
+            betaFrom = cachedFrom
+            if gradient != nil { gammaFrom = solver.solve(UnsafePointer(p), into: q, n, constantFrom: betaFrom) }
         } else if gradient != nil {
-            solveTwice(solver, a, into: p, then: q, n)
+            (betaFrom, gammaFrom) = solveTwice(solver, a, constantFrom: workloadConstantFrom, into: p, then: q, n)
         } else {
-            solver.solve(a, into: p, n)
+            betaFrom = solver.solve(a, into: p, n, constantFrom: workloadConstantFrom)
         }
-        cached = coef
-        let error = weights.weightedSquares(p)
+        (cached, cachedFrom) = (coef, betaFrom)
+        let error = weights.weightedSquares(p, constantFrom: betaFrom)
         let sens = timesSensitivity ? coef.reduce(0) { $0 + $1 * $1 } : 1
         guard let gradient else { return error * sens }
-        weights.scaleByTwice(p)   // β becomes g
+        // Past `end` both β (= v) and γ (= u) are constant, so Σ_{s ≥ end} g_s γ_{s−r} = u 2 v Σ_{s ≥ end} W_s.
+        let end = Swift.min(n, gammaFrom + bands)
+        let tail = 2 * p[n - 1] * q[n - 1] * weights.suffixTotal(from: end)
+        weights.scaleByTwice(p, upTo: end)   // β becomes g before `end`
         cached = nil
-        correlate(UnsafePointer(q), UnsafePointer(p), n, lags: bands, into: gradient)
+        correlate(UnsafePointer(q), UnsafePointer(p), end, lags: bands, into: gradient)
         for r in 0..<bands {
-            gradient[r] = timesSensitivity ? 2 * coef[r] * error - sens * gradient[r] : -gradient[r]
+            let dE = -(gradient[r] + tail)
+            gradient[r] = timesSensitivity ? 2 * coef[r] * error + sens * dE : dE
         }
         return error * sens
     }
