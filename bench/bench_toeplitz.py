@@ -174,9 +174,12 @@ def main():
     for b in (16, 64):
         c = toeplitz.optimal_max_error_strategy_coefs(b)
         s, e = best(lambda: toeplitz.per_query_error(strategy_coef=c, n=error_n), 20)
+        out = np.empty(error_n)
+        s_out, _ = best(lambda: toeplitz.per_query_error(strategy_coef=c, n=error_n, out=out), 20)
         jx = jax_run({"kind": "error", "n": error_n, "b": b, "repeats": 5}) if use_jax else None
         note = f"jax plain call {jx['plain']:.3f} s ({jx['plain'] / s:.0f}x)" if jx and jx.get("plain") else ""
         add(f"per_query_error n={error_n}, b={b} (last error)", s, float(e[-1]), jx, note)
+        add(f"  the same into a reused out= array", s_out, float(out[-1]), jx)
     n, b = grad_nb
     c = toeplitz.optimal_max_error_strategy_coefs(b)
     s, (v, _) = best(lambda: toeplitz.loss_and_gradient(c, n), 10)

@@ -329,8 +329,11 @@ MFKIT_API mfkit_status mfkit_toeplitz_minsep_sensitivity_squared(const mfkit_arr
  * into out. Exactly one of strategy_coef (C = T(c)) and noising_coef (C^{-1} = T(v)) is given
  * (the other NULL); workload_coef a (NULL: all ones, the prefix sums). Lengths as jax_privacy's:
  * with strategy_coef n' (a cut or padded to n'); with noising_coef len(v[:n']) without a
- * workload, else min(n', len(a[:n']) + len(v[:n']) - 1). Time O(n' b) (a blocked banded solve)
- * or O(n' min(len(a), len(v))); memory O(n'). */
+ * workload, else min(n', len(a[:n']) + len(v[:n']) - 1). Strategy: a blocked banded solve that
+ * stops at the end of its transient T when a is constant there and T(c)^{-1} is stable (every
+ * root of c outside the unit circle): beta is then its limit a / c(1), to rounding noise of the
+ * recursion's own size. Time O(T b + n') (T <= n'), or O(n' min(len(a), len(v))) for noising
+ * coefficients; memory O(n'). */
 MFKIT_API mfkit_status mfkit_toeplitz_per_query_error(const mfkit_array *strategy_coef, const mfkit_array *noising_coef,
                                                       const int64_t *n, const mfkit_array *workload_coef,
                                                       const mfkit_array *out);
@@ -338,9 +341,11 @@ MFKIT_API mfkit_status mfkit_toeplitz_per_query_error(const mfkit_array *strateg
  * never decrease; weights, read only for MFKIT_REDUCTION_WEIGHTS, has one finite entry per error)
  * into *loss, times ||c[:n']||^2 when times_sensitivity (strategy_coef only: jax_privacy's loss,
  * invariant to the scale of c). If grad is not NULL, the gradient with respect to the given
- * coefficients into grad (1-D, their length; zero past n'): an adjoint pass (a backward banded
- * solve and a correlation over the cores). Time O(n' b) (about 3 n' b multiply-adds with grad);
- * memory 2 n' doubles. */
+ * coefficients into grad (1-D, their length; zero past n'): for a strategy, gamma = T(c)^{-1}
+ * beta on a second core and the correlation -sum_s 2 W_s beta_s gamma_{s-r} over the cores
+ * (no backward pass: lower-triangular Toeplitz matrices commute). With converged tails (see
+ * mfkit_toeplitz_per_query_error) the tail sums are closed forms: time O(T b + n'), at most
+ * O(n' b); memory 2 n' doubles. */
 MFKIT_API mfkit_status mfkit_toeplitz_loss(const mfkit_array *strategy_coef, const mfkit_array *noising_coef,
                                            const int64_t *n, const mfkit_array *workload_coef, mfkit_reduction reduction,
                                            const mfkit_array *weights, int32_t times_sensitivity, double *loss,
@@ -357,8 +362,10 @@ MFKIT_API mfkit_status mfkit_toeplitz_inverse(const mfkit_array *coef, const int
  * L-BFGS (float64) for at most max_steps >= 0 steps from strategy_coef (NULL:
  * optimal_max_error_strategy_coefs(bands); else of length bands, coef[0] != 0), writing the
  * result with unit norm into out (shape (bands,)). callback (may be NULL) runs after every
- * step with `user`; a nonzero return stops early. Time per step: one or two loss-and-gradient
- * evaluations, O(n b) each; memory 2 n + O(b) doubles. */
+ * step with `user`; a nonzero return stops early. The loss is invariant to the scale of c, so
+ * L-BFGS runs on c / c[0] (b - 1 unknowns); the result keeps the sign of the start's c[0].
+ * Time per step: one or two loss-and-gradient evaluations, O(T b + n) each (see
+ * mfkit_toeplitz_loss); memory 2 n + O(b) doubles. */
 MFKIT_API mfkit_status mfkit_toeplitz_optimize(int64_t n, int64_t bands, const mfkit_array *strategy_coef,
                                                int64_t max_steps, mfkit_reduction reduction, const mfkit_array *weights,
                                                mfkit_optimize_callback callback, void *user, const mfkit_array *out);

@@ -25,10 +25,16 @@ Differences on purpose (the README's list has them too):
   positive. `per_query_error` always checks that exactly one of strategy_coef and noising_coef
   is given, and `multiply` its lengths unless skip_checks, as jax_privacy does without
   skip_checks.
-- `per_query_error` of a strategy is one blocked banded solve, O(n b) time and O(n) memory;
+- `per_query_error` of a strategy is one blocked banded solve (jax_privacy: a scan of n steps).
+  Under a workload that is constant from some step on (the prefix sums: from the start) and a
+  stable T(c)^{-1} (every root of c outside the unit circle), the decoder reaches its limit
+  a / c(1) after a transient T; the solve stops once the last 2 (b + 32) values agree with the
+  limit to 64 ulp of the largest value (the recursion's own rounding noise) and the rest is
+  the limit: O(T b + n) time, T about 10^5 for an optimized b = 256, whatever n.
   `minsep_sensitivity_squared` is O(b) whatever n (jax_privacy: O(n)).
-- Gradients are explicit functions, `loss_and_gradient` and `per_query_error_and_gradient`: an
-  adjoint pass (a backward banded solve and a correlation), O(n b) time and 2 n doubles of
+- Gradients are explicit functions, `loss_and_gradient` and `per_query_error_and_gradient`:
+  gamma = T(c)^{-1} beta (on a second core) and one correlation instead of automatic
+  differentiation, the converged tails summed in closed form: O(T b + n) time, 2 n doubles of
   memory (jax_privacy differentiates its scan, keeping n b numbers).
 - `inverse_as_streaming_matrix` keeps the noise's dtype, works in place and keeps b - 1 slices
   of state as a ring (jax_privacy promotes float32 noise to float64 and rolls its state).
@@ -326,7 +332,7 @@ def inverse_coef(coef: ArrayLike, n: Optional[int] = None, *, out: Optional[np.n
 
     Cost
     ----
-    O(n b) time (a blocked banded solve), O(n) memory.
+    O(n b) time (a blocked banded solve; the impulse response has no converged tail), O(n) memory.
 
     Examples
     --------
@@ -515,7 +521,7 @@ def _error_count(strategy, noising, n, workload):
 
 def per_query_error(*, strategy_coef: Optional[ArrayLike] = None, noising_coef: Optional[ArrayLike] = None,
                     n: Optional[int] = None, workload_coef: Optional[ArrayLike] = None,
-                    skip_checks: bool = False) -> np.ndarray:
+                    skip_checks: bool = False, out: Optional[np.ndarray] = None) -> np.ndarray:
     """Expected squared error of every query of the Toeplitz mechanism: e_t = ||B[t, :]||^2 for
     B = A C^{-1} with A = T(workload_coef) (default: the prefix sums).
 
@@ -534,11 +540,13 @@ def per_query_error(*, strategy_coef: Optional[ArrayLike] = None, noising_coef: 
         The workload's coefficients (default all ones); extra entries past n are ignored.
     skip_checks : bool
         Accepted for compatibility (the checks are cheap and always run).
+    out : ndarray, optional
+        Written in place (float32 or float64, the errors' length).
 
     Returns
     -------
     ndarray
-        float64: n errors for a strategy; for a noising matrix len(v) without a workload, else
+        float64 (or out's dtype): n errors for a strategy; for a noising matrix len(v) without a workload, else
         min(n, len(a) + len(v) - 1) (jax_privacy's lengths).
 
     Raises
@@ -548,7 +556,8 @@ def per_query_error(*, strategy_coef: Optional[ArrayLike] = None, noising_coef: 
 
     Cost
     ----
-    Strategy: O(n b) (one blocked banded solve); noising: O(n min(len(a), len(v))); memory O(n).
+    Strategy: one blocked banded solve, O(T b + n) for the decoder's transient T <= n (see the
+    module's notes); noising: O(n min(len(a), len(v))); memory O(n).
 
     Examples
     --------
@@ -559,7 +568,7 @@ def per_query_error(*, strategy_coef: Optional[ArrayLike] = None, noising_coef: 
     v = None if noising_coef is None else _coef(noising_coef, "noising_coef")
     a = None if workload_coef is None else _coef(workload_coef, "workload_coef")
     size = _size(n, "per_query_error")
-    out = np.empty(_error_count(s, v, size, a))
+    out = _out(out, (_error_count(s, v, size, a),), np.float64, "per_query_error")
     _ffi.call("mfkit_toeplitz_per_query_error", None if s is None else _ffi.describe(s, "strategy_coef"),
               None if v is None else _ffi.describe(v, "noising_coef"), _opt(size),
               None if a is None else _ffi.describe(a, "workload_coef"), _ffi.describe(out, "out", writable=True),
@@ -612,7 +621,7 @@ def loss(strategy_coef: ArrayLike, n: Optional[int] = None,
 
     Cost
     ----
-    O(n b) (one banded solve); any other callable adds O(n).
+    O(T b + n) (one banded solve to the end of its transient T); another callable adds O(n).
 
     Examples
     --------
@@ -655,8 +664,8 @@ def loss_and_gradient(strategy_coef: ArrayLike, n: Optional[int] = None,
 
     Cost
     ----
-    O(n b): the solve, a backward solve (the adjoint) and a correlation over the cores;
-    memory 2 n doubles.
+    O(T b + n): the solve, gamma = T(c)^{-1} beta on a second core and a correlation over the
+    cores, the converged tails in closed form; memory 2 n doubles.
 
     Examples
     --------
@@ -694,8 +703,8 @@ def per_query_error_and_gradient(*, strategy_coef: Optional[ArrayLike] = None, n
 
     Cost
     ----
-    Strategy: O(n b) (a solve, a backward solve and a correlation); noising: O(n) for the
-    prefix sums, O(n len(v)) with a workload; memory 2 n doubles.
+    Strategy: O(T b + n) (two solves and a correlation); noising: O(n) for the prefix sums,
+    O(n len(v)) with a workload; memory 2 n doubles.
 
     Examples
     --------
@@ -788,7 +797,7 @@ def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLi
 
     Cost
     ----
-    Per step one or two loss-and-gradient evaluations, O(n b) each; memory 2 n doubles.
+    Per step one or two loss-and-gradient evaluations, O(T b + n) each; memory 2 n doubles.
 
     Examples
     --------
@@ -942,7 +951,7 @@ def optimize_coefs_for_amplifications(n: int, *, dataset_size: int, expected_bat
 
     Cost
     ----
-    One optimization (O(n b) per step) and one noise calibration per candidate.
+    One optimization (O(T b + n) per step) and one noise calibration per candidate.
 
     Examples
     --------

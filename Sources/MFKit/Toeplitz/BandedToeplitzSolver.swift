@@ -66,14 +66,14 @@ struct BandedToeplitzSolver {
     }
 
     /// x = T(c)⁻¹ y for n steps; y nil means y_t = `constant` for every t; `constantFrom`: y is
-    /// constant from that step on (0 for nil). x may be y. Returns the step T from which x was
-    /// filled with its converged value (n when solved to the end).
+    /// constant from that step on (0 for nil). x may be y. Returns the step T from which x is
+    /// its converged value (n when solved to the end); x[T..<n] is written only when `fill`.
     @discardableResult
     func solve(_ y: UnsafePointer<Double>?, constant: Double = 1, into x: UnsafeMutablePointer<Double>, _ n: Int,
-               constantFrom: Int = Int.max) -> Int {
+               constantFrom: Int = Int.max, fill: Bool = true) -> Int {
         var largest = 0.0
         return solve(y, constant: constant, into: x, steps: 0..<n, total: n, constantFrom: y == nil ? 0 : constantFrom,
-                     largest: &largest) ?? n
+                     largest: &largest, fill: fill) ?? n
     }
 
     /// Steps `steps` of a solve of `total` steps (the steps before them are already in x; a range
@@ -81,7 +81,7 @@ struct BandedToeplitzSolver {
     /// to the next). Returns nil, or the step T from which x[T..<total] was filled with the
     /// converged value.
     func solve(_ y: UnsafePointer<Double>?, constant: Double = 1, into x: UnsafeMutablePointer<Double>,
-               steps: Range<Int>, total: Int, constantFrom: Int, largest: inout Double) -> Int? {
+               steps: Range<Int>, total: Int, constantFrom: Int, largest: inout Double, fill: Bool = true) -> Int? {
         let K = Self.block, c = padded.pointer, h = inverse.pointer, b = self.b, n = steps.upperBound
         let window = 2 * (b + K), every = Self.checkEvery
         let canStop = stable && total - constantFrom > 2 * every
@@ -135,7 +135,7 @@ struct BandedToeplitzSolver {
                 if canStop && t0 % every == 0 && t0 < total - every {
                     let limit = (y?[t0] ?? constant) / sum
                     if t0 - window >= constantFrom && converged(x + t0 - window, window, limit, scale) {
-                        (x + t0).update(repeating: limit, count: total - t0)
+                        if fill { (x + t0).update(repeating: limit, count: total - t0) }
                         return t0
                     }
                 }

@@ -4,14 +4,16 @@
 /// For a workload A = T(a) (a = 1, the prefix sums, by default) and a strategy C = T(c), the
 /// decoder B = A C⁻¹ is lower-triangular Toeplitz with first column β, and the per-query error
 /// is the squared norm of row t of B: e_t = Σ_{s ≤ t} β_s². With the strategy, β = T(c)⁻¹ a
-/// (a banded solve, O(n b)); with the noising matrix C⁻¹ = T(ν), β = a ∗ ν (a convolution).
+/// (a banded solve, O(T b + n) with its converged tail, see `BandedToeplitzSolver`); with the
+/// noising matrix C⁻¹ = T(ν), β = a ∗ ν (a convolution).
 ///
 /// A reduction Σ_t w_t e_t equals Σ_s W_s β_s² with the suffix sums W_s = Σ_{t ≥ s} w_t (mean:
 /// (L − s) / L; last, and max, which the nondecreasing e_t reach at the last query: 1). Its
 /// gradient is an adjoint computation instead of automatic differentiation: with g_s = 2 W_s β_s,
 ///   strategy: β = T(c)⁻¹ a, ∂E/∂c_r = −Σ_s g_s γ_{s−r} with γ = T(c)⁻¹ β (see `StrategyLoss`),
 ///   noising:  β = a ∗ ν,    ∂E/∂ν_r = Σ_s g_s a_{s−r} (suffix sums of g for a = 1).
-/// Both cost O(n b) time and O(n) memory (jax_privacy's reverse-mode scan keeps n b numbers).
+/// Both cost O(n b) time at most (O(T b + n) with converged tails) and O(n) memory
+/// (jax_privacy's reverse-mode scan keeps n b numbers).
 extension Toeplitz {
     /// One of the two descriptions of a Toeplitz mechanism.
     public enum Mechanism {
@@ -43,9 +45,12 @@ extension Toeplitz {
 
     /// The first column β of B = T(a) C⁻¹ into `beta` (`errorCount` entries; a padded or cut to
     /// n', ones when nil), after every check and allocation (so `beta` is written only when the
-    /// call succeeds). Returns the reconciled coefficients. Time O(n' b).
-    static func decoder(_ mechanism: Mechanism, n: Int?, workload: [Double]?,
-                        into beta: UnsafeMutablePointer<Double>) throws -> [Double] {
+    /// call succeeds). Returns the reconciled coefficients and the step from which β is constant
+    /// (its converged tail, written only when `fill`; the count when there is none).
+    /// Time O(T b + n') for a strategy.
+    @discardableResult
+    static func decoder(_ mechanism: Mechanism, n: Int?, workload: [Double]?, into beta: UnsafeMutablePointer<Double>,
+                        fill: Bool = true) throws -> (coef: [Double], constantFrom: Int) {
         let count = try errorCount(mechanism, n: n, workload: workload)
         switch mechanism {
         case .strategy(let raw):
@@ -53,11 +58,12 @@ extension Toeplitz {
             let solver = try BandedToeplitzSolver(c)
             if let workload {
                 let a = try padCoefs(workload, n: size)
-                a.withUnsafeBufferPointer { solver.solve($0.baseAddress!, into: beta, size, constantFrom: constantFrom(a)) }
-            } else {
-                solver.solve(nil, constant: 1, into: beta, size)
+                let from = a.withUnsafeBufferPointer {
+                    solver.solve($0.baseAddress!, into: beta, size, constantFrom: constantFrom(a), fill: fill)
+                }
+                return (c, from)
             }
-            return c
+            return (c, solver.solve(nil, constant: 1, into: beta, size, fill: fill))
         case .noising(let raw):
             let (nu, size) = try reconcile(raw, n, "noising_coef")
             if let workload {
@@ -67,7 +73,7 @@ extension Toeplitz {
                 var s = 0.0
                 for (k, v) in nu.enumerated() { s += v; beta[k] = s }
             }
-            return nu
+            return (nu, count)
         }
     }
 
@@ -78,21 +84,34 @@ extension Toeplitz {
         return Swift.max(k, 0)
     }
 
+    /// The limit of a strategy's β under a workload constant at its end: a_last / c(1).
+    static func decoderLimit(_ mechanism: Mechanism, n: Int?, workload: [Double]?) throws -> Double {
+        guard case .strategy(let raw) = mechanism else { return 0 }
+        let (c, size) = try reconcile(raw, n, "strategy_coef")
+        let last = workload.map { size <= $0.count ? $0[size - 1] : 0 } ?? 1
+        return last / c.reduce(0, +)
+    }
+
     /// β with its reconciled coefficients in a new work buffer.
     static func decoder(_ mechanism: Mechanism, n: Int?, workload: [Double]?) throws -> (beta: WorkBuffer<Double>, coef: [Double]) {
         let beta = try WorkBuffer<Double>(count: try errorCount(mechanism, n: n, workload: workload), "the decoder's coefficients")
-        return (beta, try decoder(mechanism, n: n, workload: workload, into: beta.pointer))
+        return (beta, try decoder(mechanism, n: n, workload: workload, into: beta.pointer).coef)
     }
 
-    /// `per_query_error` into `errors` (`errorCount` entries): e_t = Σ_{s ≤ t} β_s². Time O(n b)
+    /// `per_query_error` into `errors` (`errorCount` entries): e_t = Σ_{s ≤ t} β_s². Time O(T b + n)
     /// (strategy) or O(n min(len(a), len(ν))) (noising); no memory beyond `errors` for a strategy
     /// with the prefix sums.
     static func perQueryError(_ mechanism: Mechanism, n: Int?, workload: [Double]?,
                               into errors: UnsafeMutablePointer<Double>) throws {
         let count = try errorCount(mechanism, n: n, workload: workload)
-        _ = try decoder(mechanism, n: n, workload: workload, into: errors)
+        let from = try decoder(mechanism, n: n, workload: workload, into: errors, fill: false).constantFrom
         var s = 0.0
-        for k in 0..<count { s += errors[k] * errors[k]; errors[k] = s }
+        for k in 0..<from { s += errors[k] * errors[k]; errors[k] = s }
+        guard from < count else { return }
+        // The converged tail β = v: e_t = e_{T−1} + (t − T + 1) v².
+        let v = try decoderLimit(mechanism, n: n, workload: workload)
+        let square = v * v
+        for k in from..<count { errors[k] = s + Double(k - from + 1) * square }
     }
 
     /// `per_query_error` as an array.
@@ -106,8 +125,7 @@ extension Toeplitz {
     /// and, when `gradient`, its gradient with respect to the mechanism's coefficients (as given:
     /// zero past the n' used). With `timesSensitivity` (strategies only) the loss is jax_privacy's
     /// `loss`: the reduction times the squared sensitivity ‖c‖², invariant to the scale of c.
-    /// Time O(n b) (with the gradient three passes: the solve, a backward solve and a correlation
-    /// over the cores), memory 2 n doubles.
+    /// Time O(T b + n) (see `StrategyLoss`; O(n b) at most), memory 2 n doubles.
     public static func loss(_ mechanism: Mechanism, n: Int?, workload: [Double]?, reduction: ErrorReduction,
                             timesSensitivity: Bool = false, gradient: Bool = false) throws -> (loss: Double, gradient: [Double]?) {
         switch mechanism {

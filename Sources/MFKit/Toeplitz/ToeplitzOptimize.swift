@@ -8,7 +8,7 @@ extension Toeplitz {
     /// The loss is invariant to the scale of c, so the optimizer works on c / c_0 with c_0 = 1
     /// fixed (b − 1 unknowns, no flat direction); the result keeps the sign of start[0].
     /// `callback(step, loss, gradNorm)` runs after every step; true stops the run.
-    /// Time per step: one or two loss-and-gradient evaluations, O(n b) each (see `StrategyLoss`),
+    /// Time per step: one or two loss-and-gradient evaluations, O(T b + n) each (see `StrategyLoss`),
     /// plus O(10 b); memory 2 n + O(b) doubles.
     public static func optimizeBandedToeplitz(n: Int, bands: Int, start: [Double]? = nil, maxSteps: Int = 250,
                                               reduction: ErrorReduction = .mean,
