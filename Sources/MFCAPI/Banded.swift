@@ -94,7 +94,7 @@ public func mfkit_banded_loss(_ h: OpaquePointer?, _ a: OpaquePointer?, _ code: 
                               _ grad: UnsafePointer<mfkit_array>?) -> mfkit_status {
     exported {
         let s = try strategy(h)
-        let (w, red, g) = (try workload(a), try reduction(code, weights, count: s.n), try optionalArray(grad, "grad"))
+        let (w, red, g) = (try workload(a), try reduction(code, weights, s.n), try optionalArray(grad, "grad"))
         try store(loss, "loss") { try s.loss(workload: w, reduction: red, gradient: g) }
     }
 }
@@ -107,7 +107,7 @@ public func mfkit_banded_optimize(_ n: Int64, _ bands: Int64, _ initial: OpaqueP
     exported {
         guard out != nil else { throw MFError.invalidArgument("out is a null pointer") }
         let start = initial == nil ? nil : try strategy(initial, "C")
-        let (w, red) = (try workload(a), try reduction(code, weights, count: Int(n)))
+        let (w, red) = (try workload(a), try reduction(code, weights, Int(n)))
         let (result, _) = try ColumnNormalizedBanded.optimize(
             n: Int(n), bands: Int(bands), initial: start, workload: w, maxSteps: Int(maxSteps), reduction: red,
             callback: { step, loss, gnorm in callback.map { $0(user, Int64(step), loss, gnorm) != 0 } ?? false })

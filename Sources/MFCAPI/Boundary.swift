@@ -25,6 +25,7 @@ func exported(_ function: String = #function, _ body: () throws -> Void) -> mfki
         case .numerical: return mfkit_status(MFKIT_ERR_NUMERICAL)
         case .cancelled: return mfkit_status(MFKIT_ERR_CANCELLED)
         case .outOfMemory: return mfkit_status(MFKIT_ERR_OUT_OF_MEMORY)
+        case .unavailable: return mfkit_status(MFKIT_ERR_UNAVAILABLE)
         }
     } catch {
         LastError.set(function: String(function.prefix { $0 != "(" }), message: "internal error: \(error)")
@@ -139,26 +140,6 @@ func shape(_ p: UnsafePointer<Int64>?, _ ndim: Int32, _ name: String) throws -> 
     return (0..<Int(ndim)).map { Int(p[$0]) }
 }
 
-/// The reduction of a code (MFKIT_REDUCTION_*), with its weights for MFKIT_REDUCTION_WEIGHTS
-/// (of length `count` when given; otherwise MFKit checks the length).
-func reduction(_ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?, count: Int?) throws -> ErrorReduction {
-    switch Int(code) {
-    case MFKIT_REDUCTION_MEAN: return .mean
-    case MFKIT_REDUCTION_MAX: return .max
-    case MFKIT_REDUCTION_LAST: return .last
-    case MFKIT_REDUCTION_WEIGHTS:
-        guard weights != nil else { throw MFError.invalidArgument("reduction is MFKIT_REDUCTION_WEIGHTS but weights is NULL") }
-        let w = try array(weights, "weights")
-        if let count { return try .weights(w, n: count) }
-        try w.requireInput("weights", ndim: 1)
-        let values = try w.readVector("weights")
-        try Check.finite(values, "weights")
-        return .weights(values)
-    default:
-        throw MFError.invalidArgument("unknown reduction code \(code) (0 mean, 1 max, 2 last, 3 weights)")
-    }
-}
-
 /// `*p`, or nil (absent) for a null pointer.
 func optional(_ p: UnsafePointer<Int64>?) -> Int? { p.map { Int($0.pointee) } }
 
@@ -166,6 +147,25 @@ func optional(_ p: UnsafePointer<Int64>?) -> Int? { p.map { Int($0.pointee) } }
 func store<T>(_ out: UnsafeMutablePointer<T>?, _ name: String = "out", _ value: () throws -> T) throws {
     guard let out else { throw MFError.invalidArgument("\(name) is a null pointer") }
     out.pointee = try value()
+}
+
+/// The reduction of a code (MFKIT_REDUCTION_*), with its weights for MFKIT_REDUCTION_WEIGHTS
+/// (of length n when given; otherwise 1-D and finite, their length checked by MFKit).
+func reduction(_ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?, _ n: Int?) throws -> ErrorReduction {
+    switch Int(code) {
+    case MFKIT_REDUCTION_MEAN: return .mean
+    case MFKIT_REDUCTION_MAX: return .max
+    case MFKIT_REDUCTION_LAST: return .last
+    case MFKIT_REDUCTION_WEIGHTS:
+        guard weights != nil else { throw MFError.invalidArgument("reduction is MFKIT_REDUCTION_WEIGHTS but weights is NULL") }
+        let w = try array(weights, "weights")
+        if let n { return try .weights(w, n: n) }
+        let values = try w.readVector("weights")
+        try Check.finite(values, "weights")
+        return .weights(values)
+    default:
+        throw MFError.invalidArgument("unknown reduction code \(code) (0 mean, 1 max, 2 last, 3 weights)")
+    }
 }
 
 // MARK: - handles

@@ -90,7 +90,7 @@ public func mfkit_toeplitz_loss(_ strategy: UnsafePointer<mfkit_array>?, _ noisi
     exported {
         let (s, v, w) = (try optionalArray(strategy, "strategy_coef"), try optionalArray(noising, "noising_coef"),
                          try optionalArray(workload, "workload_coef"))
-        let (red, g) = (try reduction(code, weights, count: nil), try optionalArray(grad, "grad"))
+        let (red, g) = (try reduction(code, weights, nil), try optionalArray(grad, "grad"))
         try store(loss, "loss") {
             try Toeplitz.loss(strategy: s, noising: v, n: optional(n), workload: w, reduction: red,
                               timesSensitivity: timesSensitivity != 0, gradient: g)
@@ -114,7 +114,7 @@ public func mfkit_toeplitz_optimize(_ n: Int64, _ bands: Int64, _ start: UnsafeP
                                     _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
     exported {
         let (s, o) = (try optionalArray(start, "strategy_coef"), try array(out, "out"))
-        let red = try reduction(code, weights, count: Int(n))
+        let red = try reduction(code, weights, Int(n))
         try Toeplitz.optimizeBandedToeplitz(
             n: Int(n), bands: Int(bands), start: s, maxSteps: Int(maxSteps), reduction: red,
             callback: { step, loss, gnorm in callback.map { $0(user, Int64(step), loss, gnorm) != 0 } ?? false },
@@ -144,7 +144,7 @@ public func mfkit_toeplitz_optimize_for_amplifications(_ n: Int64, _ datasetSize
         guard let bands, let stddev else { throw MFError.invalidArgument("bands and stddev must not be null pointers") }
         let helper = try AmplifiedBandMF(n: Int(n), datasetSize: Int(datasetSize), batchSize: Int(batchSize),
                                          epsilon: epsilon, delta: delta,
-                                         reduction: try reduction(code, nil, count: Int(n)))
+                                         reduction: try reduction(code, nil, Int(n)))
         try Check.nonNegative(Int(maxSteps), "max_optimizer_steps")
         let (b, s) = try helper.optimize(maxSteps: Int(maxSteps), into: o)
         bands.pointee = Int64(b)

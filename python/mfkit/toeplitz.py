@@ -55,10 +55,10 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _ffi
+from . import _args, _ffi
 from .banded import _reduction
 from .optimization import CallbackArgs, interruptible
-from .streaming_matrix import StreamingMatrix
+from .streaming_matrix import StreamingMatrix, _frozen
 
 __all__ = [
     "CallbackArgs",
@@ -81,44 +81,49 @@ __all__ = [
 ]
 
 ArrayLike = Union[np.ndarray, Sequence[float]]
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _coef(values, name):
-    """A real coefficient array: float32 and float64 arrays as given (no copy), anything else
-    converted to float64."""
-    if isinstance(values, np.ndarray) and values.dtype in _FLOATS:
-        return values
-    return _ffi.params_array(values, name)
+def _coef(values: Any, name: str, function: str) -> np.ndarray:
+    """A 1-D real coefficient array: float32 and float64 arrays of any strides as given (no
+    copy), integer arrays and lists as float64."""
+    a = _args.array(values, name, function, sequences=True)
+    if a.ndim != 1:
+        raise ValueError(f"{function}: {name} must be one-dimensional, got shape {a.shape}")
+    return a
 
 
-def _length(coef, name):
-    if np.ndim(coef) != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {np.shape(coef)}")
-    return len(coef)
+def _optional_coef(values: Any, name: str, function: str) -> Optional[np.ndarray]:
+    return None if values is None else _coef(values, name, function)
 
 
-def _size(n, function):
-    """n as an int, None for None or 0 (jax_privacy's `n or len(coef)`)."""
-    if n is None or (isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) and n == 0):
+def _size(n: Any, function: str, name: str = "n") -> Optional[int]:
+    """n as an int, None for None or 0 (jax_privacy's `n or len(coef)`); negative: ValueError."""
+    if n is None:
         return None
-    return _ffi.positive_int(n, "n", function)
+    n = _args.integer(n, name, function)
+    if n < 0:
+        raise ValueError(f"{function}: {name} must be positive, got {n}")
+    return n or None
 
 
-def _opt(value):
+def _opt(value: Optional[int]) -> Any:
     """A `const int64_t *` for an optional size."""
     return None if value is None else ctypes.byref(ctypes.c_int64(value))
 
 
-def _out(out, shape, dtype, function):
+def _desc(a: Optional[np.ndarray], name: str) -> Any:
+    return None if a is None else _ffi.describe(a, name)
+
+
+def _out(out: Any, shape: Tuple[int, ...], dtype: Any, function: str) -> Tuple[Any, np.ndarray]:
+    """(what to return, the array written): a new array, or `out` checked against the shape."""
     if out is None:
-        return np.empty(shape, dtype=dtype)
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"{function}: out must be a NumPy array, got {type(out).__name__}")
-    return out
+        result = np.empty(shape, dtype=dtype)
+        return result, result
+    return out, _args.output(out, "out", function, shape=shape, shape_from="the arguments")
 
 
-def _reduction_code(reduction_fn, count, function):
+def _reduction_code(reduction_fn: Any, count: int, function: str) -> Tuple[int, Optional[np.ndarray]]:
     """`mfkit.banded`'s decoding of reduction_fn, with NumPy's and JAX's mean and max named
     at once (no probe vectors of the errors' length are drawn for them)."""
     name = getattr(reduction_fn, "__name__", None)
@@ -128,19 +133,22 @@ def _reduction_code(reduction_fn, count, function):
     return _reduction(reduction_fn, count, function)
 
 
-def _reconcile(coef, n=None):
+def _reconcile(coef: Any, n: Optional[int] = None) -> Tuple[np.ndarray, int]:
     """jax_privacy's `_reconcile`: (coef[:n], n) with n defaulting to len(coef)."""
-    coef = _coef(coef, "coef")
+    coef = _coef(coef, "coef", "_reconcile")
     n = n or len(coef)
     return coef[:n], n
 
 
-def _l2_norm_squared(x):
+def _l2_norm_squared(x: Any) -> float:
+    """||x||^2 (jax_privacy's helper of the same name)."""
     return sensitivity_squared(x)
 
 
-def pad_coefs_to_n(coef: ArrayLike, n: Optional[int] = None, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def pad_coefs_to_n(coef: ArrayLike, n: Optional[int] = None, *, out: Any = None) -> Any:
     """The n coefficients of T(coef): coef[:n] followed by zeros.
+
+    Cost: O(n).
 
     Parameters
     ----------
@@ -148,62 +156,59 @@ def pad_coefs_to_n(coef: ArrayLike, n: Optional[int] = None, *, out: Optional[np
         Leading coefficients of a lower-triangular Toeplitz matrix.
     n : int, optional
         Its size (default len(coef)).
-    out : ndarray, optional
-        Written in place, shape (n,).
+    out : array, optional
+        Written in place and returned, shape (n,), float32 or float64, any strides.
 
     Returns
     -------
-    ndarray
-        Shape (n,), coef's dtype (float32 or float64).
+    numpy.ndarray
+        Shape (n,), coef's dtype (float32 or float64), or `out`.
 
     Raises
     ------
     ValueError
-        For an empty or non-finite coef, or n < 0.
-
-    Cost
-    ----
-    O(n).
+        An empty or non-finite coef, a negative n, an out of another shape.
+    TypeError
+        coef is not an array of real numbers; n is not an integer.
 
     Examples
     --------
     >>> pad_coefs_to_n([1.0, 0.5], 4)
     array([1. , 0.5, 0. , 0. ])
     """
-    coef = _coef(coef, "coef")
-    size = _size(n, "pad_coefs_to_n")
-    out = _out(out, (size or _length(coef, "coef"),), coef.dtype, "pad_coefs_to_n")
+    function = "pad_coefs_to_n"
+    coef, size = _coef(coef, "coef", function), _size(n, function)
+    result, view = _out(out, (size or len(coef),), coef.dtype, function)
     _ffi.call("mfkit_toeplitz_pad_coefs", _ffi.describe(coef, "coef"), _opt(size),
-              _ffi.describe(out, "out", writable=True), function="pad_coefs_to_n")
-    return out
+              _ffi.describe(view, "out", writable=True), function=function)
+    return result
 
 
-def materialize_lower_triangular(coef: ArrayLike, n: Optional[int] = None, *,
-                                 out: Optional[np.ndarray] = None) -> np.ndarray:
-    """The n x n lower-triangular Toeplitz matrix T(coef).
+def materialize_lower_triangular(coef: ArrayLike, n: Optional[int] = None, *, out: Any = None) -> Any:
+    """The n x n lower-triangular Toeplitz matrix T(coef), T[i, j] = coef[i - j].
+
+    Cost: O(n^2) time (the zeros are written too), no work space.
 
     Parameters
     ----------
     coef : array_like, 1-D
-        Its leading coefficients, T[i, j] = coef[i - j] for 0 <= i - j < len(coef).
+        Its leading coefficients; only coef[:n] is used.
     n : int, optional
-        Its size (default len(coef)); only coef[:n] is used.
-    out : ndarray, optional
-        Written in place, shape (n, n), any strides.
+        Its size (default len(coef)).
+    out : array, optional
+        Written in place and returned, shape (n, n), any strides.
 
     Returns
     -------
-    ndarray
-        Shape (n, n), coef's dtype.
+    numpy.ndarray
+        Shape (n, n), coef's dtype, or `out`.
 
     Raises
     ------
     ValueError
-        For an empty or non-finite coef, or n < 0.
-
-    Cost
-    ----
-    O(n^2) time (the zeros are written too), no work space.
+        An empty or non-finite coef, a negative n, an out of another shape.
+    TypeError
+        coef is not an array of real numbers; n is not an integer.
 
     Examples
     --------
@@ -212,17 +217,20 @@ def materialize_lower_triangular(coef: ArrayLike, n: Optional[int] = None, *,
            [1., 2., 0.],
            [0., 1., 2.]])
     """
-    coef = _coef(coef, "coef")
-    size = _size(n, "materialize_lower_triangular")
-    m = size or _length(coef, "coef")
-    out = _out(out, (m, m), coef.dtype, "materialize_lower_triangular")
+    function = "materialize_lower_triangular"
+    coef, size = _coef(coef, "coef", function), _size(n, function)
+    m = size or len(coef)
+    result, view = _out(out, (m, m), coef.dtype, function)
     _ffi.call("mfkit_toeplitz_materialize", _ffi.describe(coef, "coef"), _opt(size),
-              _ffi.describe(out, "out", writable=True), function="materialize_lower_triangular")
-    return out
+              _ffi.describe(view, "out", writable=True), function=function)
+    return result
 
 
-def solve_banded(coef: ArrayLike, rhs: ArrayLike, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def solve_banded(coef: ArrayLike, rhs: ArrayLike, *, out: Any = None) -> Any:
     """Solves T(coef) x = rhs for x (forward substitution with the banded Toeplitz matrix).
+
+    Cost: O(n b m) for n rows of m elements (b = len(coef)): a vector is solved in float64 in
+    blocks of 32 steps, a larger rhs streams through the inverse in its own dtype.
 
     Parameters
     ----------
@@ -230,41 +238,40 @@ def solve_banded(coef: ArrayLike, rhs: ArrayLike, *, out: Optional[np.ndarray] =
         Leading coefficients, coef[0] != 0; only the first len(rhs) matter.
     rhs : array_like, shape (n, ...)
         Right-hand side(s), one row per step.
-    out : ndarray, optional
-        Written in place (shape and dtype of rhs); may be rhs itself.
+    out : array, optional
+        Written in place and returned (rhs's shape and dtype); may be rhs itself.
 
     Returns
     -------
-    ndarray
-        x, rhs's shape and dtype (float32 or float64; other dtypes become float64).
+    numpy.ndarray
+        x, rhs's shape and dtype (float32 or float64), or `out`.
 
     Raises
     ------
     ValueError
-        For coef[0] == 0, a non-finite coef, or an out of another shape.
-
-    Cost
-    ----
-    O(n b m) for m elements per row; a vector is solved in float64 in blocks of 32 steps,
-    a larger rhs streams through the inverse in its own dtype.
+        coef[0] == 0, a non-finite coef, an out of another shape or overlapping rhs.
+    TypeError
+        Arguments that are not arrays of real numbers.
 
     Examples
     --------
     >>> solve_banded([1.0, 0.5], np.ones(4))
     array([1.   , 0.5  , 0.75 , 0.625])
     """
-    coef = _coef(coef, "coef")
-    rhs = _coef(rhs, "rhs") if not (isinstance(rhs, np.ndarray) and rhs.dtype in _FLOATS) else rhs
-    out = _out(out, rhs.shape, rhs.dtype, "solve_banded")
+    function = "solve_banded"
+    coef, rhs = _coef(coef, "coef", function), _args.array(rhs, "rhs", function, sequences=True)
+    result, view = _out(out, rhs.shape, rhs.dtype, function)
     _ffi.call("mfkit_toeplitz_solve_banded", _ffi.describe(coef, "coef"), _ffi.describe(rhs, "rhs"),
-              _ffi.describe(out, "out", writable=True), function="solve_banded")
-    return out
+              _ffi.describe(view, "out", writable=True), function=function)
+    return result
 
 
 def multiply(lhs_coef: ArrayLike, rhs_coef: ArrayLike, n: Optional[int] = None, skip_checks: bool = False, *,
-             out: Optional[np.ndarray] = None) -> np.ndarray:
+             out: Any = None) -> Any:
     """The coefficients of the product T(lhs_coef) T(rhs_coef) of two n x n lower-triangular
     Toeplitz matrices: their convolution, truncated.
+
+    Cost: O(n min(l, r)) for the lengths l and r of the coefficients cut to n.
 
     Parameters
     ----------
@@ -275,41 +282,43 @@ def multiply(lhs_coef: ArrayLike, rhs_coef: ArrayLike, n: Optional[int] = None, 
         have the same length (unless skip_checks).
     skip_checks : bool
         Skip that length check.
-    out : ndarray, optional
-        Written in place, shape (min(n, l + r - 1),) for the cut lengths l and r.
+    out : array, optional
+        Written in place and returned, shape (min(n, l + r - 1),).
 
     Returns
     -------
-    ndarray
-        The leading coefficients of L R, min(n, l + r - 1) of them (as jax_privacy's
-        `convolve(...)[:n]`), in the inputs' common dtype.
+    numpy.ndarray
+        The leading min(n, l + r - 1) coefficients of L R (as jax_privacy's
+        `convolve(...)[:n]`), in the inputs' common dtype, or `out`.
 
     Raises
     ------
     ValueError
         "If n is not specified, then lhs_coef and rhs_coef must have the same length, ...".
-
-    Cost
-    ----
-    O(n min(l, r)).
+    TypeError
+        Arguments that are not arrays of real numbers.
 
     Examples
     --------
     >>> multiply([1.0, 2.0, 3.0, 4.0], [5.0, 6.0], n=3)
     array([ 5., 16., 27.])
     """
-    lhs, rhs = _coef(lhs_coef, "lhs_coef"), _coef(rhs_coef, "rhs_coef")
-    size = _size(n, "multiply")
-    m = size or _length(lhs, "lhs_coef")
-    count = max(0, min(m, min(_length(lhs, "lhs_coef"), m) + min(_length(rhs, "rhs_coef"), m) - 1))
-    out = _out(out, (count,), np.result_type(lhs, rhs), "multiply")
+    function = "multiply"
+    lhs, rhs = _coef(lhs_coef, "lhs_coef", function), _coef(rhs_coef, "rhs_coef", function)
+    size = _size(n, function)
+    m = size or len(lhs)
+    count = max(0, min(m, min(len(lhs), m) + min(len(rhs), m) - 1))
+    result, view = _out(out, (count,), np.result_type(lhs, rhs), function)
     _ffi.call("mfkit_toeplitz_multiply", _ffi.describe(lhs, "lhs_coef"), _ffi.describe(rhs, "rhs_coef"), _opt(size),
-              int(bool(skip_checks)), _ffi.describe(out, "out", writable=True), function="multiply")
-    return out
+              int(bool(skip_checks)), _ffi.describe(view, "out", writable=True), function=function)
+    return result
 
 
-def inverse_coef(coef: ArrayLike, n: Optional[int] = None, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def inverse_coef(coef: ArrayLike, n: Optional[int] = None, *, out: Any = None) -> Any:
     """The n leading coefficients of T(coef)^{-1}, again lower-triangular Toeplitz.
+
+    Cost: O(n b) time (a blocked banded solve of e_0; the impulse response has no converged
+    tail), O(n) memory.
 
     Parameters
     ----------
@@ -317,40 +326,40 @@ def inverse_coef(coef: ArrayLike, n: Optional[int] = None, *, out: Optional[np.n
         Leading coefficients, coef[0] != 0.
     n : int, optional
         The size (default len(coef)).
-    out : ndarray, optional
-        Written in place, shape (n,).
+    out : array, optional
+        Written in place and returned, shape (n,).
 
     Returns
     -------
-    ndarray
-        Shape (n,), coef's dtype.
+    numpy.ndarray
+        Shape (n,), coef's dtype, or `out`.
 
     Raises
     ------
     ValueError
-        For coef[0] == 0 or a non-finite coef.
-
-    Cost
-    ----
-    O(n b) time (a blocked banded solve; the impulse response has no converged tail), O(n) memory.
+        coef[0] == 0, a non-finite coef.
+    TypeError
+        coef is not an array of real numbers.
 
     Examples
     --------
     >>> inverse_coef([1.0, -0.5], 4)
     array([1.   , 0.5  , 0.25 , 0.125])
     """
-    coef = _coef(coef, "coef")
-    size = _size(n, "inverse_coef")
-    out = _out(out, (size or _length(coef, "coef"),), coef.dtype, "inverse_coef")
+    function = "inverse_coef"
+    coef, size = _coef(coef, "coef", function), _size(n, function)
+    result, view = _out(out, (size or len(coef),), coef.dtype, function)
     _ffi.call("mfkit_toeplitz_inverse_coef", _ffi.describe(coef, "coef"), _opt(size),
-              _ffi.describe(out, "out", writable=True), function="inverse_coef")
-    return out
+              _ffi.describe(view, "out", writable=True), function=function)
+    return result
 
 
 def optimal_max_error_strategy_coefs(n: int) -> np.ndarray:
     """The coefficients of the optimal Toeplitz strategy for max error (Fichtenberger,
     Henzinger and Upadhyay 2023; optimal per Dvijotham et al. 2024): f_0 = 1,
     f_k = f_{k-1} (2k - 1) / (2k), so that T(f) T(f) is the prefix-sum matrix.
+
+    Cost: O(n).
 
     Parameters
     ----------
@@ -359,24 +368,22 @@ def optimal_max_error_strategy_coefs(n: int) -> np.ndarray:
 
     Returns
     -------
-    ndarray
+    numpy.ndarray
         float64, shape (n,).
 
     Raises
     ------
     ValueError
-        For n < 1.
-
-    Cost
-    ----
-    O(n).
+        n < 1.
+    TypeError
+        n is not an integer.
 
     Examples
     --------
     >>> optimal_max_error_strategy_coefs(4)
     array([1.    , 0.5   , 0.375 , 0.3125])
     """
-    out = np.empty(_ffi.positive_int(n, "n", "optimal_max_error_strategy_coefs"))
+    out = np.empty(_args.positive_int(n, "n", "optimal_max_error_strategy_coefs"))
     _ffi.call("mfkit_toeplitz_optimal_max_error_strategy_coefs", _ffi.describe(out, "out", writable=True),
               function="optimal_max_error_strategy_coefs")
     return out
@@ -386,6 +393,8 @@ def optimal_max_error_noising_coefs(n: int) -> np.ndarray:
     """The coefficients of T(f)^{-1} for f = `optimal_max_error_strategy_coefs(n)`: the first
     differences f_k - f_{k-1} (the factorization is symmetric, C = B, so C^{-1} = A^{-1} C).
 
+    Cost: O(n).
+
     Parameters
     ----------
     n : int
@@ -393,24 +402,22 @@ def optimal_max_error_noising_coefs(n: int) -> np.ndarray:
 
     Returns
     -------
-    ndarray
+    numpy.ndarray
         float64, shape (n,).
 
     Raises
     ------
     ValueError
-        For n < 1.
-
-    Cost
-    ----
-    O(n).
+        n < 1.
+    TypeError
+        n is not an integer.
 
     Examples
     --------
     >>> optimal_max_error_noising_coefs(4)
     array([ 1.    , -0.5   , -0.125 , -0.0625])
     """
-    out = np.empty(_ffi.positive_int(n, "n", "optimal_max_error_noising_coefs"))
+    out = np.empty(_args.positive_int(n, "n", "optimal_max_error_noising_coefs"))
     _ffi.call("mfkit_toeplitz_optimal_max_error_noising_coefs", _ffi.describe(out, "out", writable=True),
               function="optimal_max_error_noising_coefs")
     return out
@@ -419,6 +426,8 @@ def optimal_max_error_noising_coefs(n: int) -> np.ndarray:
 def sensitivity_squared(coef: ArrayLike, n: Optional[int] = None) -> float:
     """The squared sensitivity of T(coef) under single participation: ||coef[:n]||^2, the
     squared norm of its first (largest) column.
+
+    Cost: O(b).
 
     Parameters
     ----------
@@ -434,21 +443,20 @@ def sensitivity_squared(coef: ArrayLike, n: Optional[int] = None) -> float:
     Raises
     ------
     ValueError
-        For an empty or non-finite coef.
-
-    Cost
-    ----
-    O(b).
+        An empty or non-finite coef, a negative n.
+    TypeError
+        coef is not an array of real numbers.
 
     Examples
     --------
     >>> sensitivity_squared([1.0, 2.0, 2.0], n=2)
     5.0
     """
-    coef = _coef(coef, "coef")
+    function = "sensitivity_squared"
+    coef, size = _coef(coef, "coef", function), _size(n, function)
     out = ctypes.c_double()
-    _ffi.call("mfkit_toeplitz_sensitivity_squared", _ffi.describe(coef, "coef"), _opt(_size(n, "sensitivity_squared")),
-              ctypes.byref(out), function="sensitivity_squared")
+    _ffi.call("mfkit_toeplitz_sensitivity_squared", _ffi.describe(coef, "coef"), _opt(size), ctypes.byref(out),
+              function=function)
     return out.value
 
 
@@ -460,6 +468,9 @@ def minsep_sensitivity_squared(strategy_coef: ArrayLike, min_sep: int, max_parti
     For non-negative, non-increasing coefficients the worst pattern participates every min_sep
     steps from the first (Theorem 2 of arXiv:2405.13763).
 
+    Cost: O(b) time and memory, whatever n and the number of participations (residue-class
+    sums; jax_privacy: O(n)).
+
     Parameters
     ----------
     strategy_coef : array_like, 1-D
@@ -467,7 +478,7 @@ def minsep_sensitivity_squared(strategy_coef: ArrayLike, min_sep: int, max_parti
     min_sep : int
         The minimum separation between two participations (>= 1).
     max_participations : int, optional
-        The cap k (default ceil(n / min_sep)).
+        The cap k (default ceil(n / min_sep)); positive.
     n : int, optional
         The number of steps (default len(strategy_coef)).
     skip_checks : bool
@@ -481,52 +492,52 @@ def minsep_sensitivity_squared(strategy_coef: ArrayLike, min_sep: int, max_parti
     ------
     ValueError
         "coef must be non-negative, ...", "coef must be non-increasing, ...", "min_sep must be
-        positive".
-
-    Cost
-    ----
-    O(b) time and memory, whatever n and k.
+        positive", a non-positive max_participations.
+    TypeError
+        Arguments of the wrong type.
 
     Examples
     --------
     >>> minsep_sensitivity_squared([1.0, 0.5], min_sep=1, max_participations=2, n=3)  # 1 + 1.5^2 + 0.5^2
     3.5
     """
-    coef = _coef(strategy_coef, "strategy_coef")
-    if isinstance(min_sep, (bool, np.bool_)) or not isinstance(min_sep, (int, np.integer)):
-        raise TypeError(f"minsep_sensitivity_squared: min_sep must be an integer, got {type(min_sep).__name__}")
-    k = None if max_participations is None else _ffi.positive_int(max_participations, "max_participations",
-                                                                  "minsep_sensitivity_squared")
+    function = "minsep_sensitivity_squared"
+    coef = _coef(strategy_coef, "strategy_coef", function)
+    min_sep = _args.integer(min_sep, "min_sep", function)
+    k = _args.optional_int(max_participations, "max_participations", function, minimum=1, condition="positive")
     out = ctypes.c_double()
-    _ffi.call("mfkit_toeplitz_minsep_sensitivity_squared", _ffi.describe(coef, "strategy_coef"),
-              int(np.clip(min_sep, -_ffi.INT64_MAX, _ffi.INT64_MAX)), _opt(k), _opt(_size(n, "minsep_sensitivity_squared")),
-              int(bool(skip_checks)), ctypes.byref(out), function="minsep_sensitivity_squared")
+    _ffi.call("mfkit_toeplitz_minsep_sensitivity_squared", _ffi.describe(coef, "strategy_coef"), min_sep, _opt(k),
+              _opt(_size(n, function)), int(bool(skip_checks)), ctypes.byref(out), function=function)
     return out.value
 
 
-def _error_count(strategy, noising, n, workload):
+def _error_count(strategy: Optional[np.ndarray], noising: Optional[np.ndarray], n: Optional[int],
+                 workload: Optional[np.ndarray]) -> int:
     """The number of per-query errors (0 when not exactly one mechanism is given: the library
     then refuses the call)."""
     if (strategy is None) == (noising is None):
         return 0
     coef = strategy if strategy is not None else noising
-    size = n or _length(coef, "strategy_coef" if strategy is not None else "noising_coef")
+    size = n or len(coef)
     if strategy is not None:
         return size
-    length = min(_length(noising, "noising_coef"), size)
+    length = min(len(noising), size)
     if workload is None:
         return length
-    return min(size, min(_length(workload, "workload_coef"), size) + length - 1)
+    return min(size, min(len(workload), size) + length - 1)
 
 
 def per_query_error(*, strategy_coef: Optional[ArrayLike] = None, noising_coef: Optional[ArrayLike] = None,
                     n: Optional[int] = None, workload_coef: Optional[ArrayLike] = None,
-                    skip_checks: bool = False, out: Optional[np.ndarray] = None) -> np.ndarray:
+                    skip_checks: bool = False, out: Any = None) -> Any:
     """Expected squared error of every query of the Toeplitz mechanism: e_t = ||B[t, :]||^2 for
     B = A C^{-1} with A = T(workload_coef) (default: the prefix sums).
 
     Give exactly one of strategy_coef (C = T(c)) and noising_coef (C^{-1} = T(v)). The errors
     never decrease, so the max error is the last one.
+
+    Cost: strategy: one blocked banded solve to the end of the decoder's transient T (see the
+    module's notes), O(T b + n); noising: O(n min(len(a), len(v))); memory O(n).
 
     Parameters
     ----------
@@ -540,65 +551,62 @@ def per_query_error(*, strategy_coef: Optional[ArrayLike] = None, noising_coef: 
         The workload's coefficients (default all ones); extra entries past n are ignored.
     skip_checks : bool
         Accepted for compatibility (the checks are cheap and always run).
-    out : ndarray, optional
-        Written in place (float32 or float64, the errors' length).
+    out : array, optional
+        Written in place and returned (float32 or float64, the errors' length).
 
     Returns
     -------
-    ndarray
-        float64 (or out's dtype): n errors for a strategy; for a noising matrix len(v) without a workload, else
-        min(n, len(a) + len(v) - 1) (jax_privacy's lengths).
+    numpy.ndarray
+        float64: n errors for a strategy; for a noising matrix len(v) without a workload, else
+        min(n, len(a) + len(v) - 1) (jax_privacy's lengths); or `out`.
 
     Raises
     ------
     ValueError
         "Specify exactly one of strategy_coef or noising_coef.", strategy_coef[0] == 0.
-
-    Cost
-    ----
-    Strategy: one blocked banded solve, O(T b + n) for the decoder's transient T <= n (see the
-    module's notes); noising: O(n min(len(a), len(v))); memory O(n).
+    TypeError
+        Arguments of the wrong type.
 
     Examples
     --------
     >>> per_query_error(strategy_coef=[1.0, 0.5], n=3)
     array([1.    , 1.25  , 1.8125])
     """
-    s = None if strategy_coef is None else _coef(strategy_coef, "strategy_coef")
-    v = None if noising_coef is None else _coef(noising_coef, "noising_coef")
-    a = None if workload_coef is None else _coef(workload_coef, "workload_coef")
-    size = _size(n, "per_query_error")
-    out = _out(out, (_error_count(s, v, size, a),), np.float64, "per_query_error")
-    _ffi.call("mfkit_toeplitz_per_query_error", None if s is None else _ffi.describe(s, "strategy_coef"),
-              None if v is None else _ffi.describe(v, "noising_coef"), _opt(size),
-              None if a is None else _ffi.describe(a, "workload_coef"), _ffi.describe(out, "out", writable=True),
-              function="per_query_error")
-    return out
+    function = "per_query_error"
+    s = _optional_coef(strategy_coef, "strategy_coef", function)
+    v = _optional_coef(noising_coef, "noising_coef", function)
+    a = _optional_coef(workload_coef, "workload_coef", function)
+    size = _size(n, function)
+    result, view = _out(out, (_error_count(s, v, size, a),), np.float64, function)
+    _ffi.call("mfkit_toeplitz_per_query_error", _desc(s, "strategy_coef"), _desc(v, "noising_coef"), _opt(size),
+              _desc(a, "workload_coef"), _ffi.describe(view, "out", writable=True), function=function)
+    return result
 
 
-def _loss(function, strategy, noising, n, workload, reduction_fn, times_sensitivity, gradient):
-    s = None if strategy is None else _coef(strategy, "strategy_coef")
-    v = None if noising is None else _coef(noising, "noising_coef")
-    a = None if workload is None else _coef(workload, "workload_coef")
+def _loss(function: str, strategy: Any, noising: Any, n: Any, workload: Any, reduction_fn: Any,
+          times_sensitivity: bool, gradient: bool) -> Tuple[float, Optional[np.ndarray]]:
+    s = _optional_coef(strategy, "strategy_coef", function)
+    v = _optional_coef(noising, "noising_coef", function)
+    a = _optional_coef(workload, "workload_coef", function)
     size = _size(n, function)
     code, weights = _reduction_code(reduction_fn, max(1, _error_count(s, v, size, a)), function)
     value = ctypes.c_double()
     given = s if s is not None else v
-    grad = np.empty(len(given)) if gradient and given is not None and np.ndim(given) == 1 else None
-    _ffi.call("mfkit_toeplitz_loss", None if s is None else _ffi.describe(s, "strategy_coef"),
-              None if v is None else _ffi.describe(v, "noising_coef"), _opt(size),
-              None if a is None else _ffi.describe(a, "workload_coef"), code,
-              None if weights is None else ctypes.byref(_ffi.describe(weights, "weights")), int(times_sensitivity),
-              ctypes.byref(value), None if grad is None else _ffi.describe(grad, "grad", writable=True),
+    grad = np.empty(len(given)) if gradient and given is not None else None
+    _ffi.call("mfkit_toeplitz_loss", _desc(s, "strategy_coef"), _desc(v, "noising_coef"), _opt(size),
+              _desc(a, "workload_coef"), code, None if weights is None else ctypes.byref(_ffi.describe(weights, "weights")),
+              int(times_sensitivity), ctypes.byref(value), None if grad is None else _ffi.describe(grad, "grad", writable=True),
               function=function)
     return value.value, grad
 
 
-def loss(strategy_coef: ArrayLike, n: Optional[int] = None,
-         reduction_fn: Union[str, Callable[[np.ndarray], Any], ArrayLike] = np.mean) -> float:
+def loss(strategy_coef: ArrayLike, n: Optional[int] = None, reduction_fn: Any = np.mean) -> float:
     """Error of T(strategy_coef) on the prefix-sum workload under single participation:
     reduction_fn(per-query errors) times the squared sensitivity ||c||^2 (invariant to the
     scale of c; arXiv:2405.15913).
+
+    Cost: O(T b + n) (one banded solve to the end of its transient T); another callable adds
+    O(n).
 
     Parameters
     ----------
@@ -618,10 +626,8 @@ def loss(strategy_coef: ArrayLike, n: Optional[int] = None,
     ------
     ValueError
         strategy_coef[0] == 0, weights of another length.
-
-    Cost
-    ----
-    O(T b + n) (one banded solve to the end of its transient T); another callable adds O(n).
+    TypeError
+        Arguments of the wrong type.
 
     Examples
     --------
@@ -638,9 +644,11 @@ def loss(strategy_coef: ArrayLike, n: Optional[int] = None,
 
 
 def loss_and_gradient(strategy_coef: ArrayLike, n: Optional[int] = None,
-                      reduction_fn: Union[str, Callable[[np.ndarray], Any], ArrayLike] = np.mean
-                      ) -> Tuple[float, np.ndarray]:
+                      reduction_fn: Any = np.mean) -> Tuple[float, np.ndarray]:
     """`loss` and its gradient with respect to strategy_coef.
+
+    Cost: O(T b + n): the solve, gamma = T(c)^{-1} beta on a second core and a correlation
+    over the cores, the converged tails in closed form; memory 2 n doubles.
 
     Parameters
     ----------
@@ -653,7 +661,7 @@ def loss_and_gradient(strategy_coef: ArrayLike, n: Optional[int] = None,
 
     Returns
     -------
-    (float, ndarray)
+    tuple of (float, numpy.ndarray)
         The loss and its gradient (float64, len(strategy_coef); zero past n). The gradient is
         orthogonal to strategy_coef (the loss does not depend on its scale).
 
@@ -661,11 +669,8 @@ def loss_and_gradient(strategy_coef: ArrayLike, n: Optional[int] = None,
     ------
     ValueError
         An unrecognized reduction_fn, strategy_coef[0] == 0.
-
-    Cost
-    ----
-    O(T b + n): the solve, gamma = T(c)^{-1} beta on a second core and a correlation over the
-    cores, the converged tails in closed form; memory 2 n doubles.
+    TypeError
+        Arguments of the wrong type.
 
     Examples
     --------
@@ -673,15 +678,18 @@ def loss_and_gradient(strategy_coef: ArrayLike, n: Optional[int] = None,
     >>> round(float(grad @ [1.0, 0.5]), 12)
     0.0
     """
-    return _loss("loss_and_gradient", strategy_coef, None, n, None, reduction_fn, True, True)
+    value, grad = _loss("loss_and_gradient", strategy_coef, None, n, None, reduction_fn, True, True)
+    return value, grad
 
 
 def per_query_error_and_gradient(*, strategy_coef: Optional[ArrayLike] = None, noising_coef: Optional[ArrayLike] = None,
                                  n: Optional[int] = None, workload_coef: Optional[ArrayLike] = None,
-                                 reduction_fn: Union[str, Callable[[np.ndarray], Any], ArrayLike] = np.mean
-                                 ) -> Tuple[float, np.ndarray]:
+                                 reduction_fn: Any = np.mean) -> Tuple[float, np.ndarray]:
     """reduction_fn(`per_query_error(...)`) and its gradient with respect to the coefficients
     given (strategy_coef or noising_coef), without the sensitivity factor.
+
+    Cost: strategy: O(T b + n) (two solves and a correlation); noising: O(n) for the prefix
+    sums, O(n len(v)) with a workload; memory 2 n doubles.
 
     Parameters
     ----------
@@ -693,18 +701,15 @@ def per_query_error_and_gradient(*, strategy_coef: Optional[ArrayLike] = None, n
 
     Returns
     -------
-    (float, ndarray)
+    tuple of (float, numpy.ndarray)
         The reduced error and its gradient (float64, the given coefficients' length).
 
     Raises
     ------
     ValueError
         As `per_query_error`; an unrecognized reduction_fn.
-
-    Cost
-    ----
-    Strategy: O(T b + n) (two solves and a correlation); noising: O(n) for the prefix sums,
-    O(n len(v)) with a workload; memory 2 n doubles.
+    TypeError
+        Arguments of the wrong type.
 
     Examples
     --------
@@ -712,14 +717,18 @@ def per_query_error_and_gradient(*, strategy_coef: Optional[ArrayLike] = None, n
     >>> value, grad
     (1.25, array([3., 1.]))
     """
-    return _loss("per_query_error_and_gradient", strategy_coef, noising_coef, n, workload_coef, reduction_fn,
-                 False, True)
+    value, grad = _loss("per_query_error_and_gradient", strategy_coef, noising_coef, n, workload_coef, reduction_fn,
+                        False, True)
+    return value, grad
 
 
 def inverse_as_streaming_matrix(coef: ArrayLike, column_normalize_for_n: Optional[int] = None) -> StreamingMatrix:
     """C^{-1} for the banded Toeplitz strategy C = T(coef), as a StreamingMatrix (Algorithm 9 of
     arXiv:2306.08153), for correlated noise: `multiply_array(Cinv, z, out=z)` or
     `Cinv.stream(shape)` one training step at a time.
+
+    Cost: O(b) to make; a step costs (b - 1) multiply-adds per element and keeps b - 1 slices
+    of state (a ring); `multiply_array` cuts slices into pieces whose state fits the L1 cache.
 
     Parameters
     ----------
@@ -733,16 +742,15 @@ def inverse_as_streaming_matrix(coef: ArrayLike, column_normalize_for_n: Optiona
     Returns
     -------
     StreamingMatrix
-        Slices keep their dtype (float32 stays float32) and may be updated in place.
+        Slices keep their dtype (float32 stays float32) and may be updated in place; it pickles
+        and copies to an equal matrix.
 
     Raises
     ------
     ValueError
         coef[0] == 0, a non-finite coef, column_normalize_for_n < 1.
-
-    Cost
-    ----
-    A step costs (b - 1) multiply-adds per element and keeps b - 1 slices of state (a ring).
+    TypeError
+        Arguments of the wrong type.
 
     Examples
     --------
@@ -752,16 +760,16 @@ def inverse_as_streaming_matrix(coef: ArrayLike, column_normalize_for_n: Optiona
            [-0.5 ,  1.  ,  0.  ],
            [ 0.25, -0.5 ,  1.  ]])
     """
-    coef = _coef(coef, "coef")
-    normalize = None if column_normalize_for_n is None else _ffi.positive_int(
-        column_normalize_for_n, "column_normalize_for_n", "inverse_as_streaming_matrix")
-    return StreamingMatrix(_ffi.new_handle("mfkit_toeplitz_inverse", _ffi.describe(coef, "coef"), _opt(normalize),
-                                           function="inverse_as_streaming_matrix"))
+    function = "inverse_as_streaming_matrix"
+    coef = _coef(coef, "coef", function)
+    normalize = None if column_normalize_for_n is None else _args.positive_int(
+        column_normalize_for_n, "column_normalize_for_n", function)
+    handle = _ffi.new_handle("mfkit_toeplitz_inverse", _ffi.describe(coef, "coef"), _opt(normalize), function=function)
+    return StreamingMatrix._new(handle, ("toeplitz_inverse", _frozen(coef), normalize))
 
 
 def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLike] = None,
-                             max_optimizer_steps: int = 250,
-                             reduction_fn: Union[str, Callable[[np.ndarray], Any], ArrayLike] = np.mean, *,
+                             max_optimizer_steps: int = 250, reduction_fn: Any = np.mean, *,
                              callback: Optional[Callable[[CallbackArgs], Any]] = None) -> np.ndarray:
     """Optimizes a banded Toeplitz strategy for the prefix-sum workload: minimizes `loss` over
     `bands` coefficients by L-BFGS.
@@ -769,6 +777,9 @@ def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLi
     The strategy can be used with single participation and with (fixed-epoch or min-sep)
     multiple participations separated by at least `bands` steps (arXiv:2306.08153); for other
     patterns compute the sensitivity with `minsep_sensitivity_squared`.
+
+    Cost: per step one or two loss-and-gradient evaluations, O(T b + n) each; memory 2 n
+    doubles.
 
     Parameters
     ----------
@@ -787,17 +798,15 @@ def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLi
 
     Returns
     -------
-    ndarray
+    numpy.ndarray
         float64, shape (bands,), with unit norm (the sign of the start's first coefficient).
 
     Raises
     ------
     ValueError
         "strategy_coef.shape=(k,) != bands=b", an unrecognized reduction_fn.
-
-    Cost
-    ----
-    Per step one or two loss-and-gradient evaluations, O(T b + n) each; memory 2 n doubles.
+    TypeError
+        Arguments of the wrong type.
 
     Examples
     --------
@@ -806,12 +815,14 @@ def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLi
     ((4,), 1.0)
     """
     function = "optimize_banded_toeplitz"
-    n = _ffi.positive_int(n, "n", function)
-    bands = _ffi.positive_int(bands, "bands", function)
-    steps = _ffi.steps_int(max_optimizer_steps, function)
-    start = None if strategy_coef is None else _coef(strategy_coef, "strategy_coef")
+    n = _args.positive_int(n, "n", function)
+    bands = _args.positive_int(bands, "bands", function)
+    steps = _args.steps_int(max_optimizer_steps, function)
+    start = _optional_coef(strategy_coef, "strategy_coef", function)
     if start is not None and start.shape != (bands,):
         raise ValueError(f"{function}: strategy_coef.shape={start.shape} != bands={bands}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{function}: callback must be callable or None, got {type(callback).__name__}")
     code, weights = _reduction_code(reduction_fn, n, function)
     state = {"interrupted": False, "error": None}
 
@@ -831,8 +842,8 @@ def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLi
     out = np.empty(bands)
     c_callback = _ffi.OPTIMIZE_CALLBACK(on_step)
     with interruptible(state):
-        _ffi.call("mfkit_toeplitz_optimize", n, bands, None if start is None else _ffi.describe(start, "strategy_coef"),
-                  steps, code, None if weights is None else ctypes.byref(_ffi.describe(weights, "weights")),
+        _ffi.call("mfkit_toeplitz_optimize", n, bands, _desc(start, "strategy_coef"), steps, code,
+                  None if weights is None else ctypes.byref(_ffi.describe(weights, "weights")),
                   c_callback, None, _ffi.describe(out, "out", writable=True), function=function)
     if state["error"] is not None:
         raise state["error"]
@@ -841,7 +852,7 @@ def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLi
     return out
 
 
-def _factors(n):
+def _factors(n: int) -> list:
     """The divisors of n, ascending."""
     small = [i for i in range(1, math.isqrt(n) + 1) if n % i == 0]
     return sorted(set(small + [n // i for i in small]))
@@ -873,12 +884,13 @@ class _AmplifiedBandMFHelper:
     def total_noise_multiplier(self, bands: int) -> float:
         """The noise multiplier reaching (epsilon, delta) with `bands` bands, by RDP accounting.
         Cost: about 40 evaluations of the RDP curve (milliseconds)."""
+        function = "total_noise_multiplier"
         out = ctypes.c_double()
-        _ffi.call("mfkit_toeplitz_amplified_noise_multiplier", _ffi.positive_int(self.n, "n", "total_noise_multiplier"),
-                  _ffi.positive_int(self.dataset_size, "dataset_size", "total_noise_multiplier"),
-                  _ffi.positive_int(self.batch_size, "batch_size", "total_noise_multiplier"),
-                  _ffi.positive_int(bands, "bands", "total_noise_multiplier"), float(self.epsilon), float(self.delta),
-                  ctypes.byref(out), function="total_noise_multiplier")
+        _ffi.call("mfkit_toeplitz_amplified_noise_multiplier", _args.positive_int(self.n, "n", function),
+                  _args.positive_int(self.dataset_size, "dataset_size", function),
+                  _args.positive_int(self.batch_size, "batch_size", function),
+                  _args.positive_int(bands, "bands", function), _args.real(self.epsilon, "epsilon", function),
+                  _args.real(self.delta, "delta", function), ctypes.byref(out), function=function)
         return out.value
 
     def required_stddev(self, coef: ArrayLike) -> float:
@@ -891,7 +903,7 @@ class _AmplifiedBandMFHelper:
         return error_times_sens * self.total_noise_multiplier(bands=len(coef)) / self.batch_size
 
     def compute_loss_for_bands(self, bands_list: Optional[Sequence[int]] = None, max_workers: Optional[int] = None,
-                               **optimizer_kwargs) -> list:
+                               **optimizer_kwargs: Any) -> list:
         """[{'bands', 'coef', 'loss'}] for each number of bands (default: the divisors of
         dataset_size up to max_bands), each optimized by `optimize_banded_toeplitz`.
         `max_workers` is accepted and ignored (MFKit's kernels use the cores themselves)."""
@@ -906,7 +918,7 @@ class _AmplifiedBandMFHelper:
             results.append({"bands": b, "coef": coef, "loss": self.amplified_bandmf_loss(coef)})
         return results
 
-    def optimize_bands(self, **optimizer_kwargs) -> dict:
+    def optimize_bands(self, **optimizer_kwargs: Any) -> dict:
         """The result of `compute_loss_for_bands` with the least loss (the first on ties)."""
         results = self.compute_loss_for_bands(**optimizer_kwargs)
         return results[int(np.argmin([r["loss"] for r in results]))]
@@ -914,14 +926,17 @@ class _AmplifiedBandMFHelper:
 
 def optimize_coefs_for_amplifications(n: int, *, dataset_size: int, expected_batch_size: int, epsilon: float,
                                       delta: float, max_optimizer_steps: int = 250,
-                                      reduction_fn: Union[str, Callable[[np.ndarray], Any]] = np.mean
-                                      ) -> Tuple[np.ndarray, float]:
+                                      reduction_fn: Any = np.mean) -> Tuple[np.ndarray, float]:
     """Chooses the number of bands (and its coefficients) with the least error subject to an
     (epsilon, delta) target under amplification by block-cyclic Poisson sampling (Theorem 4 and
     Algorithm 2 of arXiv:2306.08153): fewer bands amplify more, more bands correlate more.
 
     Only numbers of bands dividing dataset_size, up to dataset_size // expected_batch_size, are
-    tried; each is optimized by `optimize_banded_toeplitz`.
+    tried; each is optimized by `optimize_banded_toeplitz`, and its noise calibrated by RDP
+    accounting of the Poisson-subsampled Gaussian (dp_accounting's default orders).
+
+    Cost: one optimization (O(T b + n) per step) and one noise calibration (milliseconds) per
+    candidate; the result needs max_bands doubles.
 
     Parameters
     ----------
@@ -940,7 +955,7 @@ def optimize_coefs_for_amplifications(n: int, *, dataset_size: int, expected_bat
 
     Returns
     -------
-    (ndarray, float)
+    tuple of (numpy.ndarray, float)
         The coefficients (unit norm; their length is the chosen number of bands) and the
         standard deviation of the uncorrelated noise z that reaches the target.
 
@@ -948,10 +963,8 @@ def optimize_coefs_for_amplifications(n: int, *, dataset_size: int, expected_bat
     ------
     ValueError
         Sizes out of range, a target that no noise multiplier in [0.01, 100 sqrt(batch)] meets.
-
-    Cost
-    ----
-    One optimization (O(T b + n) per step) and one noise calibration per candidate.
+    TypeError
+        Arguments of the wrong type.
 
     Examples
     --------
@@ -961,16 +974,16 @@ def optimize_coefs_for_amplifications(n: int, *, dataset_size: int, expected_bat
     (True, True)
     """
     function = "optimize_coefs_for_amplifications"
-    n = _ffi.positive_int(n, "n", function)
-    dataset_size = _ffi.positive_int(dataset_size, "dataset_size", function)
-    batch = _ffi.positive_int(expected_batch_size, "expected_batch_size", function)
-    steps = _ffi.steps_int(max_optimizer_steps, function)
+    n = _args.positive_int(n, "n", function)
+    dataset_size = _args.positive_int(dataset_size, "dataset_size", function)
+    batch = _args.positive_int(expected_batch_size, "expected_batch_size", function)
+    epsilon, delta = _args.real(epsilon, "epsilon", function), _args.real(delta, "delta", function)
+    steps = _args.steps_int(max_optimizer_steps, function)
     code, weights = _reduction_code(reduction_fn, n, function)
     if weights is not None:
         raise ValueError(f"{function}: reduction_fn must be 'mean', 'max' or 'last'")
     out = np.empty(max(1, dataset_size // batch))
     bands, stddev = ctypes.c_int64(), ctypes.c_double()
-    _ffi.call("mfkit_toeplitz_optimize_for_amplifications", n, dataset_size, batch, float(epsilon), float(delta), steps,
-              code, _ffi.describe(out, "out", writable=True), ctypes.byref(bands), ctypes.byref(stddev),
-              function=function)
+    _ffi.call("mfkit_toeplitz_optimize_for_amplifications", n, dataset_size, batch, epsilon, delta, steps, code,
+              _ffi.describe(out, "out", writable=True), ctypes.byref(bands), ctypes.byref(stddev), function=function)
     return out[:bands.value].copy(), stddev.value
