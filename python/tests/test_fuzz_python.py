@@ -156,6 +156,9 @@ def good(qual, name, annotation, self_obj):
         "matrix_size": 3, "rank": 2, "smoothing": 0.1, "init_magnitude": 0.01, "bias_term": True, "flatten": False,
         "rng": 0, "input_shape": (2,), "input_NF": np.ones((4, 2)), "training": False, "state": (), "prec": 64,
         "hyperparameters": {"smoothing": 0.2}, "out": None,
+        "coef": [1.0, 0.5], "strategy_coef": [1.0, 0.5, 0.25], "noising_coef": None, "workload_coef": None,
+        "lhs_coef": [1.0, 0.5], "rhs_coef": [2.0, 0.25], "rhs": np.ones((6, 3)), "column_normalize_for_n": None,
+        "dataset_size": 12, "expected_batch_size": 3, "epsilon": 2.0, "delta": 1e-6,
     }
     value = table.get(name)
     return value() if callable(value) and name != "loss_fn" else value

@@ -525,6 +525,18 @@ def test_inverse_stream_float32_in_place_and_state(rng):
     np.testing.assert_allclose(cn[3], raw[3] * scale[3], rtol=1e-12)
 
 
+def test_inverse_pickles_and_copies_to_an_equal_matrix():
+    import copy
+    import pickle
+    inv = toeplitz.inverse_as_streaming_matrix([1.0, 0.6, 0.3], column_normalize_for_n=5)
+    for other in (pickle.loads(pickle.dumps(inv)), copy.deepcopy(inv), copy.copy(inv)):
+        assert other == inv and other._handle.value != inv._handle.value
+        np.testing.assert_array_equal(other.materialize(7), inv.materialize(7))
+    product = sm.prefix_sum() @ toeplitz.inverse_as_streaming_matrix([2.0, 1.0])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(product)).materialize(4), product.materialize(4))
+    assert toeplitz.inverse_as_streaming_matrix([1.0, 0.5]) != toeplitz.inverse_as_streaming_matrix([1.0, 0.5], 3)
+
+
 def test_keeps_dtypes_and_writes_out(rng):
     c32 = np.array([1.0, 0.5, 0.25], dtype=np.float32)
     assert toeplitz.pad_coefs_to_n(c32, 5).dtype == np.float32
