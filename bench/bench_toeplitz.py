@@ -92,13 +92,15 @@ import json, sys, time
 sys.path.insert(0, sys.argv[2])
 from mfkit import toeplitz
 n, b, steps = json.loads(sys.argv[1])
+steps_taken = []
 t = time.perf_counter()
-c = toeplitz.optimize_banded_toeplitz(n, b, max_optimizer_steps=steps)
+c = toeplitz.optimize_banded_toeplitz(n, b, max_optimizer_steps=steps, callback=lambda a: steps_taken.append(a.step))
 seconds = time.perf_counter() - t
 # VmHWM: this process image's peak RSS (ru_maxrss would include the parent's RSS at fork).
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
 start = toeplitz.loss(toeplitz.optimal_max_error_strategy_coefs(b), n)
-print(json.dumps({"seconds": seconds, "value": toeplitz.loss(c, n), "start": start, "peak_mb": hwm / 1024}))
+print(json.dumps({"seconds": seconds, "value": toeplitz.loss(c, n), "start": start, "peak_mb": hwm / 1024,
+                  "steps": len(steps_taken)}))
 '''
 
 
@@ -194,7 +196,8 @@ def main():
     n, b, steps = big_opt
     r = mfkit_optimize_child(n, b, steps)
     add(f"optimize_banded_toeplitz {steps} steps ({n}, {b}), loss", r["seconds"], r["value"],
-        note=f"start loss {r['start']:.8g}, peak RSS {r['peak_mb']:.0f} MB")
+        note=f"start loss {r['start']:.8g}, {r['steps']} steps taken (stops when no step lowers the loss), "
+             f"peak RSS {r['peak_mb']:.0f} MB")
     # Noise generation.
     z = np.random.default_rng(0).standard_normal(noise_shape, dtype=np.float32)
     work, dst = np.empty_like(z), np.empty_like(z)

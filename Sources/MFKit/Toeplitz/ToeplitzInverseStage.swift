@@ -32,9 +32,10 @@ public struct ToeplitzInverseStage: StreamStage {
 
     public var stateCount: Int { coef.count - 1 }
 
-    /// Pieces whose b − 1 state slices fit in 24 KB of the L1 cache (64 elements at least).
+    /// Pieces whose b − 1 state slices fill about the 32 KB L1 cache (64 elements at least;
+    /// narrower pieces keep more of the state in L1 but touch each row of x in shorter runs).
     public func preferredPieceWidth(itemSize: Int) -> Int {
-        Swift.max(64, (24 * 1024 / Swift.max(1, stateCount * itemSize)) / 64 * 64)
+        Swift.max(64, (32 * 1024 / Swift.max(1, stateCount * itemSize)) / 64 * 64)
     }
 
     /// s_t.
