@@ -111,7 +111,14 @@ extension Toeplitz {
         // The converged tail β = v: e_t = e_{T−1} + (t − T + 1) v².
         let v = try decoderLimit(mechanism, n: n, workload: workload)
         let square = v * v
-        for k in from..<count { errors[k] = s + Double(k - from + 1) * square }
+        var k = from, m = SIMD4<Double>(1, 2, 3, 4)   // exact counts (< 2^53), four at a time
+        let base = SIMD4<Double>(repeating: s), step = SIMD4<Double>(repeating: square)
+        while k + 4 <= count {
+            store4(base + m * step, errors + k)
+            m += 4
+            k += 4
+        }
+        for j in k..<count { errors[j] = s + Double(j - from + 1) * square }
     }
 
     /// `per_query_error` as an array.
