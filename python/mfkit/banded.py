@@ -28,7 +28,7 @@ Differences on purpose:
 - `optimize` runs L-BFGS (memory 10) with a backtracking line search in float64; it accepts
   `reduction_fn` = 'mean', 'max', 'last', np.mean, np.max, `lambda v: v[-1]`, or a vector of
   per-query weights; `callback` receives `CallbackArgs(step, loss, grad_norm)`; `progress=True`
-  prints the loss as it goes; Ctrl-C stops it and returns the best strategy so far.
+  shows a tqdm bar with the loss (printed lines without tqdm); Ctrl-C stops it and returns the best strategy so far.
 """
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ import numpy.typing as npt
 
 from . import _args, _ffi
 from ._handle import HandleOwner
+from ._progress import Progress
 from .optimization import CallbackArgs, interruptible
 from .streaming_matrix import StreamingMatrix
 
@@ -520,7 +521,8 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
     callback : callable, optional
         callback(CallbackArgs(step, loss, grad_norm)) after every step; a true return stops.
     progress : bool or int
-        True prints the loss every few steps; an int, every that many steps.
+        True shows a tqdm bar with the loss (`tqdm.auto`: a widget in a notebook); without
+        tqdm, printed lines every few steps; an int, a line every that many steps.
 
     Returns
     -------
@@ -547,20 +549,18 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
     max_optimizer_steps = _args.steps_int(max_optimizer_steps, "optimize")
     init = None if C is None else _strategy(C, "optimize")._handle
     code, weights = _reduction(reduction_fn, n, "optimize")
-    every = 0
     if isinstance(progress, (bool, np.bool_)):
-        every = max(1, max_optimizer_steps // 20) if progress else 0
+        progress = bool(progress)
     else:
-        every = _args.integer(progress, "progress", "optimize", minimum=0, condition="a bool or an integer >= 0")
+        progress = _args.integer(progress, "progress", "optimize", minimum=0, condition="a bool or an integer >= 0")
+    bar = Progress(progress, max_optimizer_steps, "optimize")
     state = {"interrupted": False, "error": None}
 
     def on_step(_user, step, loss, grad_norm):
         try:
             if state["interrupted"]:
                 return 1
-            if every and (step % every == 0 or step == max_optimizer_steps - 1):
-                print(f"optimize: step {step + 1}/{max_optimizer_steps}  loss {loss:.8g}  grad norm {grad_norm:.3g}",
-                      flush=True)
+            bar.update(step, loss, grad_norm)
             if callback is not None and callback(CallbackArgs(int(step), float(loss), float(grad_norm))):
                 return 1
             return 0
@@ -574,7 +574,7 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
     c_callback = _ffi.OPTIMIZE_CALLBACK(on_step)
     wdesc = None if weights is None else ctypes.byref(_ffi.describe(weights, "weights"))
     handle = ctypes.c_void_p()
-    with interruptible(state):
+    with interruptible(state), bar:
         _ffi.call("mfkit_banded_optimize", n, bands, init, _workload(A, "optimize"), int(max_optimizer_steps),
                   code, wdesc, c_callback, None, ctypes.byref(handle), function="optimize")
     if state["error"] is not None:
