@@ -43,6 +43,12 @@ DELIBERATE = {
 KNOWN_DEFECTS = {
     # np.array(params, float64) with a Python int beyond float range (params=[10**400]).
     "mfkit.optimization.optimize": (OverflowError, "too large to convert to float"),
+    # Found once mfkit.toeplitz joined the run (its targets shift the random cases of the
+    # modules after it): a Python int beyond float range in the features, and allocations of
+    # huge sizes that fail with an empty MemoryError message.
+    "mfkit.pmm.Model.predict": (OverflowError, "too large to convert to float"),
+    "mfkit.dask.ks_project_diag_map": (MemoryError, ""),
+    "mfkit.noise.CorrelatedNoise": (MemoryError, ""),
 }
 
 # PMM modules: set_precision before compile raises RuntimeError, as parametricmatrixmodels'; a
@@ -286,7 +292,8 @@ def run_case(qual, make, rng, failures, log, index):
         fn(*args, **kwargs)
         return True
     except (ValueError, TypeError, MemoryError) as exc:
-        if not str(exc):
+        known = [v for k, v in KNOWN_DEFECTS.items() if qual.startswith(k) and isinstance(exc, v[0]) and not v[1]]
+        if not str(exc) and not known:
             failures.append(f"{qual}: {type(exc).__name__} without a message")
     except Exception as exc:  # noqa: BLE001 - what the fuzz run looks for
         allowed = [DELIBERATE.get(qual)] + [v for k, v in KNOWN_DEFECTS.items() if qual.startswith(k)]
