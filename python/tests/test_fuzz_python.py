@@ -47,7 +47,6 @@ KNOWN_DEFECTS = {
     # modules after it): a Python int beyond float range in the features, and allocations of
     # huge sizes that fail with an empty MemoryError message.
     "mfkit.pmm.Model.predict": (OverflowError, "too large to convert to float"),
-    "mfkit.dask.ks_project_diag_map": (MemoryError, ""),
     "mfkit.noise.CorrelatedNoise": (MemoryError, ""),
 }
 
