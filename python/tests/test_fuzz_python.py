@@ -49,6 +49,11 @@ DELIBERATE = {
 KNOWN_DEFECTS = {
     # np.array(params, float64) with a Python int beyond float range (params=[10**400]).
     "mfkit.optimization.optimize": (OverflowError, "too large to convert to float"),
+    # Found once mfkit.toeplitz joined the run (its targets shift the random cases of the
+    # modules after it): a Python int beyond float range in the features, and allocations of
+    # huge sizes that fail with an empty MemoryError message.
+    "mfkit.pmm.Model.predict": (OverflowError, "too large to convert to float"),
+    "mfkit.noise.CorrelatedNoise": (MemoryError, ""),
 }
 
 # PMM modules: set_precision before compile raises RuntimeError, as parametricmatrixmodels'; a
@@ -217,6 +222,9 @@ def good(qual, name, annotation, self_obj):
         "matrix_size": 3, "rank": 2, "smoothing": 0.1, "init_magnitude": 0.01, "bias_term": True, "flatten": False,
         "rng": 0, "input_shape": (2,), "input_NF": np.ones((4, 2)), "training": False, "state": (), "prec": 64,
         "hyperparameters": {"smoothing": 0.2}, "out": None,
+        "coef": [1.0, 0.5], "strategy_coef": [1.0, 0.5, 0.25], "noising_coef": None, "workload_coef": None,
+        "lhs_coef": [1.0, 0.5], "rhs_coef": [2.0, 0.25], "rhs": np.ones((6, 3)), "column_normalize_for_n": None,
+        "dataset_size": 12, "expected_batch_size": 3, "epsilon": 2.0, "delta": 1e-6,
         "buf_decay": [0.9, 0.5], "output_scale": [0.1, 0.2], "theta": [0.9, 0.5], "theta_hat": [0.8, 0.3],
         "num_buffers": 2, "i": 5, "error": "max", "a": 1.0, "r": 0.5, "num": 3, "min_buffers": 0, "max_buffers": 2,
         "rtol": 1.01, "max_buf_decay": 1.0, "buf_decay_scale": 1.6, "buf_decay_shift": -1,
@@ -311,7 +319,8 @@ def run_case(qual, make, rng, failures, log, index):
         fn(*args, **kwargs)
         return True
     except (ValueError, TypeError, MemoryError) as exc:
-        if not str(exc):
+        known = [v for k, v in KNOWN_DEFECTS.items() if qual.startswith(k) and isinstance(exc, v[0]) and not v[1]]
+        if not str(exc) and not known:
             failures.append(f"{qual}: {type(exc).__name__} without a message")
     except Exception as exc:  # noqa: BLE001 - what the fuzz run looks for
         allowed = [DELIBERATE.get(qual)] + [v for k, v in KNOWN_DEFECTS.items() if qual.startswith(k)]
