@@ -30,6 +30,12 @@ public struct BufferedToeplitzStage: StreamStage {
 
     public var stateCount: Int { blt.count }
 
+    /// Pieces whose d state slices and the slice itself fit in about 24 KB of the L1 cache
+    /// (64 elements at least), so that a piece's state stays in L1 across steps.
+    public func preferredPieceWidth(itemSize: Int) -> Int {
+        Swift.max(64, (24 * 1024 / ((blt.count + 1) * itemSize)) / 64 * 64)
+    }
+
     @inline(__always)
     func run<T: RealScalar>(_ v: UnsafeMutablePointer<T>, _ n: Int, _ state: UnsafeMutablePointer<T>, _ ss: Int) {
         let d = blt.count
