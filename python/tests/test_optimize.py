@@ -146,7 +146,9 @@ def test_optimization_matches_banded_optimize():
     def loss_fn(p):
         return banded.loss_and_gradient(ColumnNormalizedBanded(p))
 
-    x = optimization.optimize(loss_fn, ColumnNormalizedBanded.default(n, b).params, max_optimizer_steps=20)
+    # The same L-BFGS, with the rows of params declared scale-invariant as banded.optimize does.
+    x = optimization.optimize(loss_fn, ColumnNormalizedBanded.default(n, b).params, max_optimizer_steps=20,
+                              invariant_block_size=b)
     C = banded.optimize(n, bands=b, max_optimizer_steps=20)
     np.testing.assert_allclose(x, C.params, rtol=1e-9, atol=1e-12)
 

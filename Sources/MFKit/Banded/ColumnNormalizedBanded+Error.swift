@@ -7,10 +7,9 @@ extension ColumnNormalizedBanded {
         let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
         try model.requireWorkspace(gradient: false)
         var e = [Double](repeating: 0, count: n)
-        let ok = params.withUnsafeBufferPointer { p in
-            e.withUnsafeMutableBufferPointer { model.errors(params: p.baseAddress!, into: $0.baseAddress!) }
+        try params.withUnsafeBufferPointer { p in
+            try e.withUnsafeMutableBufferPointer { try model.errors(params: p.baseAddress!, into: $0.baseAddress!) }
         }
-        guard ok else { throw MFError.numerical("the strategy's parameters are not admissible") }
         return e
     }
 
@@ -25,13 +24,13 @@ extension ColumnNormalizedBanded {
         let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
         try model.requireWorkspace(gradient: gradient)
         var g = gradient ? [Double](repeating: 0, count: n * bands) : nil
-        let value: Double = params.withUnsafeBufferPointer { p in
+        let value: Double = try params.withUnsafeBufferPointer { p in
             if g != nil {
-                return g!.withUnsafeMutableBufferPointer {
-                    model.loss(params: p.baseAddress!, reduction: reduction, gradient: $0.baseAddress!)
+                return try g!.withUnsafeMutableBufferPointer {
+                    try model.loss(params: p.baseAddress!, reduction: reduction, gradient: $0.baseAddress!)
                 }
             }
-            return model.loss(params: p.baseAddress!, reduction: reduction)
+            return try model.loss(params: p.baseAddress!, reduction: reduction)
         }
         return (value, g)
     }

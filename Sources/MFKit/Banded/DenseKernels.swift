@@ -24,3 +24,17 @@ func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ n: Int) -> Do
 func axpy(_ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
     for i in 0..<n { y[i] += alpha * x[i] }
 }
+
+/// ‖x‖₂ without overflow or underflow (as LAPACK's dnrm2 scales): max |x_i| times the norm of
+/// x / max |x_i|. NaN if an entry is NaN, infinity if one is infinite. Time O(n).
+func scaledNorm(_ x: UnsafePointer<Double>, _ n: Int) -> Double {
+    var big = 0.0
+    for i in 0..<n {
+        let a = abs(x[i])
+        if !(a <= big) { big = a }   // NaN wins
+    }
+    guard big > 0, big.isFinite else { return big }
+    var s = 0.0
+    for i in 0..<n { let y = x[i] / big; s += y * y }
+    return big * s.squareRoot()
+}
