@@ -22,10 +22,18 @@ Differences on purpose:
 - `per_query_error` costs O(n b^2) (a covariance recursion) instead of O(n^2 b), for workloads
   built from prefix_sum, momentum_sgd_matrix, diagonal and identity; other workloads raise
   ValueError;
-- `optimize` runs L-BFGS (memory 10) with a backtracking line search in float64; it accepts
+- `optimize` runs MFKit's L-BFGS (memory 10, strong Wolfe line search) in float64 with the
+  columns of C kept at unit norm; for 'max' it minimizes a log-sum-exp of the errors with a
+  decreasing temperature, for 'last' (or weights with zeros) the loss plus a vanishing
+  barrier -sum log C[j, j]^2 (such losses are least at singular strategies, which plain
+  descent approaches only slowly); tolerances `gtol`/`ftol` (default 0: every step, as
+  jax_privacy) and `return_info=True` (the stop reason) are added; it accepts
   `reduction_fn` = 'mean', 'max', 'last', np.mean, np.max, `lambda v: v[-1]`, or a vector of
-  per-query weights; `callback` receives `CallbackArgs(step, loss, grad_norm)`; `progress=True`
-  prints the loss as it goes; Ctrl-C stops it and returns the best strategy so far.
+  per-query weights; `callback` receives `CallbackArgs(step, loss, grad_norm)`;
+  `progress=True` prints the loss as it goes; Ctrl-C stops it and returns the best strategy
+  so far;
+- `per_query_error` and `loss_and_gradient` raise ValueError for a strategy too close to
+  singular to evaluate accurately (jax_privacy returns whatever the rounding gives).
 """
 import ctypes
 import warnings
@@ -163,11 +171,49 @@ def minsep_sensitivity_squared(strategy, min_sep, max_participations=None, n=Non
 
 
 def per_query_error(C, A=None, scan_fn=None):
-    """Expected squared error of every query, e_t = ||(A C^{-1})[t, :n]||^2 (A defaults to
-    prefix_sum()). A must be built from prefix_sum, momentum_sgd_matrix, diagonal, identity
-    (products, scalings). Time O(n (b + q)^2) for a workload state of q numbers (prefix sum 1,
-    momentum 2); memory O((b + q)^2). Returns float64 of shape (n,). `scan_fn` is accepted for
-    compatibility with jax_privacy and ignored (no scan, no memory limit to work around)."""
+    """Expected squared error of every query, e_t = ||(A C^{-1})[t, :n]||^2.
+
+    Parameters
+    ----------
+    C : ColumnNormalizedBanded
+        The strategy.
+    A : StreamingMatrix, optional
+        The workload (default prefix_sum()), built from prefix_sum, momentum_sgd_matrix,
+        diagonal and identity (products, scalings).
+    scan_fn : optional
+        Accepted for compatibility with jax_privacy and ignored (no scan, no memory limit to
+        work around).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 of shape (n,).
+
+    Raises
+    ------
+    TypeError
+        When C is not a ColumnNormalizedBanded or A not a StreamingMatrix.
+    ValueError
+        For a workload of another kind, or a strategy too close to singular for an accurate
+        result (the message gives its smallest diagonal entry and the estimated error).
+
+    Notes
+    -----
+    A covariance recursion on C's unit columns (so the scale of the params does not matter):
+    time O(n (b + q)^2) for a workload state of q numbers (prefix sum 1, momentum 2), memory
+    O((b + q)^2), against O(n^2 b) for streaming n unit vectors. Where C is close to singular
+    (a column's diagonal small next to its other entries) A C^{-1} is small only by
+    cancellation, which the covariances cannot carry; the recursion estimates its own rounding
+    error, and where that passes 1e-10 the errors are recomputed by a square-root recursion
+    (about 4x the time), as accurate as streaming the rows of A C^{-1}: about 1e-16 times the
+    largest entries of C^{-1}. Beyond 1e-4 it raises instead of returning a wrong value.
+
+    Examples
+    --------
+    >>> C = ColumnNormalizedBanded([[1.0, 1.0], [1e-8, 1.0], [1.0, 0.0]])   # nearly singular
+    >>> [round(float(x), 6) for x in per_query_error(C)[[0, 2]]]             # exact: 2 and 3
+    [2.0, 3.0]
+    """
     C = _strategy(C, "per_query_error")
     out = np.empty(C.n, dtype=np.float64)
     _ffi.call("mfkit_banded_per_query_error", C._handle, _workload(A, "per_query_error"),
@@ -203,10 +249,45 @@ def _reduction(reduction_fn, n, function):
 
 
 def loss_and_gradient(C, A=None, reduction_fn="mean"):
-    """(loss, gradient): loss = reduction_fn(per_query_error(C, A)) and its gradient with
-    respect to C.params (n x b, zero on the lower-right triangle; for 'max' a subgradient at
-    the first arg-max). Adjoint recursion: time about 5 n (b + q)^2 (the checkpoint recomputation
-    on a second core), memory O(sqrt(n) (b + q)^2)."""
+    """The loss reduction_fn(per_query_error(C, A)) and its gradient with respect to C.params.
+
+    Parameters
+    ----------
+    C : ColumnNormalizedBanded
+        The strategy.
+    A : StreamingMatrix, optional
+        The workload (default prefix_sum()), as for per_query_error.
+    reduction_fn : str, callable or array_like, default 'mean'
+        'mean', 'max' (a subgradient at the first arg-max), 'last' (np.mean, np.max and
+        ``lambda v: v[-1]`` are recognized), or a vector of n per-query weights.
+
+    Returns
+    -------
+    loss : float
+    gradient : numpy.ndarray
+        float64 of shape (n, bands), zero on the lower-right triangle and orthogonal to every
+        row of params (the loss does not depend on the scale of a column of C).
+
+    Raises
+    ------
+    ValueError
+        For a reduction that is not recognized, weights of the wrong shape, or a strategy too
+        close to singular for a trustworthy gradient (estimated relative rounding error above
+        1e-6; the message gives its smallest diagonal entry).
+
+    Notes
+    -----
+    The adjoint of the covariance recursion with sqrt(n) checkpoints: time about
+    5 n (b + q)^2 (the checkpoint recomputation on a second core), memory
+    O(n b + sqrt(n) (b + q)^2). The loss is computed as per_query_error's values are.
+
+    Examples
+    --------
+    >>> C = ColumnNormalizedBanded.default(16, 3)
+    >>> loss, grad = loss_and_gradient(C)
+    >>> bool(np.allclose(np.sum(grad * C.params, axis=1), 0))
+    True
+    """
     C = _strategy(C, "loss_and_gradient")
     code, weights = _reduction(reduction_fn, C.n, "loss_and_gradient")
     loss = ctypes.c_double()

@@ -17,7 +17,8 @@ extension BandedErrorModel {
     /// The unit roundoff of float64, 2⁻⁵³.
     static let unitRoundoff = 0x1p-53
 
-    /// v (ring slots) of step t into `v`; returns g0 = 1 / κ_{t,0}. O(b).
+    /// v (ring slots; the D − (b − 1) entries beyond them stay zero) of step t into `v`;
+    /// returns g0 = 1 / κ_{t,0}. O(b).
     @inline(__always)
     func stepCoefficients(_ t: Int, _ v: UnsafeMutablePointer<Double>) -> Double {
         let b = bands, kappa = entries.pointer
@@ -50,8 +51,9 @@ extension BandedErrorModel {
         let D = self.D, ring = self.ring, q = self.q, nN = self.nN
         let M = maps.pointer + system.offset(t), k = M + q * q, rr = k + q, s = rr[q]
         let m0 = ring > 0 ? 1 : 0, j0 = ring > 0 ? t % ring : -1
-        // u = Σ v (v lives on the ring slots).
-        for i in 0..<D { u[i] = ring > 0 ? dot(S + i * D, v, ring) : 0 }
+        // u = Σ v (v lives on the ring slots and is zero beyond them: full rows, which keeps
+        // the dot products' length a multiple of the vector width where D is).
+        for i in 0..<D { u[i] = dot(S + i * D, v, D) }
         if estimate { termSizes(v, g0, M, k, rr, S, scratch.terms) }
         // Columns Σ R_mᵀ for m ∈ N (rows of `cols`): R_j0 = (v, 0), R_wi = (k_i v, M_i).
         if m0 == 1 { cols.update(from: u, count: D) }
@@ -63,7 +65,7 @@ extension BandedErrorModel {
         // Σ ℓ with ℓ = (s v, r), and e_t = ℓᵀ Σ ℓ + (s g0)².
         for a in 0..<D { ell[a] = s * u[a] }
         for l in 0..<q where rr[l] != 0 { axpy(rr[l], S + (ring + l) * D, ell, D) }
-        var e = ring > 0 ? s * dot(v, ell, ring) : 0
+        var e = s * dot(v, ell, D)
         for l in 0..<q { e += rr[l] * ell[ring + l] }
         e += (s * g0) * (s * g0)
         // The new |N| × |N| block R_m Σ R_m2ᵀ + G_m G_m2, with G_m = g0 ρ_m (ρ = 1, k).
@@ -71,7 +73,7 @@ extension BandedErrorModel {
             let rhoM = m < m0 ? 1 : k[m - m0]
             for m2 in m..<nN {
                 let x = cols + m2 * D
-                var val = ring > 0 ? dot(v, x, ring) : 0
+                var val = dot(v, x, D)
                 if m >= m0 {
                     let i = m - m0
                     val *= k[i]

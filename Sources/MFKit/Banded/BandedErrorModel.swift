@@ -39,8 +39,8 @@ public enum ErrorReduction: Equatable {
 /// ∂L/∂params[j, :] = (γ_j − κ_j (κ_j·γ_j)) / c_j for γ_j = ∂L/∂κ_j (so the gradient is
 /// orthogonal to every column: the loss does not depend on the columns' scale). Σ_t is needed
 /// backwards (`adjointSweep`): one Σ is kept every K = ⌈√n⌉ steps and each segment is recomputed
-/// before it is walked back; with two
-/// cores, segment s − 1 is recomputed on a helper thread while segment s is walked back.
+/// before it is walked back; with two cores, segment s − 1 is recomputed on a helper thread
+/// while segment s is walked back.
 /// Gradient cost: about 5 n D² flops, of which the recomputation runs beside the adjoint;
 /// memory O(n b + √n D²) (96 MB of checkpoints at n = 10⁶, b = 64).
 ///
@@ -238,9 +238,13 @@ public final class BandedErrorModel {
             guard P[j * b] != 0 else {
                 throw MFError.numerical("params[\(j), 0] is zero: the strategy is singular (its diagonal must be nonzero)")
             }
-            let c = scaledNorm(P + j * b, len)
+            let c = scaledNorm(P + j * b, len), inverse = 1 / c
             norms[j] = c
-            for r in 0..<len { kappa[j * b + r] = P[j * b + r] / c }
+            if inverse.isFinite {
+                for r in 0..<len { kappa[j * b + r] = P[j * b + r] * inverse }
+            } else {
+                for r in 0..<len { kappa[j * b + r] = P[j * b + r] / c }
+            }
         }
     }
 

@@ -3,6 +3,9 @@ extension ColumnNormalizedBanded {
     /// prefix sums, momentum, diagonals and the identity (see `WorkloadSystem`).
     /// Time O(n (b − 1 + q)²), memory O((b + q)²) — against O(n² b) for streaming n unit
     /// vectors through C⁻¹ (which `StreamingMatrix.rowNormsSquared` does, as a test oracle).
+    /// Accurate whatever the scale of params; for a C close to singular the values come from
+    /// the square-root recursion (about 5x the time), and beyond its precision this throws
+    /// MFError.numerical (see `BandedErrorModel`) rather than return a wrong value.
     public func perQueryError(workload: StreamingMatrix = .prefixSum()) throws -> [Double] {
         let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
         try model.requireWorkspace(gradient: false)
@@ -14,8 +17,9 @@ extension ColumnNormalizedBanded {
     }
 
     /// The loss reduction(per-query error) and, if asked, its gradient with respect to params
-    /// (row-major n × b, zero on the lower-right triangle). Time about 5 n D² with the gradient
-    /// (D = b − 1 + q), memory O(√n D²); see `BandedErrorModel`.
+    /// (row-major n × b, zero on the lower-right triangle, orthogonal to every row). Time
+    /// about 5 n D² with the gradient (D = b − 1 + q), memory O(n b + √n D²); throws
+    /// MFError.numerical where the gradient cannot be trusted (see `BandedErrorModel`).
     public func loss(workload: StreamingMatrix = .prefixSum(), reduction: ErrorReduction = .mean,
                      gradient: Bool = false) throws -> (loss: Double, gradient: [Double]?) {
         if case .weights(let w) = reduction, w.count != n {

@@ -25,16 +25,19 @@ func axpy(_ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer
     for i in 0..<n { y[i] += alpha * x[i] }
 }
 
-/// ‖x‖₂ without overflow or underflow (as LAPACK's dnrm2 scales): max |x_i| times the norm of
-/// x / max |x_i|. NaN if an entry is NaN, infinity if one is infinite. Time O(n).
+/// ‖x‖₂ without overflow or underflow (as LAPACK's dnrm2 scales): the plain sum of squares
+/// where it is safely in range, else max |x_i| times the norm of x / max |x_i|. NaN if an entry
+/// is NaN, infinity if one is infinite. Time O(n).
 func scaledNorm(_ x: UnsafePointer<Double>, _ n: Int) -> Double {
+    let s = dot(x, x, n)
+    if s >= 0x1p-900 && s <= 0x1p900 { return s.squareRoot() }   // no square under- or overflowed
     var big = 0.0
     for i in 0..<n {
         let a = abs(x[i])
         if !(a <= big) { big = a }   // NaN wins
     }
     guard big > 0, big.isFinite else { return big }
-    var s = 0.0
-    for i in 0..<n { let y = x[i] / big; s += y * y }
-    return big * s.squareRoot()
+    var t = 0.0
+    for i in 0..<n { let y = x[i] / big; t += y * y }
+    return big * t.squareRoot()
 }

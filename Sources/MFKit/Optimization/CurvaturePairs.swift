@@ -23,10 +23,16 @@ final class CurvaturePairs {
         alpha = rho
     }
 
+    /// B > 0: H₀ is scaled per block of B unknowns (see `direction`).
+    var blocks = 0
+
     func clear() { count = 0; first = 0 }
 
-    /// d = −H g, H the L-BFGS inverse Hessian of the stored pairs with H₀ = (sᵀy / yᵀy) I of the
-    /// newest pair (two-loop recursion); d = −g without pairs. Time O(count N).
+    /// d = −H g, H the L-BFGS inverse Hessian of the stored pairs (two-loop recursion) with
+    /// H₀ = (sᵀy / yᵀy) I of the newest pair, or with `blocks` = B > 0 the diagonal H₀ that
+    /// scales each block b of B unknowns by Σ_k s_kbᵀy_kb / Σ_k y_kbᵀy_kb over the stored pairs
+    /// (the block's own secant estimate of its inverse curvature; the scalar one where that is
+    /// not positive); d = −g without pairs. Time O(count N).
     func direction(_ g: UnsafePointer<Double>, into d: UnsafeMutablePointer<Double>) {
         for i in 0..<N { d[i] = -g[i] }
         guard count > 0 else { return }
@@ -38,7 +44,22 @@ final class CurvaturePairs {
         }
         let newest = (first + count - 1) % capacity, yn = Y.pointer + newest * N
         let gamma = 1 / (rho[newest] * dot(yn, yn, N))
-        for i in 0..<N { d[i] *= gamma }
+        if blocks > 0 {
+            for start in stride(from: 0, to: N, by: blocks) {
+                let len = Swift.min(blocks, N - start)
+                var sy = 0.0, yy = 0.0
+                for j in 0..<count {
+                    let slot = (first + j) % capacity
+                    sy += dot(S.pointer + slot * N + start, Y.pointer + slot * N + start, len)
+                    yy += dot(Y.pointer + slot * N + start, Y.pointer + slot * N + start, len)
+                }
+                var gb = sy / yy
+                if !(gb > 0 && gb.isFinite) { gb = gamma }
+                for i in start..<(start + len) { d[i] *= gb }
+            }
+        } else {
+            for i in 0..<N { d[i] *= gamma }
+        }
         for j in 0..<count {
             let slot = (first + j) % capacity
             let beta = rho[slot] * dot(Y.pointer + slot * N, d, N)

@@ -16,7 +16,11 @@
 /// step (x' = T x), with the gradient and the stored pairs carried into the new coordinates
 /// (g' = T⁻¹ g, s' = T s, y' = T⁻¹ y: sᵀy is unchanged), so the curvature information stays
 /// consistent. The start is rescaled too before the first step; the result of a run that
-/// took a step has unit blocks.
+/// took a step has unit blocks. The initial inverse Hessian of the two-loop recursion is then
+/// diagonal by block, each block scaled by its own secant estimate (`CurvaturePairs`): the
+/// blocks' curvatures differ widely (for banded strategies, like 1 / C[j, j]²), which one
+/// scalar cannot match; without unit blocks, the growth of the blocks' norms plays that part
+/// by accident. (Measured in bench/RESULTS.md: lower losses for the same steps.)
 ///
 /// Cost per step: the objective evaluations (one when the first trial is taken, as is usual)
 /// plus O(memory · N) for N unknowns; memory (2 memory + 6) N doubles.
@@ -90,6 +94,7 @@ public struct LBFGS {
         let N = x0.count
         // At most one pair is stored per step, so a memory beyond maxSteps is never used.
         let pairs = try CurvaturePairs(unknowns: N, memory: Swift.max(1, Swift.min(memory, maxSteps)))
+        pairs.blocks = invariantBlock
         let work = try WorkBuffer<Double>(count: try Check.product(6, N, "the L-BFGS work space"),
                                           "the L-BFGS work space (\(N) unknowns)")
         var x = work.pointer, g = x + N, xt = g + N, gt = xt + N
