@@ -7,9 +7,17 @@ import PackageDescription
 // `@c @implementation` functions, so a signature that disagrees with the header fails the
 // build, and is linked into libmfkit.so.
 
-// The library is compiled from source on the machine that runs it (`pip install -e python`),
-// so it may use that machine's vector units: AVX2 (haswell's instruction set) when the CPU has
-// AVX2 and FMA. MFKIT_PORTABLE=1 builds for baseline x86-64 instead.
+// The one unsafe flag: the library is compiled from source on the machine that runs it
+// (`pip install -e python`), so release builds use that machine's vector units — AVX2 and FMA
+// (`-target-cpu haswell`) when its CPU has them. Measured (bench/RESULTS.md): the banded
+// per-query error and the PMM forward pass need it for their targets. MFKIT_PORTABLE=1 drops
+// it (baseline x86-64), e.g. for a binary that runs elsewhere or a package that depends on
+// MFKit by version (SwiftPM refuses unsafe flags there); the code is the same either way.
+//
+// No -Ounchecked: kernels index through unsafe pointers and use wrapping arithmetic where a
+// counter is hot, every argument is validated before a kernel runs, and with -O the
+// benchmarks are within noise of -Ounchecked (compared 2026-12-01 on the streaming, banded,
+// Kronecker, PMM and sensitivity kernels; see bench/RESULTS.md, "Build flags").
 let hostCPUFlags: [String] = {
     guard ProcessInfo.processInfo.environment["MFKIT_PORTABLE"] == nil,
           let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
@@ -18,11 +26,7 @@ let hostCPUFlags: [String] = {
     return ["-target-cpu", "haswell"]
 }()
 
-// Release builds drop overflow and precondition traps inside the kernels: every argument is
-// validated with explicit checks before any kernel runs, so no trap is reachable from input.
-let kernelFlags: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked"] + hostCPUFlags, .when(configuration: .release)),
-]
+let kernelFlags: [SwiftSetting] = hostCPUFlags.isEmpty ? [] : [.unsafeFlags(hostCPUFlags, .when(configuration: .release))]
 
 let package = Package(
     name: "MFKit",

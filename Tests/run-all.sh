@@ -12,6 +12,14 @@ echo "== set-up: NumPy, pytest, mfkit (builds libmfkit.so)"
 $PY -m pip install -q --disable-pip-version-check numpy pytest
 $PY -m pip install -q --disable-pip-version-check -e python
 
+# Swift and C test programs load the BLAS/LAPACK the way a C program does: MFKIT_OPENBLAS, else
+# the system's. Unless set, point them at the OpenBLAS NumPy bundles (the one Python uses).
+if [ -z "${MFKIT_OPENBLAS:-}" ]; then
+    MFKIT_OPENBLAS=$($PY -c "import mfkit; print(mfkit.lapack_library()['path'])")
+    export MFKIT_OPENBLAS
+fi
+echo "== BLAS/LAPACK: $MFKIT_OPENBLAS"
+
 echo "== Swift tests"
 swift test 2>&1 | tail -n 25
 

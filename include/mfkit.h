@@ -69,7 +69,8 @@ enum {
     MFKIT_ERR_NUMERICAL = 4,        /* a numerical failure (singular, non-finite)          */
     MFKIT_ERR_CANCELLED = 5,        /* a callback stopped the work                         */
     MFKIT_ERR_OUT_OF_MEMORY = 6,    /* a result or work space larger than memory           */
-    MFKIT_ERR_INTERNAL = 7          /* a bug in MFKit; please report it                    */
+    MFKIT_ERR_INTERNAL = 7,         /* a bug in MFKit; please report it                    */
+    MFKIT_ERR_UNAVAILABLE = 8       /* no BLAS/LAPACK could be loaded (see mfkit_lapack_library) */
 };
 
 typedef int32_t mfkit_dtype;
@@ -120,6 +121,29 @@ MFKIT_API int32_t mfkit_num_threads(void);
  * MFKIT_ERR_INVALID_ARGUMENT). Calls already running keep their split. Results do not depend
  * on the thread count beyond floating-point reassociation of reductions. O(1). */
 MFKIT_API mfkit_status mfkit_set_num_threads(int32_t n);
+
+/* ---------------------------------------------------------------- BLAS/LAPACK (mfkit_lapack_*)
+ *
+ * Dense linear algebra (Cholesky factorizations, triangular solves, products, eigensolvers)
+ * runs on an OpenBLAS found at run time: libmfkit.so has no link-time dependency on it. It is
+ * looked up once, at the first call that needs it:
+ *   1. MFKIT_OPENBLAS=/path/to/lib.so when set (nothing else is tried if it fails);
+ *   2. a BLAS already loaded in the process (from Python: the OpenBLAS NumPy's wheels bundle);
+ *   3. libscipy_openblas*.so or libopenblas*.so* in the directory of libmfkit.so (e.g. the
+ *      library of the scipy-openblas32 wheel);
+ *   4. the system's libopenblas.so.0, libopenblas64_.so.0, libflexiblas.so.3, liblapack.so.3.
+ * Plain (dpotrf_), 64_-suffixed (ILP64) and scipy_-prefixed symbol names are recognized.
+ * Without a library, the functions that need one return MFKIT_ERR_UNAVAILABLE with a message
+ * saying where MFKit looked; every other function works.
+ * Threads: OpenBLAS has one process-wide thread count. During an MFKit call MFKit sets it to
+ * mfkit_num_threads() for large single factorizations and products, and to 1 around its own
+ * parallel loops that call LAPACK per item, so the cores are never oversubscribed; OpenBLAS's
+ * previous count is restored when the call returns (NumPy sharing the library keeps its own).
+ */
+/* The BLAS/LAPACK in use: its path into *path (static storage owned by MFKit; may be NULL) and
+ * its integer width, 32 or 64, into *integer_bits (may be NULL). Loads it on the first call;
+ * MFKIT_ERR_UNAVAILABLE when there is none (nothing written). O(1) after the first call. */
+MFKIT_API mfkit_status mfkit_lapack_library(const char **path, int32_t *integer_bits);
 
 /* ---------------------------------------------------------------- streaming matrices
  *
@@ -390,6 +414,72 @@ MFKIT_API mfkit_status mfkit_sens_fixed_epoch_for_x(const mfkit_array *x, int64_
  * lower-triangular C, O(n b^2) for a banded one) over the cores; memory n r doubles (+ n^2
  * when out is not C-ordered float64). No Python counterpart. */
 MFKIT_API mfkit_status mfkit_sens_gram(const mfkit_array *c, const mfkit_array *out);
+
+
+/* ---------------------------------------------------------------- dense strategies (mfkit_dense_*) */
+/*
+ * Dense (explicitly represented) strategies, following jax_privacy.matrix_factorization.dense:
+ * A is the workload (k x n; NULL: prefix sums, the n x n lower-triangular ones), C the strategy
+ * (n x n, lower-triangular), C^-1 a noising matrix (n x m), B = A C^-1 the decoder and X = C^T C.
+ * Matrices are float32 or float64 with any strides; the work runs in float64 on the BLAS/LAPACK
+ * (see "BLAS/LAPACK": MFKIT_ERR_UNAVAILABLE without one). The sensitivity of a result is given
+ * by the mfkit_sens_* functions.
+ */
+/* Called by mfkit_dense_optimize after every step with the step index (from 0), the loss and
+ * the projected gradient grad at the point the step started from, and the parameters x = X
+ * after the step (grad and x: n x n, row-major, valid during the call only); a nonzero return
+ * stops the optimization (the result so far is returned with MFKIT_OK). */
+typedef int (*mfkit_dense_callback)(void *user, int64_t step, double loss, const double *grad, const double *x,
+                                    int64_t n);
+
+/* Expected per-query squared errors e_i = ||B[i, :]||^2 into out (length k, float32 or float64).
+ * Exactly one of strategy_matrix (square C: B = A C^-1) and noising_matrix (C^-1, n x m:
+ * B = A C^-1) is given; workload_matrix A is k x n (NULL: prefix sums). Unless skip_checks,
+ * jax_privacy's checks run in its order: A finite, square, lower-triangular; B finite and, when
+ * square, lower-triangular; C finite and lower-triangular (NumPy allclose tolerances). A
+ * singular C gives a non-finite B. Time: n^3/3 + O(n^2) for C with prefix sums (triangular
+ * inverse), n^2 k for C with a general A (triangular solve), 2n^3/3 + 2 n^2 k for a C that is
+ * not exactly lower-triangular (LU); O(n m) or 2 k n m for C^-1. Memory n^2 + k m doubles. */
+MFKIT_API mfkit_status mfkit_dense_per_query_error(const mfkit_array *strategy_matrix, const mfkit_array *noising_matrix,
+                                                   const mfkit_array *workload_matrix, int32_t skip_checks,
+                                                   const mfkit_array *out);
+/* The fixed-epoch orthogonality mask (get_orthogonal_mask) into out ((n, n), float32 or
+ * float64): 0 where i != j and i = j (mod n / epochs), 1 elsewhere. n >= 0; epochs >= 1 must
+ * divide n. Time O(n^2); memory n^2 doubles. */
+MFKIT_API mfkit_status mfkit_dense_orthogonal_mask(int64_t n, int64_t epochs, const mfkit_array *out);
+/* The lower-triangular C with C^T C = X into out ((n, n), float32 or float64; may be x itself)
+ * for X (n x n, finite) symmetric positive definite (its symmetric part is used): with J the
+ * reversal, J X J = R R^T and C = J R^T J. MFKIT_ERR_NUMERICAL when X is not positive definite.
+ * Time n^3/3; memory n^2 doubles. */
+MFKIT_API mfkit_status mfkit_dense_strategy_from_x(const mfkit_array *x, const mfkit_array *out);
+/* The loss L(X) = sum_j w_j (A X^-1 A^T)_jj of the Gram matrix x (n x n, finite, symmetric positive
+ * definite; its lower triangle is read) for workload a (NULL: prefix sums; else k x n) into
+ * *loss, with reduction and weights as for mfkit_banded_loss (mean: sum_j e_j / n), and, when
+ * grad is not NULL ((n, n), float32 or float64, not overlapping x), its unprojected gradient
+ * -Z diag(w) Z^T with Z = X^-1 A^T. MFKIT_ERR_NUMERICAL when X is not positive definite.
+ * Time 2n^3 flops for prefix sums (n^3/3 + 3 n^2 k for a general a; 2n^3/3 without grad);
+ * memory 2 n^2 (+ 3 n k) doubles. */
+MFKIT_API mfkit_status mfkit_dense_loss(const mfkit_array *x, const mfkit_array *a, mfkit_reduction reduction,
+                                        const mfkit_array *weights, double *loss, const mfkit_array *grad);
+/* The optimal strategy for workload a (NULL: prefix sums; else k x n, finite) under
+ * participation constraints, written into out ((n, n), float32 or float64) as
+ * strategy_from_x of the optimized X. X starts at I / epochs; the loss is the reduction of the
+ * per-query errors (reduction and weights as for mfkit_banded_loss, weights of length k; mean:
+ * sum_j e_j / n); the gradient is projected as jax_privacy does: the diagonal keeps zero sum
+ * over each user's steps {j, j + b, ...} (b = n / epochs; all zero with equal_norm), entries
+ * i != j with i = j (mod b) and, when bands is not NULL, |i - j| >= *bands stay 0. The optimizer
+ * is jax_privacy's (L-BFGS with one pair, backtracking line search from min(1.5 t_prev, 1) by
+ * 0.8, at most 129 trials). The run stops after max_steps, when callback returns nonzero, or
+ * when pg_tol is not NULL and max |projected gradient| <= *pg_tol (jax_privacy's default
+ * callback: 1e-3). n >= 1; epochs >= 1 dividing n; *bands >= 1; max_steps >= 0. *steps and
+ * *loss (may be NULL) receive the steps taken and the loss of the result. Time per step, over
+ * mfkit_num_threads() cores: 2n^3 flops with prefix sums (n^3/3 + 3 n^2 k with a general A)
+ * plus 2n^3/3 (n^3/3 + n^2 k) per extra line-search trial; memory 7 n^2 doubles (+ 3 n k). */
+MFKIT_API mfkit_status mfkit_dense_optimize(int64_t n, int64_t epochs, const int64_t *bands, int32_t equal_norm,
+                                            const mfkit_array *a, int64_t max_steps, mfkit_reduction reduction,
+                                            const mfkit_array *weights, const double *pg_tol,
+                                            mfkit_dense_callback callback, void *user, int64_t *steps, double *loss,
+                                            const mfkit_array *out);
 
 
 /* ---------------------------------------------------------------- Kronecker sums (mfkit_kron_*) */

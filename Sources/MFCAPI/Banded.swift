@@ -12,20 +12,6 @@ private func workload(_ h: OpaquePointer?) throws -> StreamingMatrix {
     h == nil ? StreamingMatrix.prefixSum() : try handles.lookup(h, StreamingMatrix.self, "A")
 }
 
-/// The reduction of a code (MFKIT_REDUCTION_*), with its weights for MFKIT_REDUCTION_WEIGHTS.
-private func reduction(_ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?, _ n: Int) throws -> ErrorReduction {
-    switch Int(code) {
-    case MFKIT_REDUCTION_MEAN: return .mean
-    case MFKIT_REDUCTION_MAX: return .max
-    case MFKIT_REDUCTION_LAST: return .last
-    case MFKIT_REDUCTION_WEIGHTS:
-        guard weights != nil else { throw MFError.invalidArgument("reduction is MFKIT_REDUCTION_WEIGHTS but weights is NULL") }
-        return try .weights(try array(weights, "weights"), n: n)
-    default:
-        throw MFError.invalidArgument("unknown reduction code \(code) (0 mean, 1 max, 2 last, 3 weights)")
-    }
-}
-
 @c @implementation
 public func mfkit_banded_create(_ params: UnsafePointer<mfkit_array>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> mfkit_status {
     exported {

@@ -25,6 +25,7 @@ func exported(_ function: String = #function, _ body: () throws -> Void) -> mfki
         case .numerical: return mfkit_status(MFKIT_ERR_NUMERICAL)
         case .cancelled: return mfkit_status(MFKIT_ERR_CANCELLED)
         case .outOfMemory: return mfkit_status(MFKIT_ERR_OUT_OF_MEMORY)
+        case .unavailable: return mfkit_status(MFKIT_ERR_UNAVAILABLE)
         }
     } catch {
         LastError.set(function: String(function.prefix { $0 != "(" }), message: "internal error: \(error)")
@@ -146,6 +147,20 @@ func optional(_ p: UnsafePointer<Int64>?) -> Int? { p.map { Int($0.pointee) } }
 func store<T>(_ out: UnsafeMutablePointer<T>?, _ name: String = "out", _ value: () throws -> T) throws {
     guard let out else { throw MFError.invalidArgument("\(name) is a null pointer") }
     out.pointee = try value()
+}
+
+/// The reduction of a code (MFKIT_REDUCTION_*), with its weights for MFKIT_REDUCTION_WEIGHTS.
+func reduction(_ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?, _ n: Int) throws -> ErrorReduction {
+    switch Int(code) {
+    case MFKIT_REDUCTION_MEAN: return .mean
+    case MFKIT_REDUCTION_MAX: return .max
+    case MFKIT_REDUCTION_LAST: return .last
+    case MFKIT_REDUCTION_WEIGHTS:
+        guard weights != nil else { throw MFError.invalidArgument("reduction is MFKIT_REDUCTION_WEIGHTS but weights is NULL") }
+        return try .weights(try array(weights, "weights"), n: n)
+    default:
+        throw MFError.invalidArgument("unknown reduction code \(code) (0 mean, 1 max, 2 last, 3 weights)")
+    }
 }
 
 // MARK: - handles

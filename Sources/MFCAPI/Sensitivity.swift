@@ -3,10 +3,6 @@ import MFKitABI
 
 // Sensitivity of dense strategies (include/mfkit.h, "sensitivity of dense strategies").
 
-/// A view of C or X (checked by MFKit's RealMatrixView).
-private func matrix(_ p: UnsafePointer<mfkit_array>?, _ name: String) throws -> RealMatrixView {
-    try RealMatrixView(try array(p, name), name)
-}
 
 @c @implementation
 public func mfkit_sens_minsep_true_max_participations(_ n: Int64, _ minSep: Int64, _ maxParticipations: UnsafePointer<Int64>?,
@@ -34,7 +30,7 @@ public func mfkit_sens_max_participation_for_linear_fn(_ x: UnsafePointer<mfkit_
 @c @implementation
 public func mfkit_sens_single_participation(_ c: UnsafePointer<mfkit_array>?, _ out: UnsafeMutablePointer<Double>?) -> mfkit_status {
     exported {
-        let view = try matrix(c, "C")
+        let view = try array(c, "C")
         try store(out) { try Sensitivity.singleParticipation(view) }
     }
 }
@@ -44,7 +40,7 @@ public func mfkit_sens_min_sep_upper_bound(_ c: UnsafePointer<mfkit_array>?, _ m
                                            _ maxParticipations: UnsafePointer<Int64>?,
                                            _ out: UnsafeMutablePointer<Double>?) -> mfkit_status {
     exported {
-        let view = try matrix(c, "C")
+        let view = try array(c, "C")
         try store(out) {
             try Sensitivity.minSepUpperBound(c: view, minSep: Int(minSep), maxParticipations: optional(maxParticipations))
         }
@@ -56,7 +52,7 @@ public func mfkit_sens_min_sep_upper_bound_for_x(_ x: UnsafePointer<mfkit_array>
                                                  _ maxParticipations: UnsafePointer<Int64>?,
                                                  _ out: UnsafeMutablePointer<Double>?) -> mfkit_status {
     exported {
-        let view = try matrix(x, "X")
+        let view = try array(x, "X")
         try store(out) {
             try Sensitivity.minSepUpperBound(x: view, minSep: Int(minSep), maxParticipations: optional(maxParticipations))
         }
@@ -67,7 +63,7 @@ public func mfkit_sens_min_sep_upper_bound_for_x(_ x: UnsafePointer<mfkit_array>
 public func mfkit_sens_banded(_ c: UnsafePointer<mfkit_array>?, _ minSep: Int64, _ maxParticipations: UnsafePointer<Int64>?,
                               _ out: UnsafeMutablePointer<Double>?) -> mfkit_status {
     exported {
-        let view = try matrix(c, "C")
+        let view = try array(c, "C")
         try store(out) { try Sensitivity.banded(c: view, minSep: Int(minSep), maxParticipations: optional(maxParticipations)) }
     }
 }
@@ -76,7 +72,7 @@ public func mfkit_sens_banded(_ c: UnsafePointer<mfkit_array>?, _ minSep: Int64,
 public func mfkit_sens_banded_for_x(_ x: UnsafePointer<mfkit_array>?, _ minSep: Int64, _ maxParticipations: UnsafePointer<Int64>?,
                                     _ out: UnsafeMutablePointer<Double>?) -> mfkit_status {
     exported {
-        let view = try matrix(x, "X")
+        let view = try array(x, "X")
         try store(out) { try Sensitivity.banded(x: view, minSep: Int(minSep), maxParticipations: optional(maxParticipations)) }
     }
 }
@@ -85,7 +81,7 @@ public func mfkit_sens_banded_for_x(_ x: UnsafePointer<mfkit_array>?, _ minSep: 
 public func mfkit_sens_fixed_epoch(_ c: UnsafePointer<mfkit_array>?, _ epochs: Int64,
                                    _ out: UnsafeMutablePointer<Double>?) -> mfkit_status {
     exported {
-        let view = try matrix(c, "C")
+        let view = try array(c, "C")
         try store(out) { try Sensitivity.fixedEpoch(c: view, epochs: Int(epochs)) }
     }
 }
@@ -94,12 +90,12 @@ public func mfkit_sens_fixed_epoch(_ c: UnsafePointer<mfkit_array>?, _ epochs: I
 public func mfkit_sens_fixed_epoch_for_x(_ x: UnsafePointer<mfkit_array>?, _ epochs: Int64,
                                          _ out: UnsafeMutablePointer<Double>?) -> mfkit_status {
     exported {
-        let view = try matrix(x, "X")
+        let view = try array(x, "X")
         try store(out) { try Sensitivity.fixedEpoch(x: view, epochs: Int(epochs)) }
     }
 }
 
 @c @implementation
 public func mfkit_sens_gram(_ c: UnsafePointer<mfkit_array>?, _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
-    exported { try Sensitivity.gram(try matrix(c, "C"), into: try array(out, "out")) }
+    exported { try Sensitivity.gram(try array(c, "C"), into: try array(out, "out")) }
 }

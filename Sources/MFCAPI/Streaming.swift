@@ -43,7 +43,7 @@ public func mfkit_sm_multiply(_ a: OpaquePointer?, _ b: OpaquePointer?,
                               _ out: UnsafeMutablePointer<OpaquePointer?>?) -> mfkit_status {
     exported {
         let (ma, mb) = (try matrix(a, "A"), try matrix(b, "B"))
-        try storeHandle(out) { ma * mb }
+        try storeHandle(out) { try StreamingMatrix.product(ma, mb) }
     }
 }
 

@@ -17,11 +17,10 @@ final class SensitivityTests: XCTestCase {
 
     /// Runs `body` with a float64 row-major view of `values` (rows × cols).
     func withView<R>(_ values: [Double], _ rows: Int, _ cols: Int, _ name: String = "C",
-                     _ body: (RealMatrixView) throws -> R) throws -> R {
+                     _ body: (StridedArray) throws -> R) throws -> R {
         var copy = values
         return try copy.withUnsafeMutableBytes { raw in
-            let a = StridedArray(data: raw.baseAddress, dtype: .float64, shape: [rows, cols])
-            return try body(try RealMatrixView(a, name))
+            try body(StridedArray(data: raw.baseAddress, dtype: .float64, shape: [rows, cols]))
         }
     }
 
@@ -144,17 +143,23 @@ final class SensitivityTests: XCTestCase {
     }
 
     func testImpossibleSizesThrowInsteadOfTrapping() throws {
-        XCTAssertThrowsError(try allocateWorkSpace(Int.max / 2, Double.self, "x")) { XCTAssertEqual($0 as? MFError, .outOfMemory("cannot allocate x (\(Int.max / 2) elements of 8 bytes)")) }
-        XCTAssertThrowsError(try squareCount(1 << 32, "X"))
+        XCTAssertThrowsError(try WorkBuffer<Double>(count: Int.max / 2, "x")) { XCTAssertEqual($0 as? MFError, .outOfMemory("cannot allocate x (\(Int.max / 2) elements of 8 bytes)")) }
+        XCTAssertThrowsError(try Check.product(1 << 32, 1 << 32, "X"))
         // A broadcast view (zero strides) of 2⁴⁰ × 2³¹ elements is refused before it is used.
         var one = 1.0
         let huge = StridedArray(data: &one, dtype: .float64, shape: [1 << 40, 1 << 31], strides: [0, 0])
-        XCTAssertThrowsError(try RealMatrixView(huge, "C")) { XCTAssertTrue(($0 as? MFError)?.message.contains("too large") ?? false) }
+        XCTAssertThrowsError(try Sensitivity.singleParticipation(huge)) { XCTAssertTrue(($0 as? MFError)?.message.contains("too large") ?? false) }
         // One of 2²⁸ × 2²⁴ elements is a valid view, but packing it cannot be sized.
         let big = StridedArray(data: &one, dtype: .float64, shape: [1 << 28, 1 << 24], strides: [0, 0])
-        let view = try RealMatrixView(big, "C")
         var sink = 0.0
-        XCTAssertThrowsError(try Sensitivity.gram(view, into: &sink)) { XCTAssertTrue($0 is MFError) }
+        XCTAssertThrowsError(try Sensitivity.gram(RealMatrixView(big), into: &sink)) { XCTAssertTrue($0 is MFError) }
+        // No rows and 2³³ (or 2⁶²) columns: an empty C whose work space cannot be had.
+        for cols in [1 << 33, 1 << 62] {
+            let wide = StridedArray(data: nil, dtype: .float64, shape: [0, cols], strides: [8, 8])
+            XCTAssertThrowsError(try Sensitivity.singleParticipation(wide)) { XCTAssertTrue($0 is MFError) }
+            XCTAssertThrowsError(try Sensitivity.banded(c: wide, minSep: 1, maxParticipations: nil)) { XCTAssertTrue($0 is MFError) }
+            XCTAssertThrowsError(try Sensitivity.fixedEpoch(c: wide, epochs: 1)) { XCTAssertTrue($0 is MFError) }
+        }
     }
 
     // MARK: sensitivities

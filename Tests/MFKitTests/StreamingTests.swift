@@ -129,4 +129,15 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(split.lineOffsets(2).a, 24)
         XCTAssertEqual(split.lineOffsets(2).b, 12)
     }
+
+    func testProductBeyondMaxStagesIsAnError() throws {
+        // Repeated squaring A = A @ A used to abort allocating the stage array.
+        let full = StreamingMatrix(stages: [any StreamStage](repeating: PrefixSumStage(), count: StreamingMatrix.maxStages))
+        XCTAssertThrowsError(try StreamingMatrix.product(full, .prefixSum())) { error in
+            guard case MFError.outOfMemory(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("too large"), message)
+        }
+        XCTAssertThrowsError(try full.scaled(by: 2))
+        XCTAssertEqual(try StreamingMatrix.product(.prefixSum(), .identity()).stages.count, 1)
+    }
 }

@@ -3,15 +3,16 @@ parametric matrix models, computed by a Swift library (libmfkit.so).
 
 Modules keep the names of the libraries they overlap with: `mfkit.streaming_matrix` follows
 `jax_privacy.matrix_factorization.streaming_matrix`; `mfkit.banded`, `mfkit.optimization` and
-`mfkit.sensitivity` its modules of those names;
+`mfkit.sensitivity` and `mfkit.dense` its modules of those names;
 `mfkit.pmm` follows parametricmatrixmodels' modules; `mfkit.kron` holds Kronecker sums.
 """
 from . import _ffi  # loads the library, reads include/mfkit.h and checks the versions agree
-from ._ffi import num_threads, set_num_threads
+from ._ffi import num_threads, set_num_threads, lapack_library, Unavailable
 from . import streaming_matrix
 from . import banded
 from . import optimization
 from . import sensitivity
+from . import dense
 from . import kron
 from . import pmm
 from .streaming_matrix import StreamingMatrix, Stream
@@ -19,5 +20,5 @@ from .streaming_matrix import StreamingMatrix, Stream
 #: MFKit's version, from the header's MFKIT_VERSION_* macros (the library reports the same).
 __version__ = _ffi.VERSION
 
-__all__ = ["streaming_matrix", "banded", "optimization", "sensitivity", "kron", "pmm", "StreamingMatrix", "Stream",
-           "num_threads", "set_num_threads", "__version__"]
+__all__ = ["streaming_matrix", "banded", "optimization", "sensitivity", "dense", "kron", "pmm", "StreamingMatrix", "Stream",
+           "num_threads", "set_num_threads", "lapack_library", "Unavailable", "__version__"]

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _args
+
 _HERE = Path(__file__).resolve().parent
 _ROOT = _HERE.parent.parent
 
@@ -80,8 +82,8 @@ def _ctype(declaration):
         t, stars = ctypes.c_void_p, stars - 1       # a handle is a void *
     elif base in CALLBACKS:
         t = CALLBACKS[base]
-    elif base == "char" and stars == 1:
-        return ctypes.c_char_p
+    elif base == "char" and stars >= 1:
+        t, stars = ctypes.c_char_p, stars - 1        # a C string (or a pointer to one)
     elif base == "void" and stars >= 1:
         t, stars = ctypes.c_void_p, stars - 1
     elif base in _SCALARS:
@@ -157,6 +159,10 @@ class Cancelled(RuntimeError):
     """A callback stopped the work (MFKIT_ERR_CANCELLED)."""
 
 
+class Unavailable(RuntimeError):
+    """No BLAS/LAPACK could be loaded for a function that needs one (MFKIT_ERR_UNAVAILABLE)."""
+
+
 #: status code -> exception type
 ERRORS = {
     CONSTANTS["MFKIT_ERR_INVALID_ARGUMENT"]: ValueError,
@@ -166,6 +172,7 @@ ERRORS = {
     CONSTANTS["MFKIT_ERR_CANCELLED"]: Cancelled,
     CONSTANTS["MFKIT_ERR_OUT_OF_MEMORY"]: MemoryError,
     CONSTANTS["MFKIT_ERR_INTERNAL"]: RuntimeError,
+    CONSTANTS["MFKIT_ERR_UNAVAILABLE"]: Unavailable,
 }
 
 
@@ -185,16 +192,89 @@ def new_handle(name, *args, function=None):
     return handle
 
 
-def num_threads():
-    """The number of worker threads MFKit splits large work over."""
+def num_threads() -> int:
+    """The number of worker threads MFKit splits large work over.
+
+    Starts as $MFKIT_NUM_THREADS (1 to 64) when set, else the online cores (at most 64).
+    Cost: O(1).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    RuntimeError
+        Never in practice.
+
+    Examples
+    --------
+    >>> import mfkit
+    >>> 1 <= mfkit.num_threads() <= 64
+    True
+    """
     return int(lib.mfkit_num_threads())
 
 
-def set_num_threads(n):
-    """Sets the number of worker threads (1 to 64) for every later call."""
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"set_num_threads: n must be an integer, got {type(n).__name__}")
+def set_num_threads(n: int) -> None:
+    """Sets the number of worker threads for every later call (calls already running keep
+    their split). Results do not depend on it beyond the rounding of reductions.
+
+    Cost: O(1).
+
+    Parameters
+    ----------
+    n : int
+        1 to 64.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        n outside 1...64.
+    TypeError
+        n is not an integer.
+
+    Examples
+    --------
+    >>> import mfkit
+    >>> before = mfkit.num_threads()
+    >>> mfkit.set_num_threads(1); mfkit.num_threads()
+    1
+    >>> mfkit.set_num_threads(before)
+    """
+    n = _args.integer(n, "n", "set_num_threads")
     call("mfkit_set_num_threads", int(np.clip(n, -1, 2**31 - 1)), function="set_num_threads")
+
+
+def lapack_library() -> dict:
+    """The BLAS/LAPACK MFKit's dense functions use, loaded on the first call.
+
+    From Python it is the OpenBLAS NumPy loaded, unless $MFKIT_OPENBLAS names another (see the
+    README's "BLAS/LAPACK"). Cost: O(1) after the first call.
+
+    Returns
+    -------
+    dict
+        {"path": the library's file, "integer_bits": 32 or 64}.
+
+    Raises
+    ------
+    mfkit.Unavailable
+        No BLAS/LAPACK could be loaded; the message says where MFKit looked.
+
+    Examples
+    --------
+    >>> import mfkit
+    >>> mfkit.lapack_library()["integer_bits"] in (32, 64)
+    True
+    """
+    path, bits = ctypes.c_char_p(), ctypes.c_int32()
+    call("mfkit_lapack_library", ctypes.byref(path), ctypes.byref(bits), function="lapack_library")
+    return {"path": path.value.decode(errors="replace"), "integer_bits": bits.value}
 
 
 # ---------------------------------------------------------------- arrays and arguments
@@ -234,45 +314,5 @@ def describe(array, name="array", writable=False):
     return d
 
 
-def params_array(values, name):
-    """A float64 parameter array (constructors copy their parameters, so a conversion is
-    harmless here)."""
-    if np.iscomplexobj(values):  # NumPy would drop the imaginary part with only a warning
-        raise TypeError(f"{name} must be real, got dtype {np.asarray(values).dtype}")
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
-    return array
-
-
-INT64_MAX = 2**63 - 1
-
-
-def positive_int(value, name, function):
-    """`value` as an int; raises ValueError unless it is a positive integer."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{function}: {name} must be an integer, got {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{function}: {name} must be positive, got {value}")
-    if value > INT64_MAX:  # ctypes would silently wrap it
-        raise ValueError(f"{function}: {name}={value} does not fit in 64 bits")
-    return int(value)
-
-
-def steps_int(value, function):
-    """max_optimizer_steps as an int in [0, 2^63 - 1] (TypeError / ValueError otherwise)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{function}: max_optimizer_steps must be an integer")
-    if value < 0:
-        raise ValueError(f"{function}: max_optimizer_steps must be non-negative, got {value}")
-    if value > INT64_MAX:
-        raise ValueError(f"{function}: max_optimizer_steps={value} does not fit in 64 bits")
-    return int(value)
-
-
-def real_dtype(dtype, function):
-    dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"{function}: dtype must be float32 or float64, got {dtype}")
-    return dtype
+# The argument coercers live in _args; these names are kept for the modules that call them here.
+positive_int, steps_int, real_dtype = _args.positive_int, _args.steps_int, _args.real_dtype

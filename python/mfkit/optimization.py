@@ -45,7 +45,7 @@ from typing import Any, Callable, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _ffi
+from . import _args, _ffi
 
 __all__ = ["CallbackArgs", "OptimizeInfo", "STOP_REASONS", "optimize"]
 
@@ -115,9 +115,7 @@ def warn_unless_progress(info: OptimizeInfo, function: str, stacklevel: int = 3)
 
 def tolerance(value: float, name: str, function: str) -> float:
     """A tolerance as a float >= 0 (TypeError / ValueError otherwise)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{function}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    value = _args.real(value, name, function)
     if not value >= 0:
         raise ValueError(f"{function}: {name} must be non-negative, got {value}")
     return value
@@ -248,15 +246,15 @@ def optimize(loss_fn: Callable[[np.ndarray], Tuple[float, np.ndarray]], params: 
         raise ValueError(f"optimize: grad=False: {_NEEDS_GRADIENT}, and grad=True")
     if not callable(loss_fn):
         raise TypeError(f"optimize: loss_fn must be callable, got {type(loss_fn).__name__}")
-    start = _ffi.params_array(params, "optimize: params")
+    start = _args.array(params, "params", "optimize", scalars=True, sequences=True)
     x = np.array(start, dtype=np.float64, copy=True)
     if x.size == 0:
         raise ValueError("optimize: params must not be empty")
-    max_optimizer_steps = _ffi.steps_int(max_optimizer_steps, "optimize")
-    memory = _ffi.positive_int(memory, "memory", "optimize")
+    max_optimizer_steps = _args.steps_int(max_optimizer_steps, "optimize")
+    memory = _args.positive_int(memory, "memory", "optimize")
     gtol, ftol = tolerance(gtol, "gtol", "optimize"), tolerance(ftol, "ftol", "optimize")
-    block = 0 if invariant_block_size is None else _ffi.positive_int(invariant_block_size, "invariant_block_size",
-                                                                     "optimize")
+    block = 0 if invariant_block_size is None else _args.positive_int(invariant_block_size, "invariant_block_size",
+                                                                      "optimize")
     shape = x.shape
     state = {"error": None, "interrupted": False}
 
@@ -299,7 +297,7 @@ def optimize(loss_fn: Callable[[np.ndarray], Tuple[float, np.ndarray]], params: 
         warnings.warn("optimize: interrupted; returning the best parameters so far", RuntimeWarning, stacklevel=2)
     else:
         warn_unless_progress(info, "optimize")
-    if getattr(params, "dtype", None) == np.float32:
+    if start.dtype == np.float32:
         x = x.astype(np.float32)
     return (x, info) if return_info else x
 

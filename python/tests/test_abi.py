@@ -60,7 +60,7 @@ def test_one_version_everywhere():
 
 def test_errors_name_the_python_function_for_python_and_the_c_function_for_c():
     with pytest.raises(ValueError, match=r"^materialize: n must be positive"):
-        mfkit.streaming_matrix.prefix_sum().materialize(1, out=np.empty((0, 0)))
+        mfkit.streaming_matrix.prefix_sum().materialize(None, out=np.empty((0, 0)))  # n from out
     status = _ffi.lib.mfkit_sm_prefix_sum(None)
     assert status == _ffi.MFKIT_ERR_INVALID_ARGUMENT
     assert _ffi.lib.mfkit_last_error().decode() == "mfkit_sm_prefix_sum: out is a null pointer"

@@ -300,8 +300,12 @@ def test_multiply_array_errors_leave_out_untouched():
     with pytest.raises(TypeError, match="dtype"):
         sm.multiply_array(A, x, out=out32)
     np.testing.assert_array_equal(out32, 9.0)
+    # Integer inputs are read as float64 (as jax_privacy's tests use them); an integer out is refused.
+    np.testing.assert_array_equal(A @ np.ones((5, 3), dtype=np.int64), A @ np.ones((5, 3)))
+    out64 = np.full((5, 3), 9, dtype=np.int64)
     with pytest.raises(TypeError, match="int64"):
-        A @ np.ones((5, 3), dtype=np.int64)
+        sm.multiply_array(A, np.ones((5, 3), dtype=np.int64), out=out64)
+    np.testing.assert_array_equal(out64, 9)
     with pytest.raises(TypeError, match="complex"):
         A @ np.ones((5, 3), dtype=np.complex128)
     with pytest.raises(ValueError, match="at least one dimension"):

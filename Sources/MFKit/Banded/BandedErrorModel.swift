@@ -11,9 +11,6 @@ public enum ErrorReduction: Equatable {
     case last
     /// Caller-given weights (length n).
     case weights([Double])
-    /// The log-sum-exp τ log Σ_t exp(e_t / τ) for τ > 0: smooth, and between max_t e_t and
-    /// max_t e_t + τ log n; w = softmax(e / τ). (`optimize` minimizes 'max' through it.)
-    case logSumExp(Double)
 }
 
 /// The per-query error of a banded strategy under a workload with a small linear state, and its
@@ -156,12 +153,21 @@ public final class BandedErrorModel {
     public func loss(params: UnsafePointer<Double>, reduction: ErrorReduction,
                      errors: UnsafeMutablePointer<Double>? = nil,
                      gradient: UnsafeMutablePointer<Double>? = nil, threads: Int = Threads.count) throws -> Double {
+        try loss(params: params, reducing: { e, w in self.reduce(e, reduction, into: w) }, errors: errors,
+                 gradient: gradient, threads: threads)
+    }
+
+    /// `loss(params:reduction:...)` for a reduction given as a function: `reducing(e, w)` reads
+    /// the errors e (n), writes the weights w_t = ∂loss/∂e_t (n) and returns the loss.
+    func loss(params: UnsafePointer<Double>, reducing: (UnsafePointer<Double>, UnsafeMutablePointer<Double>) -> Double,
+              errors: UnsafeMutablePointer<Double>? = nil, gradient: UnsafeMutablePointer<Double>? = nil,
+              threads: Int = Threads.count) throws -> Double {
         try prepare(params)
         let base = try workspace(gradient: gradient != nil)
         let e = errors ?? base, w = base + n, S = base + 2 * n
         let checkpoints = S + 2 * Swift.max(D * D, 1)
         let worst = forwardPass(S, errors: e, checkpoints: gradient == nil ? nil : checkpoints)
-        var loss = reduce(e, reduction, into: w)
+        var loss = reducing(e, w)
         if let g = gradient {
             guard worst <= BandedErrorModel.gradientTolerance, loss.isFinite else {
                 throw MFError.numerical(inaccuracyMessage("the loss and its gradient", estimate: worst))
@@ -172,13 +178,13 @@ public final class BandedErrorModel {
             // Values from the square-root recursion (a gradient computed above keeps the fast
             // recursion's, whose relative error is then at most about gradientTolerance).
             try squareRootErrors(into: e)
-            loss = reduce(e, reduction, into: w)
+            loss = reducing(e, w)
         }
         return loss
     }
 
     /// Weights w_t of the reduction into `w` (n) and the loss Σ_t w_t e_t. O(n).
-    private func reduce(_ e: UnsafePointer<Double>, _ reduction: ErrorReduction,
+    func reduce(_ e: UnsafePointer<Double>, _ reduction: ErrorReduction,
                         into w: UnsafeMutablePointer<Double>) -> Double {
         var loss = 0.0
         w.initialize(repeating: 0, count: n)
@@ -196,13 +202,6 @@ public final class BandedErrorModel {
             loss = e[n - 1]; w[n - 1] = 1
         case .weights(let ws):
             for t in 0..<n { loss += ws[t] * e[t]; w[t] = ws[t] }
-        case .logSumExp(let tau):
-            var top = e[0], z = 0.0
-            for t in 0..<n { top = Swift.max(top, e[t]) }
-            for t in 0..<n { w[t] = exp((e[t] - top) / tau); z += w[t] }
-            for t in 0..<n { w[t] /= z }
-            loss = top + tau * log(z)
-            for t in 0..<n where e[t].isNaN { loss = .nan }
         }
         return loss
     }

@@ -83,7 +83,7 @@ public func sumOfLogs(_ x: UnsafeMutablePointer<Double>, _ n: Int) -> Double {
     let low = Double.leastNormalMagnitude, high = Double.greatestFiniteMagnitude
     var exponents: UInt64 = 0, outside = 0.0, groups = 0, i = 0
     while i < n {
-        let width = Swift.min(64, n - i)
+        let width = Swift.min(64, n &- i)
         // Four SIMD2 lanes: mantissa products, exponent sums, counts of out-of-range values.
         var pa = SIMD2<Double>(repeating: 1), pb = pa, pc = pa, pd = pa
         var ea = SIMD2<UInt64>(repeating: 0), eb = ea
@@ -92,7 +92,7 @@ public func sumOfLogs(_ x: UnsafeMutablePointer<Double>, _ n: Int) -> Double {
         let lo2 = SIMD2<Double>(repeating: low), hi2 = SIMD2<Double>(repeating: high), unit = SIMD2<Double>(repeating: 1)
         var j = 0
         let g = x + i
-        while j + 8 <= width {
+        while j &+ 8 <= width {
             let r = UnsafeRawPointer(g + j)
             let va = r.loadUnaligned(as: SIMD2<Double>.self), vb = r.loadUnaligned(fromByteOffset: 16, as: SIMD2<Double>.self)
             let vc = r.loadUnaligned(fromByteOffset: 32, as: SIMD2<Double>.self)
@@ -109,7 +109,7 @@ public func sumOfLogs(_ x: UnsafeMutablePointer<Double>, _ n: Int) -> Double {
             oa += unit.replacing(with: 0, where: (vb .>= lo2) .& (vb .<= hi2))
             ob += unit.replacing(with: 0, where: (vc .>= lo2) .& (vc .<= hi2))
             ob += unit.replacing(with: 0, where: (vd .>= lo2) .& (vd .<= hi2))
-            j += 8
+            j &+= 8
         }
         pa *= pc
         pb *= pd
@@ -120,13 +120,13 @@ public func sumOfLogs(_ x: UnsafeMutablePointer<Double>, _ n: Int) -> Double {
             p0 *= Double(bitPattern: (b & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000)
             e0 &+= b >> 52
             o0 += v >= low && v <= high ? 0 : 1
-            j += 1
+            j &+= 1
         }
         exponents &+= e0 &+ e1
         outside += o0
         products[groups] = p0 * p1
-        groups += 1
-        i += width
+        groups &+= 1
+        i &+= width
     }
     if outside != 0 {
         var s = 0.0

@@ -16,10 +16,10 @@ extension Kron {
             throw MFError.shape("mat has shape \(mat.shape) but dims \(dims) multiply to \(n)")
         }
         try KronCheck.output(out, "out", shape: [dims[axis], dims[axis]], dtype: mat.dtype)
-        try KronCheck.disjoint(outputs: [(out, "out")], inputs: [(mat, "mat")])
+        try [(out, "out")].requireDisjoint(from: [(mat, "mat")])
         switch mat.dtype {
-        case .float32: store(blockAverage(MatrixView<Float>(mat), dims, axis), MatrixView<Float>(out))
-        default: store(blockAverage(MatrixView<Double>(mat), dims, axis), MatrixView<Double>(out))
+        case .float32: store(try blockAverage(mat.matrix(Float.self), dims, axis), out.matrix(Float.self))
+        default: store(try blockAverage(mat.matrix(Double.self), dims, axis), out.matrix(Double.self))
         }
     }
 
@@ -35,10 +35,10 @@ extension Kron {
             throw MFError.shape("vec has length \(vec.shape[0]) but dims \(dims) multiply to \(n)")
         }
         try KronCheck.output(out, "out", shape: [dims[axis]], dtype: vec.dtype)
-        try KronCheck.disjoint(outputs: [(out, "out")], inputs: [(vec, "vec")])
+        try [(out, "out")].requireDisjoint(from: [(vec, "vec")])
         switch vec.dtype {
-        case .float32: storeVector(axisTotals(VectorView<Float>(vec), dims).average(axis), VectorView<Float>(out))
-        default: storeVector(axisTotals(VectorView<Double>(vec), dims).average(axis), VectorView<Double>(out))
+        case .float32: storeVector(axisTotals(vec.vector(Float.self), dims).average(axis), out.vector(Float.self))
+        default: storeVector(axisTotals(vec.vector(Double.self), dims).average(axis), out.vector(Double.self))
         }
     }
 
@@ -55,13 +55,13 @@ extension Kron {
     /// The d x d block average of axis k as row-major Doubles. Rows of M advance by rs, columns
     /// by cs; the block of other-index l starts at M[b, b] with b = flat index of (l, 0 at k)
     /// and steps by s_k = Π_{l>k} d_l in both directions.
-    static func blockAverage<T: RealScalar>(_ m: MatrixView<T>, _ dims: [Int], _ k: Int) -> [Double] {
+    static func blockAverage<T: RealScalar>(_ m: StridedMatrix<T>, _ dims: [Int], _ k: Int) throws -> [Double] {
         let d = dims[k], s = dims[(k + 1)...].reduce(1, *)
         let n = dims.reduce(1, *), others = n / d
         let workers = Threads.count
-        let acc = UnsafeMutablePointer<Double>.allocate(capacity: workers * d * d)
-        acc.initialize(repeating: 0, count: workers * d * d)
-        defer { acc.deallocate() }
+        let sums = try WorkBuffer<Double>(count: try Check.product(workers, d * d, "the block sums"), zeroed: true,
+                                          "the block sums")
+        let acc = sums.pointer
         let rs = m.rowStride * s, cs = m.colStride * s, diagStep = m.rowStride + m.colStride
         parallelFor(others, work: n * d, threshold: 1 << 16, workers: workers) { worker, range in
             let a = acc + worker * d * d
@@ -85,17 +85,17 @@ extension Kron {
     }
 
     /// Per-axis sums of a vector in one pass, over the cores.
-    static func axisTotals<T: RealScalar>(_ v: VectorView<T>, _ dims: [Int]) -> AxisTotals {
+    static func axisTotals<T: RealScalar>(_ v: StridedVector<T>, _ dims: [Int]) -> AxisTotals {
         parallelAxisSums(TailSplit(dims, cap: accumulatorCap), v.count, work: v.count) { acc, lo, hi in
             acc.add(UnsafePointer(v.base + lo * v.stride), v.stride, hi - lo)
         }
     }
 
-    static func store<T: RealScalar>(_ values: [Double], _ out: MatrixView<T>) {
+    static func store<T: RealScalar>(_ values: [Double], _ out: StridedMatrix<T>) {
         for i in 0..<out.rows { for j in 0..<out.cols { out[i, j] = T(values[i * out.cols + j]) } }
     }
 
-    static func storeVector<T: RealScalar>(_ values: [Double], _ out: VectorView<T>) {
+    static func storeVector<T: RealScalar>(_ values: [Double], _ out: StridedVector<T>) {
         for i in 0..<out.count { out.base[i * out.stride] = T(values[i]) }
     }
 }

@@ -23,20 +23,20 @@ extension Kron {
             throw MFError.shape("mat has shape \(mat.shape) but the output factors' sizes \(dims) multiply to \(n)")
         }
         for (o, name) in zip(outs, names) { try KronCheck.output(o, name, shape: o.shape, dtype: mat.dtype) }
-        try KronCheck.disjoint(outputs: Array(zip(outs, names)), inputs: [(mat, "mat")])
+        try Array(zip(outs, names)).requireDisjoint(from: [(mat, "mat")])
         switch mat.dtype {
-        case .float32: denseProjection(MatrixView<Float>(mat), dims, outs.map { MatrixView<Float>($0) })
-        default: denseProjection(MatrixView<Double>(mat), dims, outs.map { MatrixView<Double>($0) })
+        case .float32: try denseProjection(mat.matrix(Float.self), dims, outs.map { $0.matrix(Float.self) })
+        default: try denseProjection(mat.matrix(Double.self), dims, outs.map { $0.matrix(Double.self) })
         }
     }
 
-    private static func denseProjection<T: RealScalar>(_ m: MatrixView<T>, _ dims: [Int], _ outs: [MatrixView<T>]) {
+    private static func denseProjection<T: RealScalar>(_ m: StridedMatrix<T>, _ dims: [Int], _ outs: [StridedMatrix<T>]) throws {
         let n = dims.reduce(1, *), kk = Double(dims.count)
         var trace = CompensatedSum()
         for i in 0..<n { trace.add(m[i, i].asDouble) }
         let shift = dims.count == 1 ? 0 : (kk - 1) / kk * trace.value / Double(n)
-        let factors = dims.indices.map { k -> [Double] in
-            var a = blockAverage(m, dims, k)
+        let factors = try dims.indices.map { k -> [Double] in
+            var a = try blockAverage(m, dims, k)
             for i in 0..<dims[k] { a[i * dims[k] + i] -= shift }
             return a
         }
@@ -58,10 +58,10 @@ extension Kron {
         guard vec.shape[0] == n else {
             throw MFError.shape("vec has length \(vec.shape[0]) but the output factors' lengths \(dims) multiply to \(n)")
         }
-        try KronCheck.disjoint(outputs: outs.enumerated().map { ($1, "out[\($0)]") }, inputs: [(vec, "vec")])
+        try outs.enumerated().map { ($1, "out[\($0)]") }.requireDisjoint(from: [(vec, "vec")])
         switch vec.dtype {
-        case .float32: storeFactors(axisTotals(VectorView<Float>(vec), dims).projection(), outs, Float.self)
-        default: storeFactors(axisTotals(VectorView<Double>(vec), dims).projection(), outs, Double.self)
+        case .float32: storeFactors(axisTotals(vec.vector(Float.self), dims).projection(), outs, Float.self)
+        default: storeFactors(axisTotals(vec.vector(Double.self), dims).projection(), outs, Double.self)
         }
     }
 
@@ -75,6 +75,6 @@ extension Kron {
     }
 
     static func storeFactors<T: RealScalar>(_ factors: [[Double]], _ outs: [StridedArray], _: T.Type) {
-        for (values, o) in zip(factors, outs) { storeVector(values, VectorView<T>(o)) }
+        for (values, o) in zip(factors, outs) { storeVector(values, o.vector(T.self)) }
     }
 }

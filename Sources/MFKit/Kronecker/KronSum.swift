@@ -14,10 +14,10 @@ extension Kron {
         let n = dims.reduce(1, *)
         guard n <= (1 << 28) else { throw MFError.shape("the dense Kronecker sum of size \(n) x \(n) is too large") }
         try KronCheck.output(out, "out", shape: [n, n], dtype: mats[0].dtype)
-        try KronCheck.disjoint(outputs: [(out, "out")], inputs: mats.enumerated().map { ($1, "mats[\($0)]") })
+        try [(out, "out")].requireDisjoint(from: mats.enumerated().map { ($1, "mats[\($0)]") })
         switch mats[0].dtype {
-        case .float32: denseKernel(mats.map { MatrixView<Float>($0) }, MatrixView<Float>(out), dims)
-        default: denseKernel(mats.map { MatrixView<Double>($0) }, MatrixView<Double>(out), dims)
+        case .float32: denseKernel(mats.map { $0.matrix(Float.self) }, out.matrix(Float.self), dims)
+        default: denseKernel(mats.map { $0.matrix(Double.self) }, out.matrix(Double.self), dims)
         }
     }
 
@@ -32,7 +32,7 @@ extension Kron {
         return dims
     }
 
-    private static func denseKernel<T: RealScalar>(_ mats: [MatrixView<T>], _ out: MatrixView<T>, _ dims: [Int]) {
+    private static func denseKernel<T: RealScalar>(_ mats: [StridedMatrix<T>], _ out: StridedMatrix<T>, _ dims: [Int]) {
         var o = out, factors = mats
         if abs(o.colStride) > abs(o.rowStride) {
             o = o.transposed

@@ -15,16 +15,16 @@ extension Kron {
         for (v, name) in zip(vecs, names) { try KronCheck.vector(v, name) }
         let n = try KronCheck.product(vecs.map { $0.shape[0] }, "vector")
         try KronCheck.output(out, "out", shape: [n], dtype: dtype)
-        try KronCheck.disjoint(outputs: [(out, "out")], inputs: Array(zip(vecs, names)))
+        try [(out, "out")].requireDisjoint(from: Array(zip(vecs, names)))
         switch dtype {
-        case .float32: diagKernel(Float.self, vecs, out)
-        default: diagKernel(Double.self, vecs, out)
+        case .float32: try diagKernel(Float.self, vecs, out)
+        default: try diagKernel(Double.self, vecs, out)
         }
     }
 
-    private static func diagKernel<T: RealScalar>(_: T.Type, _ vecs: [StridedArray], _ out: StridedArray) {
-        let values = KronDiagValues(vecs.map { VectorView<T>($0).doubles() })
-        let o = VectorView<T>(out)
+    private static func diagKernel<T: RealScalar>(_: T.Type, _ vecs: [StridedArray], _ out: StridedArray) throws {
+        let values = KronDiagValues(try zip(vecs, vecs.indices).map { try $0.readVector("vecs[\($1)]") })
+        let o = out.vector(T.self)
         let streaming = o.stride == 1 && o.count * T.dtype.itemSize >= streamingStoreBytes
         parallelFor(o.count, work: o.count, threshold: 1 << 17) { _, range in
             var cursor = values.cursor(at: range.lowerBound)
@@ -33,15 +33,14 @@ extension Kron {
         }
     }
 
-    /// The factors' values of a vector list as Doubles (validated first).
+    /// The factors' values of a vector list as Doubles (validated first; the copies' memory is
+    /// checked, so a broadcast view of absurd length is MFError.outOfMemory).
     static func factorDoubles(_ vecs: [StridedArray]) throws -> (dtype: DType, values: [[Double]]) {
         try KronCheck.factorCount(vecs.count, "vector")
         let names = vecs.indices.map { "vecs[\($0)]" }
         let dtype = try KronCheck.commonDType(vecs, names)
         for (v, name) in zip(vecs, names) { try KronCheck.vector(v, name) }
         _ = try KronCheck.product(vecs.map { $0.shape[0] }, "vector")
-        let values = dtype == .float32 ? vecs.map { VectorView<Float>($0).doubles() }
-                                       : vecs.map { VectorView<Double>($0).doubles() }
-        return (dtype, values)
+        return (dtype, try zip(vecs, names).map { try $0.readVector($1) })
     }
 }

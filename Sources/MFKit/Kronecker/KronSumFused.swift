@@ -62,8 +62,7 @@ extension Kron {
         guard m == n else {
             throw MFError.shape("the output factors' lengths \(dims) multiply to \(m) but the vectors' lengths \(values.map(\.count)) multiply to \(n)")
         }
-        try KronCheck.disjoint(outputs: outs.enumerated().map { ($1, "out[\($0)]") },
-                               inputs: vecs.enumerated().map { ($1, "vecs[\($0)]") })
+        try outs.enumerated().map { ($1, "out[\($0)]") }.requireDisjoint(from: vecs.enumerated().map { ($1, "vecs[\($0)]") })
         // With the vectors' own lengths as dims, generator and accumulator share one split and
         // the simple functions run fused in one loop per row; otherwise chunk by chunk.
         let generator = KronDiagValues(values, cap: accumulatorCap)

@@ -1,5 +1,3 @@
-import Glibc
-
 extension Kron {
     /// out = (A_1 ⊕ ... ⊕ A_K) x without forming the N x N matrix (`kronsum_matvec`), for x of
     /// shape (N,) or (N, m): viewing x as a tensor (d_1, ..., d_K, m),
@@ -19,20 +17,14 @@ extension Kron {
             throw MFError.shape("x has \(x.shape[0]) rows but the factors' sizes \(dims) multiply to \(n)")
         }
         try x.requireValid("x")
-        if x.count > 0 && x.data == nil { throw MFError.invalidArgument("x: data pointer is null") }
         try KronCheck.output(out, "out", shape: x.shape, dtype: x.dtype)
-        try KronCheck.disjoint(outputs: [(out, "out")],
-                               inputs: [(x, "x")] + mats.enumerated().map { ($1, "mats[\($0)]") })
-        let elements = n * (x.ndim == 2 ? x.shape[1] : 1)
+        try [(out, "out")].requireDisjoint(from: [(x, "x")] + mats.enumerated().map { ($1, "mats[\($0)]") })
+        let elements = x.count
         guard elements > 0 else { return }
-        guard let raw = malloc(2 * elements * 8) else {
-            throw MFError.outOfMemory("kronsum_matvec needs \(2 * elements * 8) bytes of work space")
-        }
-        defer { free(raw) }
-        let work = raw.assumingMemoryBound(to: Double.self)
+        let work = try WorkBuffer<Double>(count: try Check.product(2, elements, "the work space"), "the kronsum_matvec work space")
         switch x.dtype {
-        case .float32: matvecKernel(Float.self, mats, x, out, dims, work)
-        default: matvecKernel(Double.self, mats, x, out, dims, work)
+        case .float32: matvecKernel(Float.self, mats, x, out, dims, work.pointer)
+        default: matvecKernel(Double.self, mats, x, out, dims, work.pointer)
         }
     }
 
@@ -50,7 +42,7 @@ extension Kron {
         var before = 1
         for (k, a) in mats.enumerated() {
             let d = dims[k], inner = (n / (before * d)) * m
-            let f = MatrixView<T>(a)
+            let f = a.matrix(T.self)
             var coeff = [Double](repeating: 0, count: d * d)
             for i in 0..<d { for j in 0..<d { coeff[i * d + j] = f[i, j].asDouble } }
             coeff.withUnsafeBufferPointer { cp in

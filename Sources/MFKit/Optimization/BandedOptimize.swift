@@ -67,14 +67,14 @@ extension ColumnNormalizedBanded {
             // τ = 1e-2 L₀, 0.3 times smaller each stage (down to about 2e-6 L₀ after 8 stages).
             result = try minimizeByStages(lbfgs, model, x0, stages: 8, shares: 8, reduction: reduction,
                                           callback: callback) { k in
-                (.logSumExp(1e-2 * loss0 * pow(0.3, Double(k))), 0)
+                (logSumExp(1e-2 * loss0 * pow(0.3, Double(k)), n), 0)
             }
         case .last where maxSteps > 0, .weights where maxSteps > 0 && reduction.ignoresQueries:
             // μ = 1e-2 L₀ / n, 10 times smaller each stage (down to 1e-6 L₀ / n after 5 stages
             // sharing the steps), then μ = 0 with the steps the barrier stages left unused.
             result = try minimizeByStages(lbfgs, model, x0, stages: 6, shares: 5, reduction: reduction,
                                           callback: callback) { k in
-                (reduction, k == 5 ? 0 : 1e-2 * loss0 / Double(n) * pow(0.1, Double(k)))
+                (model.reducer(reduction), k == 5 ? 0 : 1e-2 * loss0 / Double(n) * pow(0.1, Double(k)))
             }
         default:
             result = try lbfgs.minimize(x0, { x, g in
@@ -86,7 +86,7 @@ extension ColumnNormalizedBanded {
     }
 
     /// Minimizes `reduction` through a sequence of `stages` surrogates: stage k runs L-BFGS on
-    /// the loss of `surrogate(k).reduction` plus μ B with μ = `surrogate(k).barrier` and the
+    /// the loss `surrogate(k).reducing` of the errors (see `BandedErrorModel.loss`) plus μ B with μ = `surrogate(k).barrier` and the
     /// barrier B = Σ_j −log C[j, j]² = Σ_j log(‖params[j, :]‖² / params[j, 0]²) (invariant to
     /// the rows' scale, infinite at a singular C; gradient 2 params[j, :] / ‖params[j, :]‖²
     /// − 2 e₀ / params[j, 0] on row j), each stage from the previous end with a fresh memory;
@@ -99,7 +99,7 @@ extension ColumnNormalizedBanded {
     private static func minimizeByStages(_ lbfgs: LBFGS, _ model: BandedErrorModel, _ x0: [Double],
                                          stages: Int, shares: Int,
                                          reduction: ErrorReduction, callback: (Int, Double, Double) -> Bool,
-                                         surrogate: (Int) -> (reduction: ErrorReduction, barrier: Double))
+                                         surrogate: (Int) -> (reducing: Reducer, barrier: Double))
         throws -> LBFGS.Result {
         let n = model.n, b = model.bands
         let errors = try WorkBuffer<Double>(count: n, "the per-query errors")
@@ -124,7 +124,7 @@ extension ColumnNormalizedBanded {
             run.maxSteps = Swift.max(1, (lbfgs.maxSteps - steps) / Swift.max(1, shares - stage))
             let (objective, mu) = surrogate(stage), offset = steps
             let r = try run.minimize(x, { p, g in
-                guard var value = try? model.loss(params: p, reduction: objective, errors: errors.pointer, gradient: g)
+                guard var value = try? model.loss(params: p, reducing: objective, errors: errors.pointer, gradient: g)
                 else { return .nan }
                 last = reduced()
                 guard mu > 0 else { return value }
@@ -168,5 +168,29 @@ extension ErrorReduction {
         case .weights(let w): return w.contains(0)
         default: return false
         }
+    }
+}
+
+/// A reduction as a function: reads the errors (n), writes the weights ∂loss/∂e_t (n), returns
+/// the loss.
+typealias Reducer = (UnsafePointer<Double>, UnsafeMutablePointer<Double>) -> Double
+
+/// The log-sum-exp τ log Σ_t exp(e_t / τ) of n errors, τ > 0: smooth, between max_t e_t and
+/// max_t e_t + τ log n; its weights are softmax(e / τ). O(n).
+func logSumExp(_ tau: Double, _ n: Int) -> Reducer {
+    { e, w in
+        var top = e[0], z = 0.0
+        for t in 0..<n { top = Swift.max(top, e[t]) }
+        for t in 0..<n { w[t] = exp((e[t] - top) / tau); z += w[t] }
+        for t in 0..<n { w[t] /= z }
+        for t in 0..<n where e[t].isNaN { return .nan }
+        return top + tau * log(z)
+    }
+}
+
+extension BandedErrorModel {
+    /// `reduction` as a `Reducer`.
+    func reducer(_ reduction: ErrorReduction) -> Reducer {
+        { e, w in self.reduce(e, reduction, into: w) }
     }
 }

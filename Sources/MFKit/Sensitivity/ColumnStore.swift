@@ -1,5 +1,3 @@
-import Glibc
-
 /// The columns of an encoder C (k × n) packed as contiguous float64 rows (the transpose Cᵀ),
 /// with each column's support [lo, hi) (first and last nonzero row). Column dot products
 /// ⟨C[:, i], C[:, j]⟩ — entries of X = Cᵀ C — then run over the overlap of two supports only:
@@ -13,19 +11,14 @@ final class ColumnStore {
     /// Column j is ct[j * k ..< (j + 1) * k].
     let ct: UnsafeMutablePointer<Double>
     let lo: UnsafeMutablePointer<Int>, hi: UnsafeMutablePointer<Int>
+    private let columns: WorkBuffer<Double>, supports: WorkBuffer<Int>
 
     init(_ c: RealMatrixView) throws {
         k = c.rows; n = c.cols
-        let (count, overflow) = k.multipliedReportingOverflow(by: n)
-        guard !overflow else { throw MFError.outOfMemory("C has too many entries to pack") }
-        let supports = try allocateWorkSpace(2 * n, Int.self, "column supports")
-        do {
-            ct = try allocateWorkSpace(count, Double.self, "the packed columns of C")
-        } catch {
-            free(supports)
-            throw error
-        }
-        lo = supports; hi = supports + n
+        supports = try WorkBuffer(count: try Check.product(n, 2, "the column supports of C"), "the column supports of C")
+        columns = try WorkBuffer(count: try Check.product(k, n, "the packed columns of C"), "the packed columns of C")
+        ct = columns.pointer
+        lo = supports.pointer; hi = supports.pointer + n
         let (k, n, ct, lo, hi) = (self.k, self.n, self.ct, self.lo, self.hi)
         let tile = 32
         let tiles = (n + tile - 1) / tile
@@ -49,8 +42,6 @@ final class ColumnStore {
             }
         }
     }
-
-    deinit { free(ct); free(lo) }
 
     /// ⟨C[:, i], C[:, j]⟩ over the overlap of the supports. Time O(overlap).
     @inline(__always)

@@ -5,8 +5,8 @@ extension Sensitivity {
     /// (Choquette-Choo et al. 2022, Eq. 5, with absolute values for negative entries).
     /// Checks X (finite, square, symmetric), epochs > 0 and epochs dividing n.
     /// Time O(n²) (the checks) + O(n k); memory O(1); X read in place.
-    public static func fixedEpoch(x: RealMatrixView, epochs: Int) throws -> Double {
-        try x.checkGram()
+    public static func fixedEpoch(x: StridedArray, epochs: Int) throws -> Double {
+        let x = try gramMatrix(x)
         let n = try requireEpochs(epochs, x.rows)
         let b = n / epochs
         var best = 0.0
@@ -22,13 +22,13 @@ extension Sensitivity {
     /// lower-triangular when square). Only the k² entries of X per pattern are formed, as
     /// column dot products over overlapping supports. Time O(k n) + O(b k² · overlap)
     /// = O(n k · rows) at most, patterns split over the cores; memory n · rows doubles.
-    public static func fixedEpoch(c: RealMatrixView, epochs: Int) throws -> Double {
-        try c.checkEncoder()
+    public static func fixedEpoch(c: StridedArray, epochs: Int) throws -> Double {
+        let c = try encoder(c)
         let n = try requireEpochs(epochs, c.cols)
         let b = n / epochs
         let store = try ColumnStore(c)
-        let totals = UnsafeMutablePointer<Double>.allocate(capacity: b)
-        defer { totals.deallocate() }
+        let totalsBuffer = try WorkBuffer<Double>(count: b, "the pattern totals")
+        let totals = totalsBuffer.pointer
         parallelFor(b, work: epochs * epochs * c.rows * b / 2, threshold: 1 << 16) { _, range in
             for j in range {
                 var total = 0.0

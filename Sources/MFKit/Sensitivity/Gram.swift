@@ -1,5 +1,3 @@
-import Glibc
-
 extension Sensitivity {
     /// X = Cᵀ C into `out` (n × n row-major float64, any initial content) for an encoder C
     /// (k × n). C is fully packed before `out` is written, so `out` may overlap C.
@@ -17,14 +15,11 @@ extension Sensitivity {
         guard n > 0 else { return }
         let panels = (n + 3) / 4
         // Panel p holds columns 4p ..< 4p + 4 (zeros past n): element (r, a) at p·4k + 4r + a.
-        let (bytes, overflow) = (panels * 32).multipliedReportingOverflow(by: k)
-        guard !overflow else { throw MFError.outOfMemory("C has too many entries to pack") }
-        let packed = try allocateAligned(bytes, alignment: 32, "the packed panels of C")
-        defer { free(packed) }
-        let pan = packed.bindMemory(to: Double.self, capacity: panels * k * 4)
-        let supports = try allocateWorkSpace(2 * panels, Int.self, "panel supports")
-        defer { free(supports) }
-        let plo = supports, phi = supports + panels
+        let packed = try WorkBuffer<Double>(count: try Check.product(panels * 4, k, "the packed panels of C"),
+                                            "the packed panels of C")
+        let pan = packed.pointer
+        let supports = try WorkBuffer<Int>(count: 2 * panels, "panel supports")
+        let plo = supports.pointer, phi = supports.pointer + panels
         parallelFor(panels, work: k * n) { _, range in
             let j0 = range.lowerBound * 4, j1 = Swift.min(n, range.upperBound * 4)
             let row = UnsafeMutablePointer<Double>.allocate(capacity: 4 * range.count)
@@ -108,7 +103,8 @@ extension Sensitivity {
     /// (k × n). C is packed before `out` is written, so `out` may even be C's own memory.
     /// Time O(k n²/2) as `gram(_:)`; memory n k doubles, plus n² when `out` is not a
     /// C-ordered float64 array.
-    public static func gram(_ c: RealMatrixView, into out: StridedArray) throws {
+    public static func gram(_ c: StridedArray, into out: StridedArray) throws {
+        let c = try matrix(c, "C")
         let n = c.cols
         try out.requireOutput("out", ndim: 2, shape: [n, n])
         guard c.allFinite() else { throw MFError.invalidArgument("Matrix C is not finite") }
@@ -119,16 +115,8 @@ extension Sensitivity {
             try gram(c, into: base.assumingMemoryBound(to: Double.self))
             return
         }
-        let x = try allocateWorkSpace(try squareCount(n, "X"), Double.self, "X")
-        defer { free(x) }
-        try gram(c, into: x)
-        for i in 0..<n {
-            if out.dtype == .float64 {
-                scatter(base.assumingMemoryBound(to: Double.self) + i * rs, cs, x + i * n, n)
-            } else {
-                let p = base.assumingMemoryBound(to: Float.self) + i * rs
-                for j in 0..<n { p[j * cs] = Float(x[i * n + j]) }
-            }
-        }
+        let x = try WorkBuffer<Double>(count: try Check.product(n, n, "X"), "X")
+        try gram(c, into: x.pointer)
+        out.writeElements(x.pointer)
     }
 }

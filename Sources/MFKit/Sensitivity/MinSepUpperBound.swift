@@ -1,5 +1,3 @@
-import Glibc
-
 extension Sensitivity {
     /// An upper bound on the (min_sep, max_participations) sensitivity for any X = Cᵀ C:
     /// v_i = max over patterns π of Σ_{j∈π} |X[i, j]| for every row i, then the same maximum
@@ -11,34 +9,32 @@ extension Sensitivity {
     /// O(n²) without a binding participation cap, O(n²) (k ≤ 64) to O(n² log n) for min_sep = 1, O(n² k)
     /// otherwise (often less: each run stops when its table stops changing); rows are split
     /// over the cores. Memory O(n) per core; X is read in place.
-    public static func minSepUpperBound(x: RealMatrixView, minSep: Int, maxParticipations: Int?) throws -> Double {
-        try x.checkGram()
+    public static func minSepUpperBound(x: StridedArray, minSep: Int, maxParticipations: Int?) throws -> Double {
+        let x = try gramMatrix(x)
         let k = try minsepTrueMaxParticipations(n: x.rows, minSep: minSep, maxParticipations: maxParticipations)
-        return upperBound(x, minSep, k)
+        return try upperBound(x, minSep, k)
     }
 
     /// As `minSepUpperBound(x:…)` for X = Cᵀ C of an encoder C (k × n), which is checked
     /// first (finite; lower-triangular when square). X is formed by `gram`.
     /// Time O(k n²/2) for X (n³/6 for a lower-triangular C, O(n b²) for a banded one) plus the
     /// above; memory n² + n k doubles.
-    public static func minSepUpperBound(c: RealMatrixView, minSep: Int, maxParticipations: Int?) throws -> Double {
-        try c.checkEncoder()
+    public static func minSepUpperBound(c: StridedArray, minSep: Int, maxParticipations: Int?) throws -> Double {
+        let c = try encoder(c)
         let k = try minsepTrueMaxParticipations(n: c.cols, minSep: minSep, maxParticipations: maxParticipations)
         let n = c.cols
-        let x = try allocateWorkSpace(try squareCount(n, "X"), Double.self, "X")
-        defer { free(x) }
-        try gram(c, into: x)
-        try checkGramFinite(x, n * n)
-        let view = RealMatrixView(contiguous: UnsafePointer(x), rows: n, cols: n)
-        return upperBound(view, minSep, k)
+        let x = try WorkBuffer<Double>(count: try Check.product(n, n, "X"), "X")
+        try gram(c, into: x.pointer)
+        try checkGramFinite(x.pointer, n * n)
+        return try upperBound(RealMatrixView(contiguous: x.pointer, rows: n, cols: n), minSep, k)
     }
 
     /// The bound for a checked X and a capped participation count k.
-    static func upperBound(_ x: RealMatrixView, _ minSep: Int, _ k: Int) -> Double {
+    static func upperBound(_ x: RealMatrixView, _ minSep: Int, _ k: Int) throws -> Double {
         let n = x.rows
         guard n > 0, k > 0 else { return 0 }
-        let rowMax = UnsafeMutablePointer<Double>.allocate(capacity: n)
-        defer { rowMax.deallocate() }
+        let rowMaxima = try WorkBuffer<Double>(count: n, "the row maxima")
+        let rowMax = rowMaxima.pointer
         parallelFor(n, work: n * n, threshold: 1 << 14) { _, range in
             let row = UnsafeMutablePointer<Double>.allocate(capacity: 3 * (n + 1))
             defer { row.deallocate() }
@@ -57,13 +53,5 @@ extension Sensitivity {
     /// Throws jax_privacy's message when an X computed from C overflowed.
     static func checkGramFinite(_ x: UnsafePointer<Double>, _ count: Int) throws {
         for i in 0..<count where !x[i].isFinite { throw MFError.invalidArgument("Matrix X is not finite") }
-    }
-}
-
-extension RealMatrixView {
-    /// A view of MFKit's own row-major float64 buffer.
-    init(contiguous p: UnsafePointer<Double>, rows: Int, cols: Int) {
-        self.rows = rows; self.cols = cols
-        base = UnsafeRawPointer(p); isDouble = true; rs = cols; cs = 1
     }
 }

@@ -41,7 +41,24 @@ public final class StreamingMatrix: Sendable {
         return StreamingMatrix(stages: [MomentumStage(momentum: momentum, learningRates: lr)])
     }
 
-    /// The product A B (`multiply_streaming_matrices(A, B)`): B's stages, then A's.
+    /// The most stages a product may hold (2²⁴, 640 MB of stage references): repeated squaring
+    /// `A = A @ A` doubles the count, so an absurd product is reported, not allocated.
+    public static let maxStages = 1 << 24
+
+    /// The product A B (`multiply_streaming_matrices(A, B)`): B's stages, then A's. Throws
+    /// MFError.outOfMemory beyond `maxStages` stages or when the stage array cannot be
+    /// allocated. Time and memory O(s_A + s_B).
+    public static func product(_ a: StreamingMatrix, _ b: StreamingMatrix) throws -> StreamingMatrix {
+        let count = a.stages.count + b.stages.count
+        guard count <= maxStages else {
+            throw MFError.outOfMemory("a product of \(count) stages is too large (at most \(maxStages))")
+        }
+        try Memory.requireAllocatable(count, bytesPerElement: MemoryLayout<any StreamStage>.stride,
+                                      "a product of \(count) stages")
+        return StreamingMatrix(stages: b.stages + a.stages)
+    }
+
+    /// The product A B for operands of known small size (`product(_:_:)` checks the size).
     public static func * (a: StreamingMatrix, b: StreamingMatrix) -> StreamingMatrix {
         StreamingMatrix(stages: b.stages + a.stages)
     }
@@ -49,15 +66,15 @@ public final class StreamingMatrix: Sendable {
     /// A · scalar, as A diag([scalar]) (jax_privacy's `A * scalar`).
     public func scaled(by scalar: Double) throws -> StreamingMatrix {
         try Check.finite(scalar, "scalar")
-        return self * StreamingMatrix(stages: [DiagonalStage(diag: [scalar])])
+        return try .product(self, StreamingMatrix(stages: [DiagonalStage(diag: [scalar])]))
     }
 
     /// diag(rowScale) A diag(colScale); a nil scale is the identity. Schedules repeat their
     /// last entry past their end.
     public func scalingRowsAndColumns(rowScale: [Double]?, colScale: [Double]?) throws -> StreamingMatrix {
         var result = self
-        if let r = rowScale { result = try StreamingMatrix.diagonal(r, name: "row_scale") * result }
-        if let c = colScale { result = result * (try StreamingMatrix.diagonal(c, name: "col_scale")) }
+        if let r = rowScale { result = try .product(try StreamingMatrix.diagonal(r, name: "row_scale"), result) }
+        if let c = colScale { result = try .product(result, try StreamingMatrix.diagonal(c, name: "col_scale")) }
         return result
     }
 }

@@ -14,11 +14,13 @@ public enum MFError: Error, Equatable, CustomStringConvertible {
     case cancelled(String)
     /// Memory for the result or the work space could not be had.
     case outOfMemory(String)
+    /// A run-time dependency (the BLAS/LAPACK library) could not be loaded.
+    case unavailable(String)
 
     public var message: String {
         switch self {
         case .invalidArgument(let m), .shape(let m), .dtype(let m), .numerical(let m),
-             .cancelled(let m), .outOfMemory(let m):
+             .cancelled(let m), .outOfMemory(let m), .unavailable(let m):
             return m
         }
     }

@@ -1,7 +1,7 @@
 /// The one scalar protocol of MFKit's real kernels: Float and Double. Kernels are generic over
 /// it and specialized at compile time (never dispatched per element); complex arrays are
 /// handled as interleaved pairs of their real component type.
-public protocol RealScalar: BinaryFloatingPoint, SIMDScalar, Sendable where RawSignificand: FixedWidthInteger {
+public protocol RealScalar: BinaryFloatingPoint, SIMDScalar, Sendable, BitwiseCopyable where RawSignificand: FixedWidthInteger {
     /// The element type of arrays of this scalar.
     static var dtype: DType { get }
     /// The complex element type whose components are this scalar.

@@ -1,7 +1,9 @@
-/// A read-only view of a real (float32 or float64) matrix of caller memory, with element
-/// strides; values are read as Double. The sensitivity functions take C (k × n) and
-/// X = Cᵀ C (n × n) through it, so any memory order is read without a copy.
-public struct RealMatrixView {
+/// A read-only lens on a checked 2-D real StridedArray (float32 or float64) whose values are
+/// read as Doubles, for code that reads matrices of either precision row by row into float64
+/// work space (the sensitivity functions read C and X = Cᵀ C through it, in any memory order,
+/// without a copy). Strides are cached in elements. Kernels generic over the element type use
+/// `StridedMatrix<T>` instead.
+public struct RealMatrixView: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     let base: UnsafeRawPointer?
@@ -9,17 +11,8 @@ public struct RealMatrixView {
     /// Element strides between rows and between columns.
     let rs: Int, cs: Int
 
-    /// Checks that `a` is a valid 2-D float32/float64 array. `name` is the matrix' letter in
-    /// messages ("C", "X"; jax_privacy calls an X that is not 2-D "not square"). Cost O(1).
-    public init(_ a: StridedArray, _ name: String) throws {
-        guard a.dtype.isReal else {
-            throw MFError.dtype("Matrix \(name) must be float32 or float64, got \(a.dtype)")
-        }
-        guard a.ndim == 2 else {
-            if name == "X" { throw MFError.shape("Matrix X should be square") }
-            throw MFError.shape("Matrix \(name) has unexpected shape \(shapeText(a.shape))")
-        }
-        try a.requireValid(name)
+    /// A view of a 2-D float32/float64 array already checked (`requireInput(ndim: 2)`). O(1).
+    public init(_ a: StridedArray) {
         rows = a.shape[0]; cols = a.shape[1]
         base = rows > 0 && cols > 0 ? UnsafeRawPointer(a.data) : nil
         isDouble = a.dtype == .float64
@@ -46,5 +39,11 @@ public struct RealMatrixView {
             let p = base.unsafelyUnwrapped.assumingMemoryBound(to: Float.self) + off
             for j in 0..<m { dst[j] = Double(p[j * cs]) }
         }
+    }
+
+    /// A view of MFKit's own row-major float64 buffer.
+    public init(contiguous p: UnsafePointer<Double>, rows: Int, cols: Int) {
+        self.rows = rows; self.cols = cols
+        base = UnsafeRawPointer(p); isDouble = true; rs = cols; cs = 1
     }
 }
