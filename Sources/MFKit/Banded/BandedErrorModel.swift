@@ -90,7 +90,10 @@ public final class BandedErrorModel {
         D = ring + q
         nN = (ring > 0 ? 1 : 0) + q
         let count = try Check.product(n, bands, "the strategy's entries (n x bands)")
-        entries = try WorkBuffer(count: count, zeroed: true, "the strategy's entries")
+        entries = try WorkBuffer(count: count, "the strategy's entries")
+        for j in Swift.max(0, n - bands + 1)..<n {   // the lower-right triangle stays zero
+            for r in (n - j)..<bands { entries[j * bands + r] = 0 }
+        }
         norms = try WorkBuffer(count: n, "the column norms")
         maps = try system.maps.withUnsafeBufferPointer { try WorkBuffer(copying: $0, "the workload's maps") }
         mainScratch = try StepScratch(D: D, nN: nN)
@@ -230,19 +233,23 @@ public final class BandedErrorModel {
     private func prepare(_ P: UnsafePointer<Double>) throws {
         let b = bands, kappa = entries.pointer
         for j in 0..<n {
-            let len = Swift.min(b, n - j)
-            for r in 0..<len where !P[j * b + r].isFinite {
-                throw MFError.numerical("params must be finite (found \(P[j * b + r]) at [\(j), \(r)])")
+            let len = Swift.min(b, n - j), row = P + j * b
+            // A finite sum of squares means finite entries; otherwise look (an overflowing sum
+            // of finite entries is fine: scaledNorm takes care of it).
+            if !dot(row, row, len).isFinite {
+                for r in 0..<len where !row[r].isFinite {
+                    throw MFError.numerical("params must be finite (found \(row[r]) at [\(j), \(r)])")
+                }
             }
-            guard P[j * b] != 0 else {
+            guard row[0] != 0 else {
                 throw MFError.numerical("params[\(j), 0] is zero: the strategy is singular (its diagonal must be nonzero)")
             }
-            let c = scaledNorm(P + j * b, len), inverse = 1 / c
+            let c = scaledNorm(row, len), inverse = 1 / c
             norms[j] = c
             if inverse.isFinite {
-                for r in 0..<len { kappa[j * b + r] = P[j * b + r] * inverse }
+                for r in 0..<len { kappa[j * b + r] = row[r] * inverse }
             } else {
-                for r in 0..<len { kappa[j * b + r] = P[j * b + r] / c }
+                for r in 0..<len { kappa[j * b + r] = row[r] / c }
             }
         }
     }
