@@ -106,7 +106,8 @@ extension BandedErrorModel {
         transposeF(tmpRow, phi2)
         for i in 0..<D { x1[i] = phi1[i] + phi2[i] + wt * s * ell[i] }
         // ∂L/∂v = 2 Σ[ring, :] x1 (Σ symmetric); ∂L/∂g0 = 2 g0 (ρ·η_N) + 2 w_t s² g0.
-        for i in 0..<ring { dv[i] = 2 * dot(S + i * D, x1, D) }
+        matVec(S, rows: ring, D, x1, into: dv)
+        for i in 0..<ring { dv[i] *= 2 }
         var kappaN = m0 == 1 ? eta[j0] : 0
         for i in 0..<q { kappaN += k[i] * eta[ring + i] }
         let dg0 = 2 * g0 * kappaN + 2 * wt * s * s * g0

@@ -1,15 +1,18 @@
 /// Work vectors of one forward step (one set per thread that runs forward steps).
 final class StepScratch {
     /// v (ring slots), u = Σ v, Σ ℓ, the columns Σ R_mᵀ (|N| × D), the new |N| × |N| block,
-    /// the sizes of the terms of the new rows' variances and of e_t (|N| + 1).
-    let v, u, ell, cols, block, terms: UnsafeMutablePointer<Double>
+    /// the sizes of the terms of the new rows' variances and of e_t (|N| + 1), and Σ's diagonal
+    /// (kept by the steps that estimate, contiguous for them).
+    let v, u, ell, cols, block, terms, diagonal: UnsafeMutablePointer<Double>
+    /// The largest ratio of a sum's terms to its result met by the steps that estimate.
+    var worstRatio = 0.0
     private let storage: WorkBuffer<Double>
 
     init(D: Int, nN: Int) throws {
         let d = Swift.max(D, 1), m = Swift.max(nN, 1)
-        storage = try WorkBuffer(count: 3 * d + m * d + m * m + m + 1, zeroed: true, "the error model's step vectors")
-        v = storage.pointer; u = v + d; ell = u + d
-        cols = ell + d; block = cols + m * d; terms = block + m * m
+        storage = try WorkBuffer(count: 4 * d + m * d + m * m + m + 1, zeroed: true, "the error model's step vectors")
+        v = storage.pointer; u = v + d; ell = u + d; diagonal = ell + d
+        cols = diagonal + d; block = cols + m * d; terms = block + m * m
     }
 }
 
@@ -37,15 +40,17 @@ extension BandedErrorModel {
     func rowOfN(_ m: Int, _ j0: Int) -> Int { ring > 0 ? (m == 0 ? j0 : ring + m - 1) : m }
 
     /// One step of the covariance recursion: Σ ← F_t Σ F_tᵀ + G_t G_tᵀ (Σ_t on entry,
-    /// Σ_{t+1} on return); returns e_t and, with `estimate`, the step's cancellation estimate
-    /// u · max(T_e / e_t, max_m T_m / Σ_{t+1}[m, m]) (else 0), where T is the size of the terms
-    /// summed into e_t or into a new variance: Σ_a R_a² Σ_aa + G² for a new variable R x + G z.
-    /// It is about the relative rounding error the step commits (u the unit roundoff): 1 where
-    /// the terms are as large as the result, huge where they cancel (C close to singular).
+    /// Σ_{t+1} on return); returns e_t. With `estimate`, the step raises `scratch.worstRatio`
+    /// to max(T_e / e_t, max_m T_m / Σ_{t+1}[m, m]), where T is the size of the terms summed
+    /// into e_t or into a new variance: Σ_a R_a² Σ_aa + G² for a new variable R x + G z. The
+    /// unit roundoff u times that ratio is about the relative rounding error the step commits:
+    /// u where the terms are as large as the result, large where they cancel (C close to
+    /// singular). Steps that estimate keep Σ's diagonal in `scratch.diagonal` (zero before
+    /// step 0).
     /// Time O(D²): the product Σ v, then |N| rows and columns of Σ rewritten; the estimate
     /// adds O(b + q²).
     func forwardStep(_ t: Int, _ S: UnsafeMutablePointer<Double>, _ scratch: StepScratch,
-                     estimate: Bool = false) -> (e: Double, estimate: Double) {
+                     estimate: Bool = false) -> Double {
         let v = scratch.v, u = scratch.u, ell = scratch.ell, cols = scratch.cols, block = scratch.block
         let g0 = stepCoefficients(t, v)
         let D = self.D, ring = self.ring, q = self.q, nN = self.nN
@@ -53,8 +58,8 @@ extension BandedErrorModel {
         let m0 = ring > 0 ? 1 : 0, j0 = ring > 0 ? t % ring : -1
         // u = Σ v (v lives on the ring slots and is zero beyond them: full rows, which keeps
         // the dot products' length a multiple of the vector width where D is).
-        for i in 0..<D { u[i] = dot(S + i * D, v, D) }
-        if estimate { termSizes(v, g0, M, k, rr, S, scratch.terms) }
+        matVec(S, rows: D, D, v, into: u)
+        if estimate { termSizes(v, g0, M, k, rr, scratch.diagonal, scratch.terms) }
         // Columns Σ R_mᵀ for m ∈ N (rows of `cols`): R_j0 = (v, 0), R_wi = (k_i v, M_i).
         if m0 == 1 { cols.update(from: u, count: D) }
         for i in 0..<q {
@@ -95,11 +100,19 @@ extension BandedErrorModel {
             let j = rowOfN(m, j0)
             for m2 in 0..<nN { S[j * D + rowOfN(m2, j0)] = block[m * nN + m2] }
         }
-        guard estimate else { return (e, 0) }
+        guard estimate else { return e }
+        // size ≤ worst · value for all but the rare step that raises the worst ratio (which
+        // divides); NaN, a value ≤ 0 below a positive size, or overflow give infinity.
         let terms = scratch.terms
-        var ratio = ratioOf(terms[nN], e)
-        for m in 0..<nN { ratio = Swift.max(ratio, ratioOf(terms[m], block[m * nN + m])) }
-        return (e, BandedErrorModel.unitRoundoff * ratio)
+        var worst = scratch.worstRatio
+        if !(terms[nN] <= worst * e) { worst = Swift.max(worst, ratioOf(terms[nN], e)) }
+        for m in 0..<nN {
+            let value = block[m * nN + m]
+            scratch.diagonal[rowOfN(m, j0)] = value
+            if !(terms[m] <= worst * value) { worst = Swift.max(worst, ratioOf(terms[m], value)) }
+        }
+        scratch.worstRatio = worst
+        return e
     }
 
     /// size / value for an estimate: infinite when value ≤ 0 < size (a variance lost to
@@ -111,21 +124,21 @@ extension BandedErrorModel {
     }
 
     /// The sizes Σ_a R_a² Σ_aa + G² of the terms summed into every new variance (rows of N)
-    /// and, last, into e_t (|N| + 1 numbers into `terms`). Reads Σ_t's diagonal. O(b + q²).
+    /// and, last, into e_t (|N| + 1 numbers into `terms`), from Σ_t's diagonal `diag`. O(b + q²).
     private func termSizes(_ v: UnsafePointer<Double>, _ g0: Double, _ M: UnsafePointer<Double>,
                            _ k: UnsafePointer<Double>, _ rr: UnsafePointer<Double>,
-                           _ S: UnsafePointer<Double>, _ terms: UnsafeMutablePointer<Double>) {
-        let D = self.D, ring = self.ring, q = self.q, m0 = ring > 0 ? 1 : 0, s = rr[q]
+                           _ diag: UnsafePointer<Double>, _ terms: UnsafeMutablePointer<Double>) {
+        let ring = self.ring, q = self.q, m0 = ring > 0 ? 1 : 0, s = rr[q]
         var zeta = g0 * g0   // the terms of ζ_t's variance
-        for a in 0..<ring { zeta += v[a] * v[a] * S[a * (D + 1)] }
+        for a in 0..<ring { zeta += v[a] * v[a] * diag[a] }
         if m0 == 1 { terms[0] = zeta }
         for i in 0..<q {
             var size = k[i] * k[i] * zeta
-            for l in 0..<q where M[i * q + l] != 0 { size += M[i * q + l] * M[i * q + l] * S[(ring + l) * (D + 1)] }
+            for l in 0..<q where M[i * q + l] != 0 { size += M[i * q + l] * M[i * q + l] * diag[ring + l] }
             terms[m0 + i] = size
         }
         var size = s * s * zeta
-        for l in 0..<q where rr[l] != 0 { size += rr[l] * rr[l] * S[(ring + l) * (D + 1)] }
+        for l in 0..<q where rr[l] != 0 { size += rr[l] * rr[l] * diag[ring + l] }
         terms[nN] = size
     }
 }

@@ -216,15 +216,16 @@ public final class BandedErrorModel {
                              checkpoints: UnsafeMutablePointer<Double>?) -> Double {
         let DD = Swift.max(D * D, 1), K = segmentLength
         S.initialize(repeating: 0, count: DD)
-        var worst = 0.0
+        mainScratch.diagonal.initialize(repeating: 0, count: Swift.max(D, 1))
+        mainScratch.worstRatio = 0
         for t in 0..<n {
             if let checkpoints, t % K == 0 { (checkpoints + (t / K) * DD).update(from: S, count: DD) }
-            let (e, estimate) = forwardStep(t, S, mainScratch, estimate: true)
+            let e = forwardStep(t, S, mainScratch, estimate: true)
             errors[t] = e
-            guard e.isFinite, !estimate.isNaN else { return .infinity }   // overflow: nothing further is usable
-            worst = Swift.max(worst, estimate)
+            guard e.isFinite else { return .infinity }   // overflow: nothing further is usable
         }
-        return worst
+        let worst = BandedErrorModel.unitRoundoff * mainScratch.worstRatio
+        return worst.isNaN ? .infinity : worst
     }
 
     /// Normalizes params into κ and c: c_j = ‖params[j, 0 ..< min(b, n − j)]‖ (scaled, so that
