@@ -1,15 +1,27 @@
-"""Benchmark: the forward pass of a low-rank affine Hermitian matrix model (PMM),
-M(x) = M_0 + sum_i x_i M_i + s C, in MFKit against the same formula written with jax.numpy
-einsums under jax.jit and with NumPy einsum, plus a NumPy fill probe of the output's bytes.
+"""Benchmarks of MFKit's parametric matrix models against the jitted parametricmatrixmodels
+release (and JAX / NumPy probes):
 
-    python3 bench/bench_pmm.py            # full run (creates bench/.venv-pmm with jax[cpu])
-    python3 bench/bench_pmm.py --quick    # small smoke run
+    python3 bench/bench_pmm.py [--quick] [--only forward,grad,train,eigh,alloc] [--release-src DIR]
 
-JAX lives only in the benchmark's own virtual environment (bench/.venv-pmm), created on first
-use; the script re-runs itself there. MFKit is taken from this checkout (python/ and
+- forward: the low-rank matrix module's forward pass (below);
+- grad: value and gradient of an MSE loss of AffineEigenvaluePMM at (N, p, n, k) = (10^4, 8, 16, 4)
+  and (1024, 8, 64, 8), complex64 and complex128, against the release's module under
+  jax.jit(jax.value_and_grad) (its `_get_callable()`, as its own training does);
+- train: one epoch of `Model.train` at N = 10^4 (p = 8, n = 16, k = 4), full batch and batch 256,
+  timed as (t(6 epochs) - t(1 epoch)) / 5 for both (the release re-jits per call);
+- eigh: the batched eigensolver alone (`mfkit.pmm.eigh`) against `numpy.linalg.eigvalsh` on the
+  same batch;
+- alloc: the allocating forward call (`m(x)`) against an `np.empty(shape).fill(v)` probe.
+
+The anchors run in the benchmark's own virtual environment (bench/.venv-pmm: numpy, jax[cpu],
+and the release installed from a checkout of its September 2025 commit bb6b4a06 given with
+--release-src, or $MFKIT_PMM_RELEASE_SRC; without one, grad uses a JAX re-statement of the
+release's computation and train is skipped). The script re-runs itself there with
+OPENBLAS_NUM_THREADS=1 (the release's best setting: threaded OpenBLAS made jax's eigh 10-40x
+slower on this machine). MFKit is taken from this checkout (python/ and
 .build/release/libmfkit.so, or $MFKIT_LIBRARY); build it first with `swift build -c release`.
 
-Reported per case (best of interleaved rounds, in ms; medians are kept for mfkit and jax):
+Forward pass, reported per case (best of interleaved rounds, in ms; medians are kept for mfkit and jax):
 - mfkit: a call on a prepared module writing into a preallocated output (`m(x, out=out)`);
 - mfkit+prep: the same after a parameter change (set_params), i.e. including the once-per-
   parameter-set preparation (full matrices and the smoothing matrix C), as in a training step;
@@ -29,6 +41,12 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "bench" / ".venv-pmm"
 
 
+def release_source():
+    if "--release-src" in sys.argv:
+        return sys.argv[sys.argv.index("--release-src") + 1]
+    return os.environ.get("MFKIT_PMM_RELEASE_SRC")
+
+
 def ensure_venv():
     py = VENV / "bin" / "python"
     if Path(sys.prefix).resolve() == VENV.resolve():
@@ -38,7 +56,18 @@ def ensure_venv():
         subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
         subprocess.check_call([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                                "numpy", "jax[cpu]"])
+    src = release_source()
+    if src:
+        probe = subprocess.run([str(py), "-c", "import parametricmatrixmodels"], capture_output=True)
+        if probe.returncode != 0:
+            print(f"installing the parametricmatrixmodels release from {src} ...", flush=True)
+            # a source tree without git metadata: setuptools_scm needs the version given; the
+            # release imports `packaging` without declaring it
+            subprocess.check_call([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", src,
+                                   "packaging"],
+                                  env=dict(os.environ, SETUPTOOLS_SCM_PRETEND_VERSION="0.0.0+source"))
     env = dict(os.environ)
+    env["OPENBLAS_NUM_THREADS"] = "1"
     env["PYTHONPATH"] = str(ROOT / "python") + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("MFKIT_LIBRARY", str(ROOT / ".build" / "release" / "libmfkit.so"))
     os.execve(str(py), [str(py), __file__] + sys.argv[1:], env)
@@ -71,6 +100,20 @@ def interleaved(contenders, reps):
 def main():
     ensure_venv()
     quick = "--quick" in sys.argv
+    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else \
+        ["forward", "grad", "train", "eigh", "alloc"]
+    import numpy as np
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import mfkit
+    print(f"mfkit {mfkit.__version__} ({mfkit.num_threads()} threads), jax {jax.__version__}, numpy {np.__version__}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    for name in only:
+        globals()["bench_" + name](quick)
+
+
+def bench_forward(quick):
     import numpy as np
     import jax
     jax.config.update("jax_enable_x64", True)
@@ -99,8 +142,7 @@ def main():
     reps = 25 if not quick else 3
     rng = np.random.default_rng(0)
     rows = []
-    print(f"mfkit {mfkit.__version__} ({mfkit._ffi.lib.mfkit_num_threads()} threads), jax {jax.__version__}, "
-          f"numpy {np.__version__}", flush=True)
+    print("\n## forward", flush=True)
     for (N, p, n, r) in cases:
         for cdt, rdt in ((np.complex64, np.float32), (np.complex128, np.float64)):
             for s in (0.0, 0.1):
@@ -159,6 +201,182 @@ def main():
               f"{w['prep']:.2f} | {w['alloc']:.2f} | {w['jax']:.1f} / {w['jax_med']:.1f} | {w['numpy']:.0f} | "
               f"{w['fill']:.2f} | {w['vs_jax']:.1f}x / {w['jax_med'] / w['mfkit_med']:.1f}x | "
               f"{w['vs_jax_prep']:.1f}x | {w['vs_numpy']:.0f}x | {w['gbs']:.1f} | {100 * w['of_fill']:.0f}% |")
+
+
+def release_or_none():
+    try:
+        import parametricmatrixmodels as release
+        return release
+    except ImportError:
+        return None
+
+
+def table(title, header, rows):
+    print(f"\n{title}\n\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+def bench_grad(quick):
+    """value_and_grad of an MSE loss of AffineEigenvaluePMM: MFKit against the jitted release."""
+    import numpy as np
+    import jax
+    import jax.numpy as jnp
+    from mfkit import pmm
+    release = release_or_none()
+    cases = [(10000, 8, 16, 4), (1024, 8, 64, 8)] if not quick else [(500, 8, 16, 4), (64, 8, 32, 8)]
+    reps = 7 if not quick else 2
+    rows = []
+    rng = np.random.default_rng(0)
+    for (N, p, n, k) in cases:
+        for cdt in (np.complex64, np.complex128):
+            m = pmm.AffineEigenvaluePMM(matrix_size=n, num_eig=k)
+            m.compile(0, (p,))
+            m.set_precision(cdt)
+            ms = m.get_params()[0]
+            X = rng.standard_normal((N, p))
+            Y = rng.standard_normal((N, k))
+            Xj = jnp.asarray(X.astype(np.float32 if cdt == np.complex64 else np.float64))
+            Yj = jnp.asarray(Y)
+            if release is not None:
+                from parametricmatrixmodels.modules import AffineEigenvaluePMM as Release
+                r = Release(matrix_size=n, num_eig=k)
+                key = jax.random.key(0)
+                r.compile(key, (p,))
+                r.set_params((jnp.asarray(ms),))
+                f = r._get_callable()
+
+                def loss(params, X, Y):
+                    return jnp.mean(jnp.abs(f(params, X, False, (), key)[0] - Y) ** 2)
+                anchor = "release"
+            else:
+                def loss(params, X, Y):
+                    (M,) = params
+                    M = (M + jnp.conj(jnp.swapaxes(M, -1, -2))) / 2
+                    H = M[0] + jnp.einsum("ni,ijk->njk", X.astype(M.dtype), M[1:])
+                    return jnp.mean(jnp.abs(jnp.linalg.eigvalsh(H)[:, :k] - Y) ** 2)
+                anchor = "jax re-statement"
+            vg = jax.jit(jax.value_and_grad(loss))
+            params = (jnp.asarray(ms),)
+            ref_loss, ref_g = vg(params, Xj, Yj)
+            my_loss, (my_g,) = m.value_and_grad(X, Y)
+            err = float(np.abs(np.asarray(ref_g[0]) - my_g).max() / np.abs(my_g).max())
+            t = interleaved({
+                "mfkit": lambda: m.value_and_grad(X, Y),
+                "anchor": lambda: jax.block_until_ready(vg(params, Xj, Yj)),
+            }, reps)
+            rows.append([str(N), str(n), str(k), np.dtype(cdt).name, f"{t['mfkit'][0] * 1e3:.1f} / {t['mfkit'][1] * 1e3:.1f}",
+                         f"{t['anchor'][0] * 1e3:.1f} / {t['anchor'][1] * 1e3:.1f}",
+                         f"**{t['anchor'][0] / t['mfkit'][0]:.1f}x** / {t['anchor'][1] / t['mfkit'][1]:.1f}x",
+                         anchor, f"{err:.1e}"])
+            print(" | ".join(rows[-1]), flush=True)
+    table("## value_and_grad, MSE, AffineEigenvaluePMM (p = 8)",
+          ["N", "n", "k", "dtype", "mfkit ms best / median", "anchor ms best / median", "speed-up best / median",
+           "anchor", "grad rel. diff"], rows)
+
+
+def bench_train(quick):
+    """One epoch of Model.train (N = 10^4, p = 8, n = 16, k = 4): (t(6) - t(1)) / 5 for both, after a
+    warm-up call (the release compiles its loop in every call; the difference cancels it)."""
+    import time
+    import warnings
+    import numpy as np
+    import jax
+    from mfkit import pmm
+    release = release_or_none()
+    N, p, n, k = (10000, 8, 16, 4) if not quick else (1000, 8, 16, 4)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((N, p))
+    Y = rng.standard_normal((N, k))
+    rows = []
+    for batch in (N, 256):
+        def epoch_time(make, train):
+            train(make(), 1)
+            times = {}
+            for epochs in (1, 6):
+                model = make()
+                t0 = time.perf_counter()
+                train(model, epochs)
+                times[epochs] = time.perf_counter() - t0
+            return (times[6] - times[1]) / 5
+        kw = dict(lr=1e-3, batch_size=batch, convergence_threshold=0.0, early_stopping_patience=100,
+                  early_stopping_tolerance=-1.0, verbose=False, batch_seed=0)
+
+        def make_mfkit():
+            model = pmm.Model([pmm.AffineEigenvaluePMM(matrix_size=n, num_eig=k)], rng=0)
+            model.compile(0, (p,))
+            return model
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_mf = min(epoch_time(make_mfkit, lambda m, e: m.train(X, Y, num_epochs=e, **kw)) for _ in range(2))
+            if release is not None:
+                from parametricmatrixmodels.modules import AffineEigenvaluePMM as Release
+                import parametricmatrixmodels as rel
+
+                def make_release():
+                    model = rel.Model([Release(matrix_size=n, num_eig=k)], rng=0)
+                    model.compile(jax.random.key(0), (p,))
+                    return model
+                t_rel = min(epoch_time(make_release, lambda m, e: m.train(X, Y, num_epochs=e, **kw)) for _ in range(2))
+            else:
+                t_rel = float("nan")
+        rows.append([str(N), str(batch), f"{t_mf * 1e3:.0f}", f"{t_rel * 1e3:.0f}", f"**{t_rel / t_mf:.1f}x**"])
+        print(" | ".join(rows[-1]), flush=True)
+    table("## one training epoch, AffineEigenvaluePMM (p = 8, n = 16, k = 4), complex64",
+          ["N", "batch", "mfkit ms", "release ms", "speed-up"], rows)
+
+
+def bench_eigh(quick):
+    """The batched eigensolver against numpy.linalg.eigvalsh on the same batch (single-threaded LAPACK)."""
+    import numpy as np
+    from mfkit import pmm
+    cases = [(10000, 16), (1024, 64)] if not quick else [(500, 16), (64, 64)]
+    reps = 7 if not quick else 2
+    rng = np.random.default_rng(2)
+    rows = []
+    for (N, n) in cases:
+        for cdt in (np.complex64, np.complex128):
+            a = (rng.standard_normal((N, n, n)) + 1j * rng.standard_normal((N, n, n))).astype(cdt)
+            a = (a + a.conj().transpose(0, 2, 1)) / 2
+            t = interleaved({
+                "k": lambda: pmm.eigh(a, 4, vectors=False),
+                "all": lambda: pmm.eigh(a, n, vectors=False),
+                "kvec": lambda: pmm.eigh(a, 4),
+                "numpy": lambda: np.linalg.eigvalsh(a),
+            }, reps)
+            err = np.abs(pmm.eigh(a, n, vectors=False)[0] - np.linalg.eigvalsh(a)).max()
+            rows.append([str(N), str(n), np.dtype(cdt).name, f"{t['k'][0] * 1e3:.1f}", f"{t['kvec'][0] * 1e3:.1f}",
+                         f"{t['all'][0] * 1e3:.1f}", f"{t['numpy'][0] * 1e3:.1f}",
+                         f"**{t['numpy'][0] / t['all'][0]:.2f}x**", f"{t['numpy'][0] / t['k'][0]:.1f}x", f"{err:.0e}"])
+            print(" | ".join(rows[-1]), flush=True)
+    table("## batched eigensolver vs numpy.linalg.eigvalsh (same batch)",
+          ["N", "n", "dtype", "mfkit 4 values ms", "4 pairs ms", "all n values ms", "numpy eigvalsh ms",
+           "speed-up (all values)", "speed-up (4 values)", "max abs diff"], rows)
+
+
+def bench_alloc(quick):
+    """The allocating forward call against an np.empty(shape).fill(v) probe of the same bytes."""
+    import numpy as np
+    from mfkit.pmm import LowRankAffineHermitianMatrix
+    cases = [(10000, 8, 16, 4), (1024, 8, 64, 4)] if not quick else [(500, 8, 16, 4)]
+    reps = 25 if not quick else 3
+    rng = np.random.default_rng(3)
+    rows = []
+    for (N, p, n, r) in cases:
+        for cdt, rdt in ((np.complex64, np.float32), (np.complex128, np.float64)):
+            lambdas = rng.standard_normal((p + 1, r)).astype(rdt)
+            us = (rng.standard_normal((p + 1, r, n)) + 1j * rng.standard_normal((p + 1, r, n))).astype(cdt)
+            m = LowRankAffineHermitianMatrix(n, r, 0.1, lambdas, us)
+            x = rng.standard_normal((N, p)).astype(rdt)
+            t = interleaved({
+                "alloc": lambda: m(x),
+                "probe": lambda: np.empty((N, n, n), cdt).fill(0.5 + 0.5j),
+            }, reps)
+            rows.append([str(N), str(n), np.dtype(cdt).name, f"{t['alloc'][0] * 1e3:.2f}", f"{t['probe'][0] * 1e3:.2f}",
+                         f"**{100 * t['probe'][0] / t['alloc'][0]:.0f}%**"])
+            print(" | ".join(rows[-1]), flush=True)
+    table("## allocating forward call vs np.empty(...).fill() probe",
+          ["N", "n", "dtype", "mfkit m(x) ms", "probe ms", "speed of the probe's"], rows)
 
 
 if __name__ == "__main__":

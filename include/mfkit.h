@@ -597,6 +597,76 @@ MFKIT_API mfkit_status mfkit_pmm_smoothing_matrix(const mfkit_pmm *model, const 
  * Time O(N p n^2); memory O(p n^2) in the handle, plus O(n^2) per thread for a strided out. */
 MFKIT_API mfkit_status mfkit_pmm_forward(const mfkit_pmm *model, const mfkit_array *x, const mfkit_array *out);
 
+/* ---------------------------------------------------------------- PMM eigen (mfkit_pmm_eigh, gradients) */
+
+/* Which eigenpairs are selected (parametricmatrixmodels' `which`): smallest (S), largest (L),
+ * both ends (E) or middle (I) of the spectrum sorted by the eigenvalue (A) or its magnitude
+ * (M, a stable sort). With s the sorted indices and h = n / 2: S keeps s[:k], L s[-k:] (the
+ * largest last), E s[:k/2] then s[-(k - k/2):], I s[h - k/2 : h] then s[h : h + k - k/2]. */
+typedef int32_t mfkit_pmm_which;
+enum {
+    MFKIT_PMM_SA = 0,
+    MFKIT_PMM_LA = 1,
+    MFKIT_PMM_SM = 2,
+    MFKIT_PMM_LM = 3,
+    MFKIT_PMM_EA = 4,
+    MFKIT_PMM_EM = 5,
+    MFKIT_PMM_IA = 6,
+    MFKIT_PMM_IM = 7
+};
+
+/* Batched Hermitian eigenproblems: for every matrix of a (N, n, n) complex64/complex128, any
+ * strides, symmetrised (A + A^H)/2 first, the eigenvalues into values (N, m) (float32 for
+ * complex64, float64 for complex128) and the eigenvectors into vectors (N, n, m) (a's dtype),
+ * column c of matrix s being the eigenpair of values[s, c]. Columns 0..num_eig-1 are the
+ * selected pairs (`which`), in the selection's order; columns num_eig..m-1 (m > num_eig) the
+ * unselected ones in ascending order (m = n: the whole eigensystem). 1 <= num_eig <= m <= n.
+ * Either output may be NULL (not both); they must not overlap a or each other. The first
+ * component of every eigenvector is real and >= 0.
+ * Method (n <= 64): many matrices at once, one per SIMD lane: Householder tridiagonalization,
+ * bisection or implicit QL for the eigenvalues, inverse iteration for the m selected vectors
+ * only, back-transformation; blocks of matrices over the threads. Time O(N ((16/3) n^3 + 4 m n^2))
+ * real operations (4 or 8 matrices per instruction); work space O(n^2) per matrix of a block per
+ * thread. Larger n: LAPACK's heevd per matrix (the matrices over the threads, OpenBLAS on one
+ * thread each), about 9 n^3 per matrix, O(n^2) per thread; a matrix it cannot solve gives NaN. */
+MFKIT_API mfkit_status mfkit_pmm_eigh(const mfkit_array *a, int64_t num_eig, mfkit_pmm_which which,
+                                      const mfkit_array *values, const mfkit_array *vectors);
+/* mfkit_pmm_eigh of M(x[s]) for every sample of x (N, p) float32/float64, without holding the N
+ * matrices (each is formed in per-thread scratch and decomposed at once); values (N, m) and
+ * vectors (N, n, m) in the model's precision. Time O(N (p n^2 + (16/3) n^3 + 4 m n^2)); work space
+ * O(n^2) per matrix of a block per thread. */
+MFKIT_API mfkit_status mfkit_pmm_model_eigh(const mfkit_pmm *model, const mfkit_array *x, int64_t num_eig,
+                                            mfkit_pmm_which which, const mfkit_array *values,
+                                            const mfkit_array *vectors);
+/* Matrix sensitivities summed over the samples: out[0] = sum_s G_s and out[1+i] = sum_s x[s, i] G_s,
+ * G_s = V_s W_s V_s^H, for x (N, p) float32/float64, vectors (N, n, m) complex, weights (N, m)
+ * real (W_s diagonal: dL/d(eigenvalue), Hellmann-Feynman) or (N, m, m) complex (W_s Hermitian,
+ * upper triangle read), out (p+1, n, n) complex64/complex128. A loss L of the eigenpairs of the
+ * M(x[s]) has dL = sum_s Re tr(G_s dM(x[s])). Sums in float64. Time O(N (m n^2 + p n^2)), with a
+ * full W O(N m^2 n) more, over the threads; memory (p+1) n^2 doubles per thread. */
+MFKIT_API mfkit_status mfkit_pmm_feature_sum(const mfkit_array *x, const mfkit_array *vectors,
+                                             const mfkit_array *weights, const mfkit_array *out);
+/* The gradient with respect to the parameters the model was built from, from sums (p+1, n, n) of
+ * mfkit_pmm_feature_sum (the smoothing matrix's derivative included), in jax.grad's convention
+ * for complex parameters (dL/dRe - i dL/dIm): a full-rank model writes outs[0] = grad_Ms (q, n, n);
+ * a low-rank one outs[0] = grad_lambdas (q, r) real and outs[1] = grad_us (q, r, n) complex
+ * (count = 1 or 2). Outputs of any precision. Time O(q n^3) with smoothing, else O(q r n^2). */
+MFKIT_API mfkit_status mfkit_pmm_parameter_gradient(const mfkit_pmm *model, const mfkit_array *sums,
+                                                    const mfkit_array *outs, int32_t count);
+/* TransitionAmplitudeSum on whole eigensystems (values (N, n), vectors (N, n, n), the num_eig
+ * selected pairs first, as mfkit_pmm_eigh with m = n writes them) and observables ds
+ * (o, l, n, n) complex (their Hermitian parts used): out[s, c] = sum_l [sum_{i,j<k}
+ * |v_i^H D_cl v_j|^2 - 1/2 ||D_cl||_2^2 if centered] (NULL: not written). With cotangent (N, o)
+ * (dL/dout; NULL: no gradient): weights (N, n, n) complex, W_s of mfkit_pmm_feature_sum for the
+ * derivative through M(x[s]) (only pairs of a selected and an unselected eigenvector, 0 where
+ * their eigenvalues are closer than 1e-12 of the spectrum's scale), and ds_sensitivity
+ * (o, l, n, n) complex, E_cl with dL = sum Re tr(E_cl dD_cl); either may be NULL. Time
+ * O(N o l n^3) over the threads; memory O(o l n^2) per thread. */
+MFKIT_API mfkit_status mfkit_pmm_transition_sums(const mfkit_array *values, const mfkit_array *vectors,
+                                                 int64_t num_eig, const mfkit_array *ds, int32_t centered,
+                                                 const mfkit_array *out, const mfkit_array *cotangent,
+                                                 const mfkit_array *weights, const mfkit_array *ds_sensitivity);
+
 
 
 

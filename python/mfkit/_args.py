@@ -89,8 +89,10 @@ def array(value: Any, name: str, function: str, *, dtypes: Sequence[np.dtype] = 
     """An input array of one of `dtypes` (float32 or float64 by default), without a copy when
     it already has one; integer and bool arrays as float64 (refused when not `integers`).
     `scalars`: a Python or NumPy number is a 0-d array. `sequences`: lists and tuples of
-    numbers are accepted (converted)."""
-    if type(value) is np.ndarray and value.dtype in dtypes:   # the common case, first
+    numbers are accepted (converted). An input not aligned to its element type (as pickles
+    and Dask transfers can deliver) is copied into aligned memory: the kernels need aligned
+    elements."""
+    if type(value) is np.ndarray and value.dtype in dtypes and value.flags.aligned:   # the common case, first
         return value
     if isinstance(value, (numbers.Number, np.bool_)):
         if not scalars:
@@ -118,7 +120,8 @@ def array(value: Any, name: str, function: str, *, dtypes: Sequence[np.dtype] = 
     if not a.dtype.isnative and a.dtype.kind in "fc" and a.dtype.newbyteorder("=") in dtypes:
         raise TypeError(f"{function}: {name} is not in the machine's byte order; "
                         f"use {name}.astype({name}.dtype.newbyteorder('='))")
-    return _convert(a, name, function, dtypes, integers)
+    a = _convert(a, name, function, dtypes, integers)
+    return a if a.flags.aligned else a.copy()
 
 
 def output(out: Any, name: str, function: str, *, shape: Optional[Tuple[int, ...]] = None,

@@ -32,11 +32,11 @@ Differences on purpose:
   descent approaches only slowly); tolerances `gtol`/`ftol` (default 0: every step, as
   jax_privacy) and `return_info=True` (the stop reason) are added; it accepts
   `reduction_fn` = 'mean', 'max', 'last', np.mean, np.max, `lambda v: v[-1]`, or a vector of
-  per-query weights; `callback` receives `CallbackArgs(step, loss, grad_norm)`;
-  `progress=True` prints the loss as it goes; Ctrl-C stops it and returns the best strategy
-  so far;
+  per-query weights; `callback` receives `CallbackArgs(step, loss, grad_norm)`; `progress=True`
+  shows a tqdm bar with the loss (printed lines without tqdm); Ctrl-C stops it and returns the
+  best strategy so far;
 - `per_query_error` and `loss_and_gradient` raise ValueError for a strategy too close to
-  singular to evaluate accurately (jax_privacy returns whatever the rounding gives).
+  singular to evaluate accurately (jax_privacy returns its value whatever its accuracy).
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ import numpy.typing as npt
 
 from . import _args, _ffi, optimization
 from ._handle import HandleOwner
+from ._progress import Progress
 from .optimization import CallbackArgs
 from .streaming_matrix import StreamingMatrix
 
@@ -551,7 +552,8 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
         callback(CallbackArgs(step, loss, grad_norm)) after every step, with the loss itself;
         a true return stops.
     progress : bool or int
-        True prints the loss every few steps; an int, every that many steps.
+        True shows a tqdm bar with the loss (`tqdm.auto`: a widget in a notebook); without
+        tqdm, printed lines every few steps; an int, a line every that many steps.
     gtol, ftol : float, default 0
         Converged when the largest gradient entry is at most `gtol`, or when a step's relative
         decrease of the loss is at most `ftol`. With both 0, as jax_privacy, every step is
@@ -610,21 +612,16 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
     init = None if C is None else _strategy(C, "optimize")._handle
     code, weights = _reduction(reduction_fn, n, "optimize")
     if isinstance(progress, (bool, np.bool_)):
-        every = max(1, max_optimizer_steps // 20) if progress else 0
+        progress = bool(progress)
     else:
-        every = _args.integer(progress, "progress", "optimize", minimum=0, condition="a bool or an integer >= 0")
-
-    def show(step: int, loss: float, grad_norm: float) -> None:
-        if step % every == 0 or step == max_optimizer_steps - 1:
-            print(f"optimize: step {step + 1}/{max_optimizer_steps}  loss {loss:.8g}  grad norm {grad_norm:.3g}",
-                  flush=True)
-
+        progress = _args.integer(progress, "progress", "optimize", minimum=0, condition="a bool or an integer >= 0")
+    bar = Progress(progress, max_optimizer_steps, "optimize")
     state = {"interrupted": False, "error": None}
-    c_callback = optimization.step_callback(callback, state, show if every else None)
+    c_callback = optimization.step_callback(callback, state, bar.update)
     wdesc = None if weights is None else ctypes.byref(_ffi.describe(weights, "weights"))
     handle = ctypes.c_void_p()
     report = optimization.Report()
-    with optimization.interruptible(state):
+    with optimization.interruptible(state), bar:
         _ffi.call("mfkit_banded_optimize", n, bands, init, _workload(A, "optimize"), int(max_optimizer_steps),
                   code, wdesc, gtol, ftol, c_callback, None, ctypes.byref(handle), *report.pointers(),
                   function="optimize")

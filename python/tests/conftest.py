@@ -19,3 +19,14 @@ def load_reference(name):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261122)
+
+
+def optional_module(name):
+    """Imports an optional package (an extra of the mfkit package). Tests that need it are
+    skipped without it, unless MFKIT_REQUIRE_EXTRAS is set (Tests/run-all.sh installs the
+    extras and sets it), where a missing package is a failure."""
+    import importlib
+    import os
+    if os.environ.get("MFKIT_REQUIRE_EXTRAS"):
+        return importlib.import_module(name)
+    return pytest.importorskip(name)

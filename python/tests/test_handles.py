@@ -154,3 +154,16 @@ def test_strategy_pickles_and_copies_to_equal_independent_strategies():
     np.testing.assert_array_equal(banded.per_query_error(D), errors)
     assert D != ColumnNormalizedBanded.default(20, 3) and D != ColumnNormalizedBanded.default(21, 4)
     assert D != D.params
+
+
+def test_unaligned_inputs_are_copied_not_refused():
+    # Pickles and Dask transfers may deliver arrays whose data is not aligned to the dtype.
+    raw = np.zeros(8 * 12 + 1, dtype=np.uint8)
+    params = np.ndarray((6, 2), dtype=np.float64, buffer=raw.data, offset=1)
+    assert not params.flags.aligned
+    params[:] = np.random.default_rng(1).uniform(0.5, 1.5, (6, 2))
+    params[4:, 1] = 0
+    C = banded.ColumnNormalizedBanded(params)
+    np.testing.assert_array_equal(C.params, params)
+    x = np.ndarray((6,), dtype=np.float64, buffer=raw.data, offset=1)
+    np.testing.assert_allclose(sm.prefix_sum() @ x, np.cumsum(x))

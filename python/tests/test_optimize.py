@@ -159,7 +159,8 @@ def test_callback_exception_propagates():
         banded.optimize(30, bands=3, max_optimizer_steps=5, callback=broken)
 
 
-def test_progress_prints(capsys):
+def test_progress_prints(capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)   # the lines shown without tqdm
     banded.optimize(30, bands=3, max_optimizer_steps=4, progress=True)
     out = capsys.readouterr().out
     assert "optimize: step 1/4" in out and "loss" in out

@@ -44,14 +44,14 @@ extension AffineHermitianModel {
         try out.requireDisjoint(from: x, "out", "input_NF")
         guard count > 0 else { return }
         if dtype == .complex64 {
-            forwardKernel(Float.self, x, out, offsetSingle, slopesSingle)
+            try forwardKernel(Float.self, x, out, offsetSingle, slopesSingle)
         } else {
-            forwardKernel(Double.self, x, out, offsetDouble, slopesDouble)
+            try forwardKernel(Double.self, x, out, offsetDouble, slopesDouble)
         }
     }
 
-    private func forwardKernel<T: PMMScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray,
-                                                           _ offset: [T], _ slopes: [T]) {
+    private func forwardKernel<T: RealScalar>(_: T.Type, _ x: StridedArray, _ out: StridedArray,
+                                                           _ offset: [T], _ slopes: [T]) throws {
         let (n, p, count) = (matrixSize, featureCount, x.shape[0])
         let width = 2 * n * n
         let item = MemoryLayout<T>.stride
@@ -65,12 +65,21 @@ extension AffineHermitianModel {
         let xBase = x.data ?? outBase
         let (xRow, xCol, outRow) = (x.strides[0], x.strides[1], out.strides[0])
         let xSingle = x.dtype == .float32
+        // Large contiguous outputs are formed in cache and written with non-temporal stores: one
+        // pass over memory instead of a read-for-ownership and a write (fresh pages included).
+        let streaming = inner && count * width * item >= streamingStoreBytes
+        // Per-worker scratch: 4 feature rows, and 4 samples' matrices when out is strided or streamed.
+        let workers = Threads.count
+        let staged = !inner || streaming
+        let perWorker = max(1, 4 * p) + (staged ? 4 * width : 0)
+        let work = try WorkBuffer<T>(count: try Check.product(workers, perWorker, "PMM forward scratch"), "PMM forward scratch")
         offset.withUnsafeBufferPointer { ob in slopes.withUnsafeBufferPointer { sb in
             let b = ob.baseAddress!, a = sb.baseAddress ?? ob.baseAddress!
-            parallelForDynamic(count, block: 64, work: count * width * max(1, p), threshold: 1 << 15) { range in
-                let xs = UnsafeMutablePointer<T>.allocate(capacity: max(1, 4 * p))
-                let scratch = inner ? nil : UnsafeMutablePointer<T>.allocate(capacity: 4 * width)
-                defer { xs.deallocate(); scratch?.deallocate() }
+            parallelForDynamic(count, block: 64, work: count * width * max(1, p), threshold: 1 << 15,
+                               workers: workers) { worker, range in
+                let xs = work.pointer + worker * perWorker
+                let scratch = staged ? xs + max(1, 4 * p) : nil
+                defer { if streaming { streamingStoreFence() } }
                 var s0 = range.lowerBound
                 while s0 < range.upperBound {
                     let g = min(4, range.upperBound - s0)
@@ -99,7 +108,14 @@ extension AffineHermitianModel {
                         for j in 0..<g { mirrorLower(dest(j), n, segments) }
                     }
                     if let scratch {
-                        for j in 0..<g { storeSample(scratch + j * width, out, s0 + j, n) }
+                        for j in 0..<g {
+                            if streaming {
+                                T.streamCopy((outBase + (s0 + j) * outRow).assumingMemoryBound(to: T.self),
+                                             scratch + j * width, width)
+                            } else {
+                                storeSample(scratch + j * width, out, s0 + j, n)
+                            }
+                        }
                     }
                     s0 += g
                 }
@@ -120,38 +136,10 @@ extension AffineHermitianModel {
     }
 }
 
-/// The real scalars of the PMM kernels and their register vector: 32 bytes (SIMD8<Float>,
-/// SIMD4<Double>), so four accumulators and an operand fit the 16 vector registers of x86-64.
-public protocol PMMScalar: RealScalar & SIMDScalar & Codable {
-    associatedtype Vector: SIMD where Vector.Scalar == Self
-    /// Half a Vector (one 128-bit register), for the last columns of a segment.
-    associatedtype Half: SIMD where Half.Scalar == Self
-    /// The complex number at `src` conjugated into `dst` (one load, a sign flip, one store).
-    static func storeConjugate(_ dst: UnsafeMutablePointer<Self>, _ src: UnsafePointer<Self>)
-}
-extension Float: PMMScalar {
-    public typealias Vector = SIMD8<Float>
-    public typealias Half = SIMD4<Float>
-    @inline(__always)
-    public static func storeConjugate(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>) {
-        let bits = UnsafeRawPointer(src).loadUnaligned(as: UInt64.self) ^ (1 << 63)
-        UnsafeMutableRawPointer(dst).storeBytes(of: bits, as: UInt64.self)
-    }
-}
-extension Double: PMMScalar {
-    public typealias Vector = SIMD4<Double>
-    public typealias Half = SIMD2<Double>
-    @inline(__always)
-    public static func storeConjugate(_ dst: UnsafeMutablePointer<Double>, _ src: UnsafePointer<Double>) {
-        let bits = UnsafeRawPointer(src).loadUnaligned(as: SIMD2<UInt64>.self) ^ SIMD2(0, 1 << 63)
-        UnsafeMutableRawPointer(dst).storeBytes(of: bits, as: SIMD2<UInt64>.self)
-    }
-}
-
 /// Fills row j's columns past its computed segment with the conjugates of column j of the rows
 /// below: out[j][k] = conj(out[k][j]) for k ≥ L_j / 2. Time O(n²) per sample.
 @inline(__always)
-func mirrorLower<T: PMMScalar>(_ d: UnsafeMutablePointer<T>, _ n: Int, _ segments: [(start: Int, length: Int)]) {
+func mirrorLower<T: RealScalar>(_ d: UnsafeMutablePointer<T>, _ n: Int, _ segments: [(start: Int, length: Int)]) {
     for j in 0..<n {
         let row = d + 2 * n * j
         var k = segments[j].length / 2
@@ -167,7 +155,7 @@ func mirrorLower<T: PMMScalar>(_ d: UnsafeMutablePointer<T>, _ n: Int, _ segment
 /// columns start + k w ..< start + (k+1) w of row 0, then of row 1, …, so A is read as one
 /// sequential stream (rows of A are n² apart and would alias in the L1 cache); columns past
 /// the segment's last whole panel follow, row by row. Time and memory O(p · Σ length).
-func packSegments<T: PMMScalar>(_ source: [Double], base: Int, rows p: Int, width: Int,
+func packSegments<T: RealScalar>(_ source: [Double], base: Int, rows p: Int, width: Int,
                                 segments: [(start: Int, length: Int)], as _: T.Type) -> [T] {
     let w = T.Vector.scalarCount
     let total = p * segments.reduce(0) { $0 + $1.length }
@@ -194,7 +182,7 @@ func packSegments<T: PMMScalar>(_ source: [Double], base: Int, rows p: Int, widt
 /// One panel of four samples: d_j[c ..< c+w] = b[c ..< c+w] + Σ_i xs[j p + i] panel[i stride ..< i stride + w]
 /// for the vector type V (w = V.scalarCount): each vector of A is loaded once for the four.
 @inline(__always)
-func panel4<T: PMMScalar, V: SIMD>(_: V.Type, _ b: UnsafePointer<T>, _ panel: UnsafePointer<T>, _ stride: Int,
+func panel4<T: RealScalar, V: SIMD>(_: V.Type, _ b: UnsafePointer<T>, _ panel: UnsafePointer<T>, _ stride: Int,
                                    _ p: Int, _ xs: UnsafePointer<T>, _ c: Int,
                                    _ d0: UnsafeMutablePointer<T>, _ d1: UnsafeMutablePointer<T>,
                                    _ d2: UnsafeMutablePointer<T>, _ d3: UnsafeMutablePointer<T>) where V.Scalar == T {
@@ -216,7 +204,7 @@ func panel4<T: PMMScalar, V: SIMD>(_: V.Type, _ b: UnsafePointer<T>, _ panel: Un
 /// d_j = b + Σ_i xs[j p + i] a_i (A packed by `packSegments`) for four samples j at once: whole
 /// panels with Vector, then half a panel with Half, then single columns. Time O(4 p width).
 @inline(__always)
-func affineRows4<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
+func affineRows4<T: RealScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
                                _ xs: UnsafePointer<T>,
                                _ d0: UnsafeMutablePointer<T>, _ d1: UnsafeMutablePointer<T>,
                                _ d2: UnsafeMutablePointer<T>, _ d3: UnsafeMutablePointer<T>) {
@@ -244,7 +232,7 @@ func affineRows4<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p
 
 /// d = b + Σ_i xs[i] a_i for one sample (the remainder of a block of four). Time O(p width).
 @inline(__always)
-func affineRow<T: PMMScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
+func affineRow<T: RealScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p: Int, _ width: Int,
                              _ xs: UnsafePointer<T>, _ d: UnsafeMutablePointer<T>) {
     typealias V = T.Vector
     let w = V.scalarCount

@@ -26,6 +26,9 @@ public final class AffineHermitianModel: @unchecked Sendable {
     /// C = i Σ_{i>j} [M_i, M_j] over the stored matrices, (n, n) interleaved; exactly
     /// Hermitian; zeros when s = 0 (not computed).
     public let smoothingMatrix: [Double]
+    /// The low-rank factors the matrices were built from (lambdas (q, r), us (q, r, n)
+    /// interleaved), for the parameter gradient; nil for full-rank matrices.
+    let factors: (lambdas: [Double], us: [Double], rank: Int)?
 
     /// Kernel operands, interleaved (re, im): B (2 n² values) and A (p rows of 2 n² values)
     /// packed in panels per segment (`packSegments`).
@@ -42,7 +45,9 @@ public final class AffineHermitianModel: @unchecked Sendable {
     /// `commutators` is Q = Σ_{i≥1} M_i S_{i−1} (n × n interleaved) when the caller has it
     /// cheaper than the dense product (low rank); otherwise it is computed here when s ≠ 0.
     init(dtype: DType, matrixSize n: Int, matrixCount q: Int, biasTerm: Bool, smoothing: Double,
-         matrices: [Double], commutators: [Double]? = nil) {
+         matrices: [Double], commutators: [Double]? = nil,
+         factors: (lambdas: [Double], us: [Double], rank: Int)? = nil) {
+        self.factors = factors
         self.dtype = dtype
         self.matrixSize = n
         self.matrixCount = q
@@ -108,8 +113,8 @@ public final class AffineHermitianModel: @unchecked Sendable {
         guard lambdas.shape == [q, r] else {
             throw MFError.shape("lambdas must have shape (\(q), \(r)) to match us of shape \(us.shape), got \(lambdas.shape)")
         }
-        let lam = try lambdas.realDoubles("lambdas")
-        let u = try us.complexDoubles("us")
+        let lam = try lambdas.readDoubles("lambdas")
+        let u = try us.readComplexDoubles("us")
         try require(lam.allSatisfy { $0.isFinite }, "lambdas must be finite (found NaN or infinity)")
         try require(u.allSatisfy { $0.isFinite }, "us must be finite (found NaN or infinity)")
         var m = [Double](repeating: 0, count: 2 * q * n * n)
@@ -131,7 +136,8 @@ public final class AffineHermitianModel: @unchecked Sendable {
         }
         let products = smoothing != 0 ? lowRankProducts(lam, u, m, q: q, r: r, n: n) : nil
         return AffineHermitianModel(dtype: dtype, matrixSize: n, matrixCount: q, biasTerm: biasTerm,
-                                    smoothing: smoothing, matrices: m, commutators: products)
+                                    smoothing: smoothing, matrices: m, commutators: products,
+                                    factors: (lam, u, r))
     }
 
     /// Q = Σ_{i≥1} M_i S_{i−1} from the factors: M_i S = U_i (Λ_i (U_i^H S)) with U_i the n × r
@@ -181,7 +187,7 @@ public final class AffineHermitianModel: @unchecked Sendable {
         let (q, n) = (ms.shape[0], ms.shape[1])
         guard q >= 1, n >= 1 else { throw MFError.shape("Ms must have positive lengths, got shape \(ms.shape)") }
         try checkSize(q: q, n: n)
-        var m = try ms.complexDoubles("Ms")
+        var m = try ms.readComplexDoubles("Ms")
         try require(m.allSatisfy { $0.isFinite }, "Ms must be finite (found NaN or infinity)")
         for i in 0..<q { mirrorUpper(&m, at: 2 * i * n * n, n: n) }
         return AffineHermitianModel(dtype: dtype, matrixSize: n, matrixCount: q, biasTerm: biasTerm,

@@ -55,20 +55,28 @@ public func parallelFor(_ count: Int, work: Int, threshold: Int = 1 << 16, worke
 /// threshold rule as `parallelFor`.
 public func parallelForDynamic(_ count: Int, block: Int, work: Int, threshold: Int = 1 << 16,
                                _ body: (_ range: Range<Int>) -> Void) {
+    parallelForDynamic(count, block: block, work: work, threshold: threshold) { _, range in body(range) }
+}
+
+/// As above, with the worker's index (0 ..< `workers`, or the thread setting) passed to
+/// `body`, for loops that keep per-worker scratch sized before the loop.
+public func parallelForDynamic(_ count: Int, block: Int, work: Int, threshold: Int = 1 << 16,
+                               workers maxWorkers: Int? = nil,
+                               _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
     let block = Swift.max(1, block)
     let blocks = (count + block - 1) / block
-    let workers = Swift.min(Threads.count, blocks)
+    let workers = Swift.min(maxWorkers ?? Threads.count, blocks)
     if workers <= 1 || work < threshold {
-        if count > 0 { body(0..<count) }
+        if count > 0 { body(0, 0..<count) }
         return
     }
     let next = Atomic<Int>(0)
     withoutActuallyEscaping(body) { body in
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
             while true {
                 let b = next.add(1, ordering: .relaxed).oldValue
                 if b >= blocks { return }
-                body(b * block ..< Swift.min(count, (b + 1) * block))
+                body(w, b * block ..< Swift.min(count, (b + 1) * block))
             }
         }
     }

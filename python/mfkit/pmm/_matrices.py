@@ -1,148 +1,28 @@
-"""Parametric matrix models: affine Hermitian matrix modules.
+"""The affine Hermitian matrix modules: M(x) = M_0 + x_1 M_1 + ... + x_p M_p + s C."""
+from __future__ import annotations
 
-For N samples of p real features, each module maps a sample x to the Hermitian n x n matrix
-
-    M(x) = M_0 + x_1 M_1 + ... + x_p M_p + s C,    C = i sum_{i>j} [M_i, M_j]
-
-(commutator [A, B] = AB - BA; s = smoothing, 0 disables it; without a bias term there is no
-M_0). Names, constructor arguments, defaults and the module life cycle follow
-parametricmatrixmodels' `BaseModule`, `LowRankAffineHermitianMatrix` and
-`AffineHermitianMatrix`:
-
-    >>> import numpy as np, mfkit
-    >>> m = mfkit.pmm.LowRankAffineHermitianMatrix(matrix_size=4, rank=2, smoothing=0.1)
-    >>> m.compile(0, (3,))                      # random complex64 parameters, 3 features
-    >>> out, state = m(np.ones((5, 3), np.float32))
-    >>> out.shape, out.dtype
-    ((5, 4, 4), dtype('complex64'))
-
-- `LowRankAffineHermitianMatrix`: M_i = sum_k lambdas[i, k] u_{ik} u_{ik}^H with lambdas real
-  (q, rank) and us complex (q, rank, matrix_size), q = p + 1 (p without the bias).
-- `AffineHermitianMatrix`: full-rank Hermitian M_i given as Ms (q, n, n); MFKit reads their
-  upper triangles (the real part of the diagonal, the lower triangle is the conjugate mirror).
-
-Costs. The first call after parameters change prepares them once in the library: the full
-matrices and C with cumulative sums (low rank: O(q r n^2), C from the factors as
-M_i S = U_i (Lambda_i (U_i^H S)); full rank: O(q n^3), one n x n product per matrix). A call is then the real GEMM [1 x] (N x (p+1)) times [M_0 + sC; M_1; ...; M_p]
-((p+1) x 2n^2) over both cores: time O(N p n^2), memory the output (N n^2 complex values).
-
-Differences on purpose:
-- Features must be a real NumPy array (float32 or float64; any strides; not copied). The
-  output's precision is that of the parameters (complex64 or complex128). `__call__` takes
-  an optional preallocated `out=` written in place.
-- `compile(rng, ...)` takes an integer seed or a `numpy.random.Generator` (no JAX key); the
-  random parameters are complex64 (lambdas float32) of magnitude `init_magnitude`, drawn
-  from NumPy's generator, so their values differ from the original's for the same seed.
-- Parameters are stored as read-only copies (`get_params` returns read-only arrays): change
-  them with `set_params`, which keeps the prepared parameter set consistent.
-- `set_precision(64)` needs no JAX_ENABLE_X64 flag.
-- `lambdas` and `us` are given together or not at all; `rank` is read from the arrays'
-  rank axis when not given.
-- `name()` is a method, as in the parametricmatrixmodels release whose constructor
-  (lambdas, us, flatten) these modules follow; later releases made it a property.
-- C = i sum_{i>j} [M_i, M_j], the sign of parametricmatrixmodels' current smoothing matrix.
-"""
-import numbers
-import re
-import threading
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from . import _ffi
+from .. import _ffi
+from ._common import (Handle, ModuleBase, check_keys, finite_real, flag, frozen, make_rng,
+                      positive_int_or_none, real_features)
 
 __all__ = ["LowRankAffineHermitianMatrix", "AffineHermitianMatrix"]
 
-_PRECISION_32 = (np.float32, np.complex64, "float32", "complex64", "single", "f32", "c64", 32)
-_PRECISION_64 = (np.float64, np.complex128, "float64", "complex128", "double", "f64", "c128", 64)
-_PRECISION_ERROR = (
-    "Invalid precision. Valid options are:\n"
-    "[for 32-bit precision] np.float32, np.complex64, 'float32', 'complex64', 'single', 'f32', 'c64', 32;\n"
-    "[for 64-bit precision] np.float64, np.complex128, 'float64', 'complex128', 'double', 'f64', 'c128', 64."
-)
 
+class _AffineHermitianBase(ModuleBase):
+    """The life cycle shared by the two modules (parametricmatrixmodels' BaseModule). The
+    prepared library model is a `Handle` made from one parameter snapshot: a call keeps the
+    Handle it started with, so `set_params` from another thread never fails a call in flight
+    (each call uses the old or the new parameters)."""
 
-def _precision_bits(prec):
-    """32 or 64 for every alias of parametricmatrixmodels' set_precision; ValueError otherwise."""
-    if isinstance(prec, np.dtype):
-        prec = prec.type
-    if isinstance(prec, (bool, np.bool_)):
-        raise ValueError(_PRECISION_ERROR)
-    for bits, names in ((32, _PRECISION_32), (64, _PRECISION_64)):
-        for name in names:
-            if type(prec) is type(name) and prec == name or prec is name:
-                return bits
-            if isinstance(prec, np.integer) and isinstance(name, int) and int(prec) == name:
-                return bits
-    raise ValueError(_PRECISION_ERROR)
+    _HYPERPARAMETERS: Tuple[str, ...] = ()
 
-
-def _version_tuple(text, what):
-    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?.*", str(text))
-    if not match:
-        raise ValueError(f"{what} {text!r} is not a version string")
-    return int(match.group(1)), int(match.group(2))
-
-
-def _positive_int_or_none(value, name):
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer")
-    return int(value)
-
-
-def _finite_real(value, name, allow_none=False, positive=False):
-    if value is None and allow_none:
-        return 0.0
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value) or (positive and value <= 0):
-        raise ValueError(f"{name} must be a {'positive ' if positive else ''}finite number, got {value}")
-    return value
-
-
-def _frozen(array):
-    """A read-only C-contiguous copy (the module's own parameter storage)."""
-    copy = np.array(array, order="C", copy=True)
-    copy.flags.writeable = False
-    return copy
-
-
-def _make_rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be an integer seed or a numpy.random.Generator, got {type(rng).__name__}")
-
-
-class _AffineHermitianBase:
-    """The life cycle shared by the two modules (parametricmatrixmodels' BaseModule)."""
-
-    _HYPERPARAMETERS = ()
-
-    def __init__(self):
-        self._handle = None
-        self._lock = threading.Lock()  # one prepared parameter set even under concurrent calls
-
-    def __del__(self):
-        self._release()
-
-    def _release(self):
-        # A call already running in another thread keeps its model alive in the library until it
-        # returns; one that starts after the release fails with a ValueError (never a crash).
-        handle = getattr(self, "_handle", None)
-        self._handle = None
-        if handle is not None and _ffi is not None and _ffi.lib is not None:
-            _ffi.lib.mfkit_pmm_free(handle)
-
-    # -- identity ------------------------------------------------------------------------
-    def __repr__(self):
-        count = self.get_num_trainable_floats()
-        if not self.is_ready():
-            return f"{self.name()} (uninitialized)"
-        return f"{self.name()} (trainable floats: {count:,})"
+    def __init__(self) -> None:
+        super().__init__()
+        self._handle: Optional[_Prepared] = None
 
     @property
     def _num_matrices(self):
@@ -188,7 +68,7 @@ class _AffineHermitianBase:
         if q * n * n > 1 << 28:  # the library's limit, checked before drawing q n^2 numbers
             raise MemoryError(f"{q} matrices of size {n} x {n} are too large for MFKit's PMM kernels "
                               "(at most 2^28 entries)")
-        self._init_params(_make_rng(rng), q)
+        self._init_params(make_rng(rng), q)
 
     def get_output_shape(self, input_shape):
         """(matrix_size, matrix_size), or (matrix_size**2,) with flatten=True."""
@@ -196,40 +76,24 @@ class _AffineHermitianBase:
         n = self.matrix_size
         return (n * n,) if self.flatten else (n, n)
 
-    def get_state(self):
-        """The modules keep no state: ()."""
-        return ()
-
-    def set_state(self, state):
-        """Accepts only an empty state (the modules keep none)."""
-        if not isinstance(state, (tuple, list, dict)) or len(state) != 0:
-            raise ValueError(f"{type(self).__name__} keeps no state; expected (), got {state!r}")
-
     def get_hyperparameters(self):
         return {key: getattr(self, key) for key in self._HYPERPARAMETERS}
 
-    def set_hyperparameters(self, hyperparameters):
+    def set_hyperparameters(self, hyperparameters: Dict[str, Any]) -> None:
         """Sets hyperparameters from a dict; refused once the module has parameters."""
-        if not isinstance(hyperparameters, dict):
-            raise TypeError("Hyperparameters must be provided as a dictionary.")
+        check_keys(hyperparameters, self._HYPERPARAMETERS, (), type(self).__name__)
         if self._has_params():
             raise ValueError("Cannot set hyperparameters after the module has parameters")
-        unknown = sorted(set(hyperparameters) - set(self._HYPERPARAMETERS))
-        if unknown:
-            raise ValueError(f"Unknown hyperparameters for {type(self).__name__}: {unknown}; "
-                             f"expected keys among {list(self._HYPERPARAMETERS)}")
         values = self.get_hyperparameters()
         values.update(hyperparameters)
         self._apply_hyperparameters(values)
 
     def _apply_hyperparameters(self, h):
-        self.matrix_size = _positive_int_or_none(h["matrix_size"], "matrix_size")
-        self.smoothing = _finite_real(h["smoothing"], "smoothing", allow_none=True)
-        self.init_magnitude = _finite_real(h["init_magnitude"], "init_magnitude", positive=True)
-        for flag in ("bias_term", "flatten"):
-            if not isinstance(h[flag], (bool, np.bool_)):
-                raise ValueError(f"{flag} must be a boolean, got {h[flag]!r}")
-            setattr(self, flag, bool(h[flag]))
+        self.matrix_size = positive_int_or_none(h["matrix_size"], "matrix_size")
+        self.smoothing = finite_real(h["smoothing"], "smoothing", allow_none=True)
+        self.init_magnitude = finite_real(h["init_magnitude"], "init_magnitude", positive=True)
+        self.bias_term = flag(h["bias_term"], "bias_term")
+        self.flatten = flag(h["flatten"], "flatten")
 
     # -- forward pass --------------------------------------------------------------------
     def __call__(self, input_NF, training=False, state=(), rng=None, out=None):
@@ -244,28 +108,29 @@ class _AffineHermitianBase:
         """
         if not self.is_ready():
             raise ValueError("Module is not ready, call compile() first")
-        if not isinstance(input_NF, np.ndarray):
-            raise TypeError(f"input_NF must be a NumPy array, got {type(input_NF).__name__}")
-        if input_NF.dtype not in (np.float32, np.float64):
-            raise TypeError(f"input_NF must be float32 or float64 (real features), got {input_NF.dtype}; "
-                            "convert it with input_NF.astype(np.float64)")
-        if input_NF.ndim != 2:
-            raise ValueError(f"input_NF must be 2-dimensional (num_samples, num_features), got shape {input_NF.shape}")
+        real_features(input_NF)
         handle = self._prepared()
         if out is None:
-            out = np.empty((input_NF.shape[0],) + self.get_output_shape((input_NF.shape[1],)), dtype=self.dtype)
-        _ffi.call("mfkit_pmm_forward", handle, _ffi.describe(input_NF, "input_NF"),
+            out = np.empty((input_NF.shape[0],) + self.get_output_shape((input_NF.shape[1],)), dtype=handle.dtype)
+        _ffi.call("mfkit_pmm_forward", handle.value, _ffi.describe(input_NF, "input_NF"),
                   _ffi.describe(out, "out", writable=True), function="__call__")
         return out, state
 
-    def _prepared(self):
+    def _prepared(self) -> "_Prepared":
+        """The library model of the current parameters (made on first use after a change)."""
         with self._lock:
             if self._handle is None:
-                self._handle = self._create_handle()
+                self._handle = _Prepared(Handle(self._create_handle()), self.dtype, self.get_params())
             return self._handle
 
-    def _params_changed(self):
-        self._release()
+    def _gradient(self, sums: np.ndarray) -> Tuple[np.ndarray, ...]:
+        """The parameter gradient (jax.grad's convention) from feature sums (p+1, n, n)."""
+        return self._prepared().gradient(sums)
+
+    def _params_changed(self) -> None:
+        # under the caller's lock: later calls prepare the new parameters; calls in flight keep
+        # the Handle they hold
+        self._handle = None
 
     # -- parameters and precision --------------------------------------------------------
     def get_num_trainable_floats(self):
@@ -274,76 +139,29 @@ class _AffineHermitianBase:
             return None
         return self._count_floats()
 
-    def set_precision(self, prec):
-        """Converts the parameters to 32-bit (lambdas float32, complex64) or 64-bit precision.
 
-        Accepts np.float32, np.complex64, "float32", "complex64", "single", "f32", "c64", 32
-        and their 64-bit twins (np.float64, np.complex128, "float64", "complex128", "double",
-        "f64", "c128", 64). The output of later calls has the matching complex dtype.
-        """
-        if not self.is_ready():
-            raise RuntimeError("Module is not ready. Call compile() first.")
-        bits = _precision_bits(prec)
-        converted = tuple(
-            p.astype((np.complex64 if bits == 32 else np.complex128) if np.iscomplexobj(p)
-                     else (np.float32 if bits == 32 else np.float64))
-            for p in self.get_params())
-        self.set_params(converted)
+class _Prepared:
+    """A Handle with the parameters it was made from and their complex dtype."""
 
-    def astype(self, dtype):
-        """set_precision(dtype), returning the module."""
-        self.set_precision(dtype)
-        return self
+    __slots__ = ("handle", "dtype", "params")
 
-    # -- serialization -------------------------------------------------------------------
-    def serialize(self):
-        """A dict of NumPy arrays and plain values: 'name', 'hyperparameters', 'params'
-        {'p0': ..., 'p1': ...}, 'state' {} and 'package_version' (parametricmatrixmodels'
-        layout). Copies the parameters (O(size))."""
-        params = self.get_params() if self.is_ready() else ()
-        return {
-            "name": self.name(),
-            "hyperparameters": dict(self.get_hyperparameters()),
-            "params": {f"p{i}": np.array(p, copy=True) for i, p in enumerate(params)},
-            "state": {f"s{i}": np.array(s, copy=True) for i, s in enumerate(self.get_state())},
-            "package_version": _ffi.VERSION,
-        }
+    def __init__(self, handle: Handle, dtype: np.dtype, params: Tuple[np.ndarray, ...]):
+        self.handle, self.dtype, self.params = handle, dtype, params
 
-    def deserialize(self, data):
-        """Restores a module from `serialize()`'s dict (exactly: same hyperparameters, the same
-        parameter arrays and dtypes). Refuses a dict of another module, of a package version
-        with another major.minor, or one with missing keys; like the original, it sets the
-        hyperparameters first and so is refused on a module that already has parameters."""
-        if not isinstance(data, dict):
-            raise TypeError(f"data must be a dict made by serialize(), got {type(data).__name__}")
-        missing = [k for k in ("name", "hyperparameters", "params", "package_version") if k not in data]
-        if missing:
-            raise ValueError(f"Serialized data lacks the keys {missing}")
-        name = str(data["name"])
-        cls = type(self).__name__
-        if not name.startswith(cls + "("):
-            raise ValueError(f"Serialized data is of module {name!r}, not of a {cls}")
-        theirs = _version_tuple(data["package_version"], "package_version")
-        ours = _version_tuple(_ffi.VERSION, "mfkit version")
-        if theirs != ours:
-            raise ValueError(f"Serialized data was written by mfkit {data['package_version']}, which is not "
-                             f"compatible with mfkit {_ffi.VERSION} (major.minor versions differ)")
-        self.set_hyperparameters(data["hyperparameters"])
-        params_dict = data["params"]
-        if not isinstance(params_dict, dict):
-            raise ValueError("Serialized 'params' must be a dict {'p0': ..., 'p1': ...}")
-        if params_dict:
-            keys = [f"p{i}" for i in range(len(params_dict))]
-            if sorted(params_dict) != sorted(keys):
-                raise ValueError(f"Serialized 'params' must have the keys {keys}, got {sorted(params_dict)}")
-            self.set_params(tuple(params_dict[k] for k in keys))
-        state_dict = data.get("state", {})
-        if isinstance(state_dict, dict):
-            keys = [f"s{i}" for i in range(len(state_dict))]
-            if sorted(state_dict) != sorted(keys):
-                raise ValueError(f"Serialized 'state' must have the keys {keys}, got {sorted(map(str, state_dict))}")
-            state_dict = tuple(state_dict[k] for k in keys)
-        self.set_state(state_dict)
+    @property
+    def value(self) -> Any:
+        return self.handle.value
+
+    def gradient(self, sums: np.ndarray) -> Tuple[np.ndarray, ...]:
+        """jax.grad's entries for the parameters from the feature sums (p+1, n, n) of
+        mfkit_pmm_feature_sum (mfkit_pmm_parameter_gradient). O(q n^3) with smoothing."""
+        outs = [np.empty(p.shape, p.dtype) for p in self.params]
+        descs = (_ffi.Array * len(outs))()
+        for i, o in enumerate(outs):
+            descs[i] = _ffi.describe(o, f"grads[{i}]", True)
+        _ffi.call("mfkit_pmm_parameter_gradient", self.value, _ffi.describe(sums, "sums"), descs, len(outs),
+                  function="value_and_grad")
+        return tuple(outs)
 
 
 def _check_array(value, name, complex_, ndim):
@@ -384,8 +202,8 @@ class LowRankAffineHermitianMatrix(_AffineHermitianBase):
         super().__init__()
         self.lambdas = None
         self.us = None
-        matrix_size = _positive_int_or_none(matrix_size, "matrix_size")
-        rank = _positive_int_or_none(rank, "rank")
+        matrix_size = positive_int_or_none(matrix_size, "matrix_size")
+        rank = positive_int_or_none(rank, "rank")
         if (lambdas is None) != (us is None):
             raise ValueError("lambdas and us must be given together (or neither, to draw them at compile())")
         if us is not None:
@@ -401,7 +219,7 @@ class LowRankAffineHermitianMatrix(_AffineHermitianBase):
 
     def _apply_hyperparameters(self, h):
         super()._apply_hyperparameters(h)
-        self.rank = _positive_int_or_none(h["rank"], "rank")
+        self.rank = positive_int_or_none(h["rank"], "rank")
         if self.rank is not None and self.matrix_size is not None and self.rank > self.matrix_size:
             raise ValueError("rank cannot be larger than matrix_size")
 
@@ -462,8 +280,10 @@ class LowRankAffineHermitianMatrix(_AffineHermitianBase):
         if r > n:
             raise ValueError("rank cannot be larger than matrix_size")
         self.matrix_size, self.rank = int(n), int(r)
-        self.lambdas, self.us = _frozen(lambdas), _frozen(us)
-        self._params_changed()
+        lambdas, us = frozen(lambdas), frozen(us)
+        with self._lock:
+            self.lambdas, self.us = lambdas, us
+            self._params_changed()
 
     def _create_handle(self):
         dtype = _ffi.DTYPE_CODES[np.dtype(self.dtype)]
@@ -495,7 +315,7 @@ class AffineHermitianMatrix(_AffineHermitianBase):
                  bias_term=True, flatten=False):
         super().__init__()
         self.Ms = None
-        matrix_size = _positive_int_or_none(matrix_size, "matrix_size")
+        matrix_size = positive_int_or_none(matrix_size, "matrix_size")
         if Ms is not None:
             _check_array(Ms, "Ms", True, 3)
             matrix_size = matrix_size or Ms.shape[1]
@@ -554,8 +374,10 @@ class AffineHermitianMatrix(_AffineHermitianBase):
         if not np.allclose(ms, ms.conj().transpose(0, 2, 1)):
             raise ValueError("Ms must be Hermitian matrices")
         self.matrix_size = int(n)
-        self.Ms = _frozen(ms)
-        self._params_changed()
+        ms = frozen(ms)
+        with self._lock:
+            self.Ms = ms
+            self._params_changed()
 
     def _create_handle(self):
         dtype = _ffi.DTYPE_CODES[np.dtype(self.dtype)]
