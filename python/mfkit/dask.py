@@ -26,6 +26,7 @@ import functools
 import inspect
 import math
 import numbers
+import reprlib
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -277,16 +278,23 @@ def _vectors(vecs, function):
     return vecs
 
 
+#: The most ranges a Kronecker reduction is split into (one Dask task each).
+MAX_SPLITS = 1 << 16
+
+
 def _ranges(length, splits, function):
+    """`splits` near-equal ranges of range(length) (fewer when length is smaller); by default
+    one per worker of the default client (at least one), or 1 without a client."""
     if splits is None:
         try:
-            splits = len(distributed.get_client().scheduler_info()["workers"])
+            splits = max(1, len(distributed.get_client().scheduler_info()["workers"]))
         except ValueError:  # no client: one range, the single-process call
             splits = 1
-    if isinstance(splits, bool) or not isinstance(splits, (numbers.Integral, np.integer)) or splits < 1:
-        raise ValueError(f"{function}: splits must be a positive integer, got {splits!r}")
-    bounds = np.linspace(0, length, min(int(splits), length) + 1).round().astype(int)
-    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+    if isinstance(splits, bool) or not isinstance(splits, (numbers.Integral, np.integer)) \
+            or not 1 <= splits <= MAX_SPLITS:
+        raise ValueError(f"{function}: splits must be an integer in [1, {MAX_SPLITS}], got {splits!r}")
+    count = min(int(splits), length)
+    return [(length * i // count, length * (i + 1) // count) for i in range(count)]
 
 
 def _kron_task(name, vecs, *args):
@@ -383,9 +391,10 @@ def ks_project_diag_map(vecs, dims, f, out=None, *, splits: Optional[int] = None
     f = _function(f, "ks_project_diag_map")
     vecs = _vectors(vecs, "ks_project_diag_map")
     lengths = [v.shape[0] if v.ndim == 1 else 1 for v in vecs]
-    if dims is not None and [int(d) for d in dims] != lengths:
+    if dims is not None and (not hasattr(dims, "__len__") or len(dims) != len(lengths)
+                             or [int(d) for d in dims] != lengths):
         raise ValueError(f"ks_project_diag_map: the Dask version projects onto the vectors' own lengths {lengths}; "
-                         f"got dims {list(dims)}")
+                         f"got dims {reprlib.repr(dims)}")
     if out is not None and (not isinstance(out, (list, tuple)) or len(out) != len(vecs) or any(
             not isinstance(o, np.ndarray) or o.shape != (d,) for o, d in zip(out, lengths))):
         raise ValueError(f"ks_project_diag_map: out must be a list of {len(vecs)} arrays of lengths {lengths}")
