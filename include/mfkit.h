@@ -333,6 +333,120 @@ MFKIT_API mfkit_status mfkit_banded_optimize(int64_t n, int64_t bands, const mfk
                                    int64_t *steps, int64_t *evaluations, double *loss, double *grad_norm,
                                    mfkit_stop_reason *stop);
 
+
+/* ---------------------------------------------------------------- Toeplitz strategies (mfkit_toeplitz_*) */
+/*
+ * Lower-triangular Toeplitz matrices T(c) given by their leading coefficients c:
+ * T(c)[i, j] = c[i - j] for 0 <= i - j < len(c), zero elsewhere. A banded Toeplitz strategy
+ * C = T(c) has b = len(c) bands. Names and semantics follow
+ * jax_privacy.matrix_factorization.toeplitz. Coefficient arrays are 1-D float32 or float64,
+ * any strides, finite, with at least one entry; they are copied and computed with in float64.
+ * A size is optional (const int64_t *n, NULL for None): the matrix is n' x n' with
+ * n' = *n (>= 1) or len(c), and only c[:n'] is used (jax_privacy's _reconcile). Outputs are
+ * 1-D (or n' x n') float32 or float64 arrays of exactly the documented length, any strides.
+ * A strategy's c[0] must be nonzero (else MFKIT_ERR_NUMERICAL: T(c) is singular).
+ */
+
+/* pad_coefs_to_n: c[:n'] followed by zeros, into out of shape (n',). O(n'). */
+MFKIT_API mfkit_status mfkit_toeplitz_pad_coefs(const mfkit_array *coef, const int64_t *n, const mfkit_array *out);
+/* materialize_lower_triangular: T(c) into out of shape (n', n'). Time O(n'^2). */
+MFKIT_API mfkit_status mfkit_toeplitz_materialize(const mfkit_array *coef, const int64_t *n, const mfkit_array *out);
+/* solve_banded: out = T(c)^{-1} rhs for rhs of shape (n, ...) (float32 or float64; out of the
+ * same shape and dtype, may be rhs itself). A 1-D rhs is solved in float64; a larger one streams
+ * in its own dtype. Time O(n b m) for m elements per row; memory O(b) (1-D) or the streaming
+ * work space. */
+MFKIT_API mfkit_status mfkit_toeplitz_solve_banded(const mfkit_array *coef, const mfkit_array *rhs, const mfkit_array *out);
+/* multiply: the coefficients of T(lhs) T(rhs) (n' = *n or len(lhs); both cut to n'), the
+ * convolution truncated to min(n', l + r - 1) entries for the cut lengths l and r, into out of
+ * that length. Without n, lhs and rhs must have the same length unless skip_checks. Time
+ * O(n' min(l, r)). */
+MFKIT_API mfkit_status mfkit_toeplitz_multiply(const mfkit_array *lhs, const mfkit_array *rhs, const int64_t *n,
+                                               int32_t skip_checks, const mfkit_array *out);
+/* inverse_coef: the n' coefficients of T(c)^{-1} into out of shape (n',). Time O(n' b). */
+MFKIT_API mfkit_status mfkit_toeplitz_inverse_coef(const mfkit_array *coef, const int64_t *n, const mfkit_array *out);
+/* optimal_max_error_strategy_coefs(len(out)): f_0 = 1, f_k = f_{k-1} (2k - 1) / (2k), the square
+ * root of the prefix-sum matrix (Fichtenberger et al. 2023), into out (len >= 1). O(len). */
+MFKIT_API mfkit_status mfkit_toeplitz_optimal_max_error_strategy_coefs(const mfkit_array *out);
+/* optimal_max_error_noising_coefs(len(out)): the coefficients of T(f)^{-1}, f_k - f_{k-1}. O(len). */
+MFKIT_API mfkit_status mfkit_toeplitz_optimal_max_error_noising_coefs(const mfkit_array *out);
+/* sensitivity_squared: ||c[:n']||^2 into *out. O(b). */
+MFKIT_API mfkit_status mfkit_toeplitz_sensitivity_squared(const mfkit_array *coef, const int64_t *n, double *out);
+/* minsep_sensitivity_squared: the squared sensitivity of T(c) (n' steps) under participations at
+ * least min_sep >= 1 apart, at most k = min(*max_participations, ceil(n' / min_sep)) of them
+ * (NULL: no cap; else >= 1). Unless skip_checks, c must be non-negative and non-increasing
+ * (MFKIT_ERR_INVALID_ARGUMENT otherwise, with jax_privacy's messages). Into *out. Time and
+ * memory O(b), whatever n' and k. */
+MFKIT_API mfkit_status mfkit_toeplitz_minsep_sensitivity_squared(const mfkit_array *coef, int64_t min_sep,
+                                                                 const int64_t *max_participations, const int64_t *n,
+                                                                 int32_t skip_checks, double *out);
+/* per_query_error: e_t = sum_{s <= t} beta_s^2 for the first column beta of B = T(a) C^{-1},
+ * into out. Exactly one of strategy_coef (C = T(c)) and noising_coef (C^{-1} = T(v)) is given
+ * (the other NULL); workload_coef a (NULL: all ones, the prefix sums). Lengths as jax_privacy's:
+ * with strategy_coef n' (a cut or padded to n'); with noising_coef len(v[:n']) without a
+ * workload, else min(n', len(a[:n']) + len(v[:n']) - 1). Strategy: a blocked banded solve that
+ * stops at the end of its transient T when a is constant there and T(c)^{-1} is stable (every
+ * root of c outside the unit circle): beta is then its limit a / c(1), to rounding noise of the
+ * recursion's own size. Time O(T b + n') (T <= n'), or O(n' min(len(a), len(v))) for noising
+ * coefficients; memory O(n'). */
+MFKIT_API mfkit_status mfkit_toeplitz_per_query_error(const mfkit_array *strategy_coef, const mfkit_array *noising_coef,
+                                                      const int64_t *n, const mfkit_array *workload_coef,
+                                                      const mfkit_array *out);
+/* The reduction of those per-query errors (MFKIT_REDUCTION_*; max equals last, as the errors
+ * never decrease; weights, read only for MFKIT_REDUCTION_WEIGHTS, has one finite entry per error)
+ * into *loss, times ||c[:n']||^2 when times_sensitivity (strategy_coef only: jax_privacy's loss,
+ * invariant to the scale of c). If grad is not NULL, the gradient with respect to the given
+ * coefficients into grad (1-D, their length; zero past n'): for a strategy, gamma = T(c)^{-1}
+ * beta on a second core and the correlation -sum_s 2 W_s beta_s gamma_{s-r} over the cores
+ * (no backward pass: lower-triangular Toeplitz matrices commute). With converged tails (see
+ * mfkit_toeplitz_per_query_error) the tail sums are closed forms: time O(T b + n'), at most
+ * O(n' b); memory 2 n' doubles. */
+MFKIT_API mfkit_status mfkit_toeplitz_loss(const mfkit_array *strategy_coef, const mfkit_array *noising_coef,
+                                           const int64_t *n, const mfkit_array *workload_coef, mfkit_reduction reduction,
+                                           const mfkit_array *weights, int32_t times_sensitivity, double *loss,
+                                           const mfkit_array *grad);
+/* inverse_as_streaming_matrix: C^{-1} for C = T(c) as a streaming matrix (a new handle in *out;
+ * free with mfkit_sm_free). With column_normalize_for_n (NULL: none; else n >= 1), c is cut to
+ * n and C is T(c)'s n x n block with every column divided by its norm: row t of C^{-1} is
+ * scaled by ||c[:n - t]|| (by |c_0| past row n). A step costs (b - 1) multiply-adds per
+ * element and keeps b - 1 slices of state (a ring); slices keep their dtype. O(b) to make. */
+MFKIT_API mfkit_status mfkit_toeplitz_inverse(const mfkit_array *coef, const int64_t *column_normalize_for_n,
+                                              mfkit_streaming_matrix **out);
+/* optimize_banded_toeplitz: minimizes the loss (times_sensitivity, prefix sums; reduction and
+ * weights as for mfkit_toeplitz_loss, weights of length n) over b = bands >= 1 coefficients by
+ * L-BFGS (float64) for at most max_steps >= 0 steps from strategy_coef (NULL:
+ * optimal_max_error_strategy_coefs(bands); else of length bands, coef[0] != 0), writing the
+ * result with unit norm into out (shape (bands,)). callback (may be NULL) runs after every
+ * step with `user`; a nonzero return stops early. The loss is invariant to the scale of c, so
+ * L-BFGS runs on c / c[0] (b - 1 unknowns); the result keeps the sign of the start's c[0].
+ * Time per step: one or two loss-and-gradient evaluations, O(T b + n) each (see
+ * mfkit_toeplitz_loss); memory 2 n + O(b) doubles. */
+MFKIT_API mfkit_status mfkit_toeplitz_optimize(int64_t n, int64_t bands, const mfkit_array *strategy_coef,
+                                               int64_t max_steps, mfkit_reduction reduction, const mfkit_array *weights,
+                                               mfkit_optimize_callback callback, void *user, const mfkit_array *out);
+/* The total noise multiplier of amplified BandMF with `bands` bands (jax_privacy's
+ * _AmplifiedBandMFHelper.total_noise_multiplier): the sigma at which k = ceil(n / bands)
+ * compositions of the Gaussian mechanism Poisson-subsampled at q = batch_size /
+ * floor(dataset_size / bands) are (epsilon, delta)-DP under RDP accounting (dp_accounting's
+ * default orders), calibrated in [0.01, floor(100 sqrt(batch_size))] to 1e-6, into *out.
+ * 1 <= batch_size <= dataset_size, epsilon >= 0, 0 <= delta <= 1. Time: about 40 RDP curves. */
+MFKIT_API mfkit_status mfkit_toeplitz_amplified_noise_multiplier(int64_t n, int64_t dataset_size, int64_t batch_size,
+                                                                 int64_t bands, double epsilon, double delta,
+                                                                 double *out);
+/* optimize_coefs_for_amplifications: for every b among the divisors of dataset_size up to
+ * max_bands = dataset_size / expected_batch_size, optimizes b coefficients
+ * (mfkit_toeplitz_optimize, max_steps, reduction) and picks the one with the least amplified
+ * loss sqrt(loss) * sigma(b) / expected_batch_size; writes its b to *bands, its coefficients
+ * (unit norm) to out[:b] (out 1-D with at least max_bands entries; the rest zeroed) and the
+ * noise's standard deviation sigma(b) to *stddev. Time: one optimization and calibration per
+ * divisor. */
+MFKIT_API mfkit_status mfkit_toeplitz_optimize_for_amplifications(int64_t n, int64_t dataset_size,
+                                                                  int64_t expected_batch_size, double epsilon,
+                                                                  double delta, int64_t max_steps,
+                                                                  mfkit_reduction reduction, const mfkit_array *out,
+                                                                  int64_t *bands, double *stddev);
+
+
+
 /* ---------------------------------------------------------------- optimization (mfkit_lbfgs_*) */
 
 /* The L-BFGS minimizer behind mfkit_banded_optimize (a general minimizer), for a caller's own

@@ -149,15 +149,20 @@ func store<T>(_ out: UnsafeMutablePointer<T>?, _ name: String = "out", _ value: 
     out.pointee = try value()
 }
 
-/// The reduction of a code (MFKIT_REDUCTION_*), with its weights for MFKIT_REDUCTION_WEIGHTS.
-func reduction(_ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?, _ n: Int) throws -> ErrorReduction {
+/// The reduction of a code (MFKIT_REDUCTION_*), with its weights for MFKIT_REDUCTION_WEIGHTS
+/// (of length n when given; otherwise 1-D and finite, their length checked by MFKit).
+func reduction(_ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?, _ n: Int?) throws -> ErrorReduction {
     switch Int(code) {
     case MFKIT_REDUCTION_MEAN: return .mean
     case MFKIT_REDUCTION_MAX: return .max
     case MFKIT_REDUCTION_LAST: return .last
     case MFKIT_REDUCTION_WEIGHTS:
         guard weights != nil else { throw MFError.invalidArgument("reduction is MFKIT_REDUCTION_WEIGHTS but weights is NULL") }
-        return try .weights(try array(weights, "weights"), n: n)
+        let w = try array(weights, "weights")
+        if let n { return try .weights(w, n: n) }
+        let values = try w.readVector("weights")
+        try Check.finite(values, "weights")
+        return .weights(values)
     default:
         throw MFError.invalidArgument("unknown reduction code \(code) (0 mean, 1 max, 2 last, 3 weights)")
     }

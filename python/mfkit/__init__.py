@@ -3,7 +3,7 @@ parametric matrix models, computed by a Swift library (libmfkit.so).
 
 Modules keep the names of the libraries they overlap with: `mfkit.streaming_matrix` follows
 `jax_privacy.matrix_factorization.streaming_matrix`; `mfkit.banded`, `mfkit.optimization` and
-`mfkit.sensitivity` and `mfkit.dense` its modules of those names;
+`mfkit.sensitivity`, `mfkit.toeplitz` and `mfkit.dense` its modules of those names;
 `mfkit.pmm` follows parametricmatrixmodels' modules; `mfkit.kron` holds Kronecker sums.
 
 The workflow around them: `mfkit.noise` (correlated noise for a training loop),
@@ -16,6 +16,7 @@ from . import _ffi  # loads the library, reads include/mfkit.h and checks the ve
 from ._ffi import num_threads, set_num_threads, lapack_library, Unavailable
 from . import streaming_matrix
 from . import banded
+from . import toeplitz
 from . import optimization
 from . import sensitivity
 from . import dense
@@ -30,7 +31,8 @@ from .streaming_matrix import StreamingMatrix, Stream
 #: MFKit's version, from the header's MFKIT_VERSION_* macros (the library reports the same).
 __version__ = _ffi.VERSION
 
-__all__ = ["streaming_matrix", "banded", "optimization", "sensitivity", "dense", "kron", "pmm", "StreamingMatrix", "Stream",
+__all__ = ["streaming_matrix", "banded", "toeplitz", "optimization", "sensitivity", "dense", "kron", "pmm",
+           "StreamingMatrix", "Stream",
            "num_threads", "set_num_threads", "lapack_library", "Unavailable", "__version__",
            "noise", "accounting", "plot", "interop"]
 

@@ -44,7 +44,8 @@ __all__ = [
 
 # A matrix remembers how it was built, so that it can be built again (pickle, copy): a recipe
 # is a tuple, ("identity",), ("prefix_sum",), ("diagonal", d), ("momentum_sgd_matrix", mu, lr),
-# ("banded_inverse", params) or ("product", A, B) for A @ B (B applied first). Arrays in a
+# ("banded_inverse", params), ("toeplitz_inverse", coef, column_normalize_for_n or None) or
+# ("product", A, B) for A @ B (B applied first). Arrays in a
 # recipe are read-only float64 copies; products share their operands' recipes (a DAG).
 
 
@@ -118,6 +119,9 @@ def _factor_handle(entry: tuple, built: List[Tuple[tuple, ctypes.c_void_p]]) -> 
             return _ffi.new_handle("mfkit_banded_inverse", strategy, function=function)
         finally:
             _ffi.lib.mfkit_banded_free(strategy)
+    if kind == "toeplitz_inverse":
+        n = None if entry[2] is None else ctypes.byref(ctypes.c_int64(entry[2]))
+        return _ffi.new_handle("mfkit_toeplitz_inverse", _ffi.describe(entry[1], "coef"), n, function=function)
     if kind == "product":
         return _ffi.new_handle("mfkit_sm_multiply", built[entry[1]][1], built[entry[2]][1], function=function)
     raise ValueError(f"StreamingMatrix: unknown factor {kind!r} in a pickled matrix")

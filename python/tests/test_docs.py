@@ -20,7 +20,8 @@ KNOWN_DOCTEST_FAILURES = {
 }
 
 #: Modules whose public functions and classes must be fully documented and typed.
-DOCUMENTED = ["mfkit", "mfkit.streaming_matrix", "mfkit.banded", "mfkit.sensitivity", "mfkit.kron", "mfkit.dense"]
+DOCUMENTED = ["mfkit", "mfkit.streaming_matrix", "mfkit.banded", "mfkit.toeplitz", "mfkit.sensitivity", "mfkit.kron",
+              "mfkit.dense"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -41,8 +41,11 @@ DELIBERATE = {
 #: Defects this run found in modules owned elsewhere, tolerated here until they are fixed
 #: (then remove the entry): qualified-name prefix -> (exception type, message fragment).
 KNOWN_DEFECTS = {
-    # float(smoothing) / float(init_magnitude) of 10**400 in the constructors and set_hyperparameters.
-    "mfkit.pmm.": (OverflowError, "too large to convert to float"),
+    # Found once mfkit.toeplitz joined the run (its targets shift the random cases of the
+    # modules after it): a Python int beyond float range in the features, and allocations of
+    # huge sizes that fail with an empty MemoryError message.
+    "mfkit.pmm.Model.predict": (OverflowError, "too large to convert to float"),
+    "mfkit.noise.CorrelatedNoise": (MemoryError, ""),
 }
 
 # PMM modules: set_precision before compile raises RuntimeError, as parametricmatrixmodels'; a
@@ -193,6 +196,9 @@ def good(qual, name, annotation, self_obj):
         "matrix_size": 3, "rank": 2, "smoothing": 0.1, "init_magnitude": 0.01, "bias_term": True, "flatten": False,
         "rng": 0, "input_shape": (2,), "input_NF": np.ones((4, 2)), "training": False, "state": (), "prec": 64,
         "hyperparameters": {"smoothing": 0.2}, "out": None,
+        "coef": [1.0, 0.5], "strategy_coef": [1.0, 0.5, 0.25], "noising_coef": None, "workload_coef": None,
+        "lhs_coef": [1.0, 0.5], "rhs_coef": [2.0, 0.25], "rhs": np.ones((6, 3)), "column_normalize_for_n": None,
+        "dataset_size": 12, "expected_batch_size": 3, "epsilon": 2.0, "delta": 1e-6,
     }
     value = table.get(name)
     return value() if callable(value) and name != "loss_fn" else value
@@ -283,7 +289,8 @@ def run_case(qual, make, rng, failures, log, index):
         fn(*args, **kwargs)
         return True
     except (ValueError, TypeError, MemoryError) as exc:
-        if not str(exc):
+        known = [v for k, v in KNOWN_DEFECTS.items() if qual.startswith(k) and isinstance(exc, v[0]) and not v[1]]
+        if not str(exc) and not known:
             failures.append(f"{qual}: {type(exc).__name__} without a message")
     except Exception as exc:  # noqa: BLE001 - what the fuzz run looks for
         allowed = [DELIBERATE.get(qual)] + [v for k, v in KNOWN_DEFECTS.items() if qual.startswith(k)]

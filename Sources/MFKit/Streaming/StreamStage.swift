@@ -16,6 +16,14 @@ public protocol StreamStage: Sendable {
                _ state: UnsafeMutablePointer<Float>, _ stateStride: Int)
     func apply(step t: Int, _ v: UnsafeMutablePointer<Double>, _ count: Int,
                _ state: UnsafeMutablePointer<Double>, _ stateStride: Int)
+    /// The widest piece (in elements of `itemSize` bytes) `multiply` should cut a slice into for
+    /// this stage: a stage with much state per element asks for narrow pieces, so that the state
+    /// of a piece stays in the L1 cache across steps. Default: `pieceWidth`.
+    func preferredPieceWidth(itemSize: Int) -> Int
+}
+
+extension StreamStage {
+    public func preferredPieceWidth(itemSize: Int) -> Int { pieceWidth }
 }
 
 /// Applies `stage` at step t to a piece of type T: the stage's Float or Double entry point,

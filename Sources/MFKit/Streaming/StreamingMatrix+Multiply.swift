@@ -2,7 +2,7 @@ extension StreamingMatrix {
     /// out = A x for x of shape (n, ...) (`multiply_array`): out[t] = (A x)[t].
     ///
     /// `out` may be `x` itself (in place); any other overlap is refused. Both may have any
-    /// strides. Each slice is cut into pieces of ~2K elements; a piece runs through all n steps
+    /// strides. Each slice is cut into pieces of ~2K elements (fewer for stages with much state); a piece runs through all n steps
     /// with its state in cache, so x and out are each streamed through memory once, and pieces
     /// are spread over the cores.
     /// Time O(n m s) for m elements per slice and s stages; memory O(2K (s + 1)) per thread.
@@ -20,10 +20,10 @@ extension StreamingMatrix {
         let xRow = x.strides[0] / size, oRow = out.strides[0] / size
         let xBase = x.pointer(T.self), oBase = out.pointer(T.self)
         let pipeline = Pipeline(self)
-        let length = lines.length, perLine = (length + pieceWidth - 1) / pieceWidth
+        let width = pipeline.pieceWidth(itemSize: size)
+        let length = lines.length, perLine = (length + width - 1) / width
         let pieces = lines.lineCount * perLine
         parallelFor(pieces, work: x.count * Swift.max(1, stages.count)) { _, range in
-            let width = pieceWidth
             let state = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, pipeline.stateCount * width))
             let buffer = UnsafeMutablePointer<T>.allocate(capacity: width)
             defer { state.deallocate(); buffer.deallocate() }

@@ -93,6 +93,11 @@ struct Pipeline {
         stateCount = total
     }
 
+    /// The piece width `multiply` uses: the narrowest any stage asks for (64 to `pieceWidth`).
+    func pieceWidth(itemSize: Int) -> Int {
+        stages.reduce(MFKit.pieceWidth) { Swift.max(64, Swift.min($0, $1.preferredPieceWidth(itemSize: itemSize))) }
+    }
+
     /// Step t over `n` elements of v; the piece's state buffers are `state + k * stride`.
     @inline(__always)
     func step<T: RealScalar>(_ t: Int, _ v: UnsafeMutablePointer<T>, _ n: Int,
