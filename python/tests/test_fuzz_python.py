@@ -41,8 +41,6 @@ DELIBERATE = {
 #: Defects this run found in modules owned elsewhere, tolerated here until they are fixed
 #: (then remove the entry): qualified-name prefix -> (exception type, message fragment).
 KNOWN_DEFECTS = {
-    # np.array(params, float64) with a Python int beyond float range (params=[10**400]).
-    "mfkit.optimization.optimize": (OverflowError, "too large to convert to float"),
 }
 
 # PMM modules: set_precision before compile raises RuntimeError, as parametricmatrixmodels'; a
