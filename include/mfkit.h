@@ -237,10 +237,24 @@ enum {
     MFKIT_REDUCTION_WEIGHTS = 3
 };
 
-/* Called by mfkit_banded_optimize after every step with the step index (from 0), the loss and
- * the gradient's norm; a nonzero return stops the optimization (the result so far is returned
- * with MFKIT_OK). */
+/* Called by the optimizers (mfkit_banded_optimize, mfkit_lbfgs_minimize) after every accepted
+ * step with the step index (from 0), the loss and the gradient's norm; a nonzero return stops
+ * the optimization (the result so far is returned with MFKIT_OK and MFKIT_STOP_CALLBACK). */
 typedef int (*mfkit_optimize_callback)(void *user, int64_t step, double loss, double grad_norm);
+
+/* Why an optimizer stopped (written to its *stop). Only the two tolerances mean convergence;
+ * a stall is not convergence. */
+typedef int32_t mfkit_stop_reason;
+enum {
+    MFKIT_STOP_MAX_STEPS = 0,          /* max_steps steps were taken                              */
+    MFKIT_STOP_GRADIENT_TOLERANCE = 1, /* converged: max_i |grad_i| <= gtol                       */
+    MFKIT_STOP_LOSS_TOLERANCE = 2,     /* converged: (f_prev - f) / max(|f_prev|, |f|, 1) <= ftol */
+    MFKIT_STOP_CALLBACK = 3,           /* the callback returned nonzero                           */
+    MFKIT_STOP_LINE_SEARCH = 4,        /* stalled: no step along the L-BFGS or steepest-descent
+                                          direction decreases the loss (at machine precision)     */
+    MFKIT_STOP_NON_FINITE = 5          /* the loss or gradient at the start is not finite; no
+                                          step was taken                                          */
+};
 
 /* A strategy from params, shape (n, b), 1 <= b <= n; values finite and params[j, 0] != 0
  * (else MFKIT_ERR_NUMERICAL: C would be singular). params is copied; writes a new handle to
@@ -279,30 +293,46 @@ MFKIT_API mfkit_status mfkit_banded_minsep_sensitivity_squared(const mfkit_bande
 /* Per-query squared errors e_t = ||(A C^{-1})[t, :n]||^2 into out, shape (n,), float32 or
  * float64. a is the workload (NULL: prefix sum), built from prefix sums, momentum, diagonals
  * and the identity (anything else, e.g. a banded inverse, is MFKIT_ERR_INVALID_ARGUMENT).
- * Covariance recursion: time O(n (b - 1 + q)^2) for a workload state of q numbers (prefix sum
- * 1, momentum 2), memory O((b + q)^2). */
+ * Covariance recursion on C's unit columns (so the scale of params does not matter): time
+ * O(n (b - 1 + q)^2) for a workload state of q numbers (prefix sum 1, momentum 2), memory
+ * O((b + q)^2). It keeps an estimate of its own rounding error; where that passes 1e-9 (C
+ * close to singular: a column's diagonal small next to its other entries, so that A C^{-1} is
+ * small only by cancellation) the errors are recomputed by a square-root recursion (about 4x
+ * the time, memory O((b + q)^2)), as accurate as streaming the rows of A C^{-1}; where even
+ * that estimate passes 1e-6, MFKIT_ERR_NUMERICAL (no wrong value is returned). */
 MFKIT_API mfkit_status mfkit_banded_per_query_error(const mfkit_banded *strategy, const mfkit_streaming_matrix *a,
                                           const mfkit_array *out);
 /* The loss (a reduction of the per-query errors, see MFKIT_REDUCTION_*; weights is read only
  * for MFKIT_REDUCTION_WEIGHTS) into *loss and, if grad is not NULL, its gradient with respect
- * to params into grad, shape (n, b), float32 or float64 (zero on the lower-right triangle).
- * Without grad: time n (b - 1 + q)^2. With grad, an adjoint recursion with checkpoints: time
- * about 5 n (b - 1 + q)^2 (the checkpoint recomputation runs on a second core); memory
- * O(n + sqrt(n) (b + q)^2). weights (length n, finite) may be float32 or float64. */
+ * to params into grad, shape (n, b), float32 or float64 (zero on the lower-right triangle,
+ * orthogonal to every row of params: the loss does not depend on a column's scale).
+ * Without grad: as mfkit_banded_per_query_error. With grad, an adjoint recursion with
+ * checkpoints: time about 5 n (b - 1 + q)^2 (the checkpoint recomputation runs on a second
+ * core); memory O(n b + sqrt(n) (b + q)^2); MFKIT_ERR_NUMERICAL where the loss's estimated
+ * relative rounding error passes 1e-6 (C too close to singular for a trustworthy gradient).
+ * weights (length n, finite) may be float32 or float64. */
 MFKIT_API mfkit_status mfkit_banded_loss(const mfkit_banded *strategy, const mfkit_streaming_matrix *a, mfkit_reduction reduction,
                                const mfkit_array *weights, double *loss, const mfkit_array *grad);
-/* Optimizes a strategy for workload a (NULL: prefix sum) by L-BFGS (memory 10, backtracking
- * line search, float64) from initial (NULL: mfkit_banded_default(n, bands); else its shape must
- * be (n, bands)), for at most max_steps steps, minimizing the reduction of the per-query
- * errors (weights as for mfkit_banded_loss), 1 <= bands <= n, max_steps >= 0. callback (may be
- * NULL) runs after every step with `user`; a nonzero return stops early. Writes the best
- * strategy found to *out (a new handle; initial stays valid). Time per step: one or two loss
- * evaluations (O(n (b + q)^2) each) plus O(10 n b); memory O(sqrt(n) (b + q)^2 + 25 n b)
- * doubles (fewer L-BFGS pairs when 10 would pass 1 GB). */
+/* Optimizes a strategy for workload a (NULL: prefix sum) by L-BFGS (see mfkit_lbfgs_minimize;
+ * memory 10, every column of the strategy kept at unit norm, float64) from initial (NULL:
+ * mfkit_banded_default(n, bands); else its shape must be (n, bands)), for at most max_steps
+ * steps, minimizing the reduction of the per-query errors (weights as for mfkit_banded_loss),
+ * 1 <= bands <= n, max_steps >= 0. gtol, ftol >= 0 are the convergence tolerances of
+ * mfkit_lbfgs_minimize (0: run until max_steps or a stall). Points where the loss cannot be
+ * evaluated accurately (C too close to singular) are avoided by the line search; a start
+ * where it cannot is MFKIT_ERR_NUMERICAL. callback (may be NULL) runs after every step with
+ * `user`; a nonzero return stops early. Writes the best strategy found to *out (a new handle;
+ * initial stays valid) and, where not NULL, the steps taken, the loss evaluations (each with
+ * its gradient), the final loss, its gradient's norm and why the run stopped
+ * (MFKIT_STOP_*). Time per step: usually one loss-and-gradient evaluation
+ * (O(n (b + q)^2)) plus O(10 n b); memory O(sqrt(n) (b + q)^2 + 26 n b) doubles (fewer
+ * L-BFGS pairs when 10 would pass 1 GB). */
 MFKIT_API mfkit_status mfkit_banded_optimize(int64_t n, int64_t bands, const mfkit_banded *initial,
                                    const mfkit_streaming_matrix *a, int64_t max_steps, mfkit_reduction reduction,
-                                   const mfkit_array *weights, mfkit_optimize_callback callback, void *user,
-                                   mfkit_banded **out);
+                                   const mfkit_array *weights, double gtol, double ftol,
+                                   mfkit_optimize_callback callback, void *user, mfkit_banded **out,
+                                   int64_t *steps, int64_t *evaluations, double *loss, double *grad_norm,
+                                   mfkit_stop_reason *stop);
 
 
 /* ---------------------------------------------------------------- Toeplitz strategies (mfkit_toeplitz_*) */
@@ -578,21 +608,33 @@ MFKIT_API mfkit_status mfkit_blt_optimize(int64_t n, int64_t min_sep, const int6
 
 /* ---------------------------------------------------------------- optimization (mfkit_lbfgs_*) */
 
-/* The L-BFGS minimizer behind mfkit_banded_optimize (a general minimizer), for a caller's own differentiable loss
- * (Python: mfkit.optimization.optimize). objective(user, x, grad, n) returns the loss at x (n
- * contiguous doubles) and, when grad is not NULL, writes the gradient into grad; a non-finite
- * return marks x as inadmissible (the line search backs off). x (float64, any shape and
- * strides, not empty) holds the start and receives the result (only on success; the result so
- * far when the callback stops the run). max_steps >= 0; memory >= 1 pairs; callback (may be
- * NULL) runs after every accepted step with the step index, loss and gradient norm, and
- * stops the run by returning nonzero; user is passed to both functions. *steps and *loss
- * (may be NULL) receive the steps taken and the final loss. MFKIT_ERR_NUMERICAL if the loss
- * at the start is not finite. Time per step: one or two objective calls plus O(memory n);
- * memory (2 memory + 5) n doubles. */
+/* The L-BFGS minimizer behind mfkit_banded_optimize (a general minimizer), for a caller's own
+ * differentiable loss (Python: mfkit.optimization.optimize). objective(user, x, grad, n)
+ * returns the loss at x (n contiguous doubles) and, when grad is not NULL, writes the gradient
+ * into grad (this minimizer always asks for it); a non-finite return marks x as inadmissible
+ * (the line search backs off). x (float64, any shape and strides, not empty) holds the start
+ * and receives the result (only on success; the result so far when the callback stops the
+ * run). Each step: the two-loop recursion over the last `memory` (>= 1) pairs, then a line
+ * search for the strong Wolfe conditions (More-Thuente, c1 = 1e-4, c2 = 0.9, at most 20
+ * evaluations). Stops after max_steps (>= 0) steps, or when max_i |grad_i| <= gtol, or when a
+ * step's relative decrease (f_prev - f) / max(|f_prev|, |f|, 1) <= ftol (ftol = 0: off), or
+ * when the callback returns nonzero, or when no step decreases the loss any more (a stall,
+ * not convergence); gtol, ftol >= 0. invariant_block = B > 0 declares that the loss does
+ * not change when any block of B consecutive entries of x is multiplied by a positive number
+ * (the last block may be shorter): every block is then kept at unit norm after each step,
+ * with the stored pairs carried into the rescaled coordinates (x is returned so rescaled);
+ * 0 declares nothing. callback (may be NULL) runs after every accepted step; user is passed
+ * to both functions. Where not NULL: *steps, *evaluations, *loss, *grad_norm (2-norm) and
+ * *stop (MFKIT_STOP_*) receive the steps taken, the objective calls, the final loss and
+ * gradient norm, and why the run ended; a non-finite loss or gradient at the start is
+ * MFKIT_OK with MFKIT_STOP_NON_FINITE (x unchanged but for the rescaling). Time per step:
+ * usually one objective call, plus O(memory n); memory (2 memory + 6) n doubles. */
 typedef double (*mfkit_objective)(void *user, const double *x, double *grad, int64_t n);
 MFKIT_API mfkit_status mfkit_lbfgs_minimize(const mfkit_array *x, mfkit_objective objective,
                                             mfkit_optimize_callback callback, void *user, int64_t max_steps,
-                                            int64_t memory, int64_t *steps, double *loss);
+                                            int64_t memory, double gtol, double ftol, int64_t invariant_block,
+                                            int64_t *steps, int64_t *evaluations, double *loss, double *grad_norm,
+                                            mfkit_stop_reason *stop);
 
 /* ---------------------------------------------------------------- sensitivity of dense strategies (mfkit_sens_*) */
 /*

@@ -102,15 +102,20 @@ public func mfkit_banded_loss(_ h: OpaquePointer?, _ a: OpaquePointer?, _ code: 
 @c @implementation
 public func mfkit_banded_optimize(_ n: Int64, _ bands: Int64, _ initial: OpaquePointer?, _ a: OpaquePointer?,
                                   _ maxSteps: Int64, _ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?,
+                                  _ gtol: Double, _ ftol: Double,
                                   _ callback: mfkit_optimize_callback?, _ user: UnsafeMutableRawPointer?,
-                                  _ out: UnsafeMutablePointer<OpaquePointer?>?) -> mfkit_status {
+                                  _ out: UnsafeMutablePointer<OpaquePointer?>?, _ steps: UnsafeMutablePointer<Int64>?,
+                                  _ evaluations: UnsafeMutablePointer<Int64>?, _ loss: UnsafeMutablePointer<Double>?,
+                                  _ gradNorm: UnsafeMutablePointer<Double>?,
+                                  _ stop: UnsafeMutablePointer<mfkit_stop_reason>?) -> mfkit_status {
     exported {
         guard out != nil else { throw MFError.invalidArgument("out is a null pointer") }
         let start = initial == nil ? nil : try strategy(initial, "C")
         let (w, red) = (try workload(a), try reduction(code, weights, Int(n)))
-        let (result, _) = try ColumnNormalizedBanded.optimize(
+        let (strategy, result) = try ColumnNormalizedBanded.optimize(
             n: Int(n), bands: Int(bands), initial: start, workload: w, maxSteps: Int(maxSteps), reduction: red,
-            callback: { step, loss, gnorm in callback.map { $0(user, Int64(step), loss, gnorm) != 0 } ?? false })
-        try storeHandle(out) { result }
+            gradientTolerance: gtol, lossTolerance: ftol, callback: stepCallback(callback, user))
+        try storeHandle(out) { strategy }
+        report(result, steps: steps, evaluations: evaluations, loss: loss, gradNorm: gradNorm, stop: stop)
     }
 }

@@ -1,6 +1,7 @@
 /* C test of the banded-strategy ABI: construction, materialize vs the params layout, the
  * inverse against C (C * C^{-1} z = z), per-query error against streaming A C^{-1}, the gradient
- * against central differences, optimize with a stopping callback, sensitivity, and errors. */
+ * against central differences, near-singular and extremely scaled strategies, sensitivity, and
+ * errors. (Optimization: test_optimization.c.) */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,25 +22,6 @@ static mfkit_array mat(double *data, int64_t r, int64_t c) {
 
 #define N 12
 #define B 3
-
-static int stop_after_two(void *user, int64_t step, double loss, double grad_norm) {
-    int *calls = (int *)user;
-    (*calls)++;
-    (void)loss; (void)grad_norm;
-    return step >= 1;
-}
-
-/* f(x) = sum_i (i + 1) (x_i - i)^2, minimized at x_i = i. */
-static double quadratic(void *user, const double *x, double *grad, int64_t n) {
-    (void)user;
-    double f = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = x[i] - (double)i;
-        f += (double)(i + 1) * d * d;
-        if (grad) grad[i] = 2.0 * (double)(i + 1) * d;
-    }
-    return f;
-}
 
 static double loss_of(double *params, mfkit_streaming_matrix *a) {
     mfkit_banded *s = NULL; double loss = NAN;
@@ -121,41 +103,68 @@ int main(void) {
     }
     CHECK(maxerr < 1e-7 * gmax, "gradient vs finite differences: %g (max %g)", maxerr, gmax);
 
-    /* optimize: the callback stops after two steps; the loss does not increase */
-    int calls = 0;
-    mfkit_banded *opt = NULL, *def = NULL;
-    CHECK(mfkit_banded_optimize(N, B, NULL, NULL, 50, MFKIT_REDUCTION_MEAN, NULL, stop_after_two, &calls, &opt) == MFKIT_OK,
-          "optimize: %s", mfkit_last_error());
-    CHECK(calls == 2, "callback called %d times", calls);
-    double l0 = 0, l1 = 0;
-    mfkit_banded_default(N, B, &def);
-    mfkit_banded_loss(def, NULL, MFKIT_REDUCTION_MEAN, NULL, &l0, NULL);
-    mfkit_banded_loss(opt, NULL, MFKIT_REDUCTION_MEAN, NULL, &l1, NULL);
-    CHECK(l1 < l0, "optimize did not decrease the loss: %g >= %g", l1, l0);
+    mfkit_banded *def = NULL;
+    CHECK(mfkit_banded_default(N, B, &def) == MFKIT_OK, "default: %s", mfkit_last_error());
 
-    /* the L-BFGS minimizer on a caller's loss, x of shape (2, 3) written in place */
-    double x[6] = {0};
-    mfkit_array xa = mat(x, 2, 3);
-    int64_t steps = -1; double fmin = -1;
-    CHECK(mfkit_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 5, &steps, &fmin) == MFKIT_OK,
-          "lbfgs: %s", mfkit_last_error());
-    for (int i = 0; i < 6; i++) CHECK(fabs(x[i] - i) < 1e-8, "lbfgs x[%d] = %g", i, x[i]);
-    CHECK(steps > 0 && fmin < 1e-12, "lbfgs steps %lld loss %g", (long long)steps, fmin);
-    CHECK(mfkit_lbfgs_minimize(&xa, NULL, NULL, NULL, 100, 5, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
-          "NULL objective accepted");
-    CHECK(mfkit_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, 0, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT,
-          "memory 0 accepted");
-    /* a memory far beyond the step count is clamped (it used to abort allocating memory x N) */
-    for (int i = 0; i < 6; i++) x[i] = 0;
-    CHECK(mfkit_lbfgs_minimize(&xa, quadratic, NULL, NULL, 100, INT64_MAX, &steps, &fmin) == MFKIT_OK,
-          "lbfgs huge memory: %s", mfkit_last_error());
-    for (int i = 0; i < 6; i++) CHECK(fabs(x[i] - i) < 1e-8, "lbfgs huge memory x[%d] = %g", i, x[i]);
-    /* an array updated in place must not overlap itself (a zero stride used to be accepted) */
-    double one = 5.0;
-    mfkit_array x_bcast = {&one, MFKIT_FLOAT64, 2, {2, 3}, {0, 0}};
-    CHECK(mfkit_lbfgs_minimize(&x_bcast, quadratic, NULL, NULL, 10, 5, NULL, NULL) == MFKIT_ERR_INVALID_ARGUMENT
-          && one == 5.0, "self-overlapping x accepted");
-    CHECK(strstr(mfkit_last_error(), "overlaps itself") != NULL, "message: %s", mfkit_last_error());
+    /* near-singular strategies: params [[1, 1], [d, 1], [1, 0]] have the last error
+     * (sqrt(2) - x1)^2 + x1^2 + 1 with x1 = d / (sqrt(1 + d^2) + 1), close to 3, although C^{-1}
+     * has entries of size 1/d (A C^{-1} is small only by cancellation); accurate to about
+     * 1e-16 / d, as streaming the rows of A C^{-1} */
+    double tiny_diag[] = {1e-4, 1e-8, 1e-10};
+    for (int k = 0; k < 3; k++) {
+        double d = tiny_diag[k], x1 = d / (sqrt(1 + d * d) + 1), exact = (sqrt(2) - x1) * (sqrt(2) - x1) + x1 * x1 + 1;
+        double sp[6] = {1, 1, d, 1, 1, 0}, e3[3];
+        mfkit_array spa = mat(sp, 3, 2), e3a = vec(e3, 3);
+        mfkit_banded *ns = NULL;
+        CHECK(mfkit_banded_create(&spa, &ns) == MFKIT_OK, "create near-singular: %s", mfkit_last_error());
+        CHECK(mfkit_banded_per_query_error(ns, NULL, &e3a) == MFKIT_OK, "near-singular %g: %s", tiny_diag[k], mfkit_last_error());
+        CHECK(fabs(e3[2] - exact) < 1e-13 / d * exact && fabs(e3[0] - 2) < 1e-12,
+              "near-singular %g: last error %.17g, exact %.17g", d, e3[2], exact);
+        mfkit_banded_free(ns);
+    }
+    /* beyond all precision: refused, never a wrong value */
+    {
+        double sp[6] = {1, 1, 1e-14, 1, 1, 0}, e3[3] = {-1, -1, -1};
+        mfkit_array spa = mat(sp, 3, 2), e3a = vec(e3, 3);
+        mfkit_banded *ns = NULL;
+        mfkit_banded_create(&spa, &ns);
+        CHECK(mfkit_banded_per_query_error(ns, NULL, &e3a) == MFKIT_ERR_NUMERICAL && e3[2] == -1,
+              "1e-14 diagonal not refused (e = %g)", e3[2]);
+        CHECK(strstr(mfkit_last_error(), "too close to singular") != NULL, "message: %s", mfkit_last_error());
+        mfkit_banded_free(ns);
+    }
+    /* scale: params times 1e-200 or 1e200 are the same strategy (norms are scaled) */
+    double scales[] = {1e-200, 1e200};
+    for (int k = 0; k < 2; k++) {
+        double sp[N * B], es[N], cs[N * N], cref[N * N];
+        for (int i = 0; i < N * B; i++) sp[i] = params[i] * scales[k];
+        mfkit_array spa = mat(sp, N, B), esa = vec(es, N), csa = mat(cs, N, N), crefa = mat(cref, N, N);
+        mfkit_banded *ss = NULL;
+        CHECK(mfkit_banded_create(&spa, &ss) == MFKIT_OK, "create scaled: %s", mfkit_last_error());
+        CHECK(mfkit_banded_per_query_error(ss, NULL, &esa) == MFKIT_OK, "scaled error: %s", mfkit_last_error());
+        double worst = 0;
+        for (int i = 0; i < N; i++) worst = fmax(worst, fabs(es[i] - e[i]) / e[i]);
+        CHECK(worst < 1e-13, "scale %g: per_query_error off by %g", scales[k], worst);
+        mfkit_banded_materialize(ss, &csa);
+        mfkit_banded_materialize(s, &crefa);
+        worst = 0;
+        for (int i = 0; i < N * N; i++) worst = fmax(worst, fabs(cs[i] - cref[i]));
+        CHECK(worst < 1e-15, "scale %g: materialize off by %g", scales[k], worst);
+        mfkit_banded_free(ss);
+    }
+    /* a banded Toeplitz strategy with tiny coefficients is the same strategy */
+    {
+        double tc[3] = {1e-170, 0.5e-170, 0.25e-170}, uc[3] = {1, 0.5, 0.25}, pt[12], pu[12];
+        mfkit_array tca = vec(tc, 3), uca = vec(uc, 3), pta = mat(pt, 4, 3), pua = mat(pu, 4, 3);
+        mfkit_banded *t1 = NULL, *t2 = NULL;
+        CHECK(mfkit_banded_from_banded_toeplitz(4, &tca, &t1) == MFKIT_OK, "tiny coefs: %s", mfkit_last_error());
+        CHECK(mfkit_banded_from_banded_toeplitz(4, &uca, &t2) == MFKIT_OK, "coefs: %s", mfkit_last_error());
+        mfkit_banded_params(t1, &pta);
+        mfkit_banded_params(t2, &pua);
+        for (int i = 0; i < 12; i++) CHECK(fabs(pt[i] - pu[i]) < 1e-15, "tiny coefs params[%d] %g vs %g", i, pt[i], pu[i]);
+        mfkit_banded_free(t1); mfkit_banded_free(t2);
+    }
+
     /* huge bands: reported before the default coefficients are built (used to abort or crash) */
     mfkit_banded *huge = NULL;
     CHECK(mfkit_banded_default((int64_t)1 << 32, (int64_t)1 << 32, &huge) == MFKIT_ERR_OUT_OF_MEMORY && huge == NULL,
@@ -185,9 +194,10 @@ int main(void) {
     CHECK(strstr(mfkit_last_error(), "BandedInverseStage") != NULL, "message: %s", mfkit_last_error());
     CHECK(mfkit_banded_loss(s, NULL, 9, NULL, &loss, NULL) == MFKIT_ERR_INVALID_ARGUMENT, "bad reduction accepted");
     CHECK(mfkit_banded_loss(s, NULL, MFKIT_REDUCTION_WEIGHTS, NULL, &loss, NULL) == MFKIT_ERR_INVALID_ARGUMENT, "NULL weights accepted");
-    mfkit_banded_free(opt);
-    CHECK(mfkit_banded_per_query_error(opt, NULL, &ea) == MFKIT_ERR_INVALID_ARGUMENT, "freed handle accepted");
-    CHECK(mfkit_banded_optimize(N, N + 1, NULL, NULL, 5, 0, NULL, NULL, NULL, &bad) == MFKIT_ERR_INVALID_ARGUMENT, "bands > n accepted");
+    mfkit_banded *freed = NULL;
+    mfkit_banded_default(N, B, &freed);
+    mfkit_banded_free(freed);
+    CHECK(mfkit_banded_per_query_error(freed, NULL, &ea) == MFKIT_ERR_INVALID_ARGUMENT, "freed handle accepted");
 
     mfkit_banded_free(def);
     mfkit_sm_free(prod); mfkit_sm_free(ps); mfkit_sm_free(inv);

@@ -25,10 +25,18 @@ Differences on purpose:
   ValueError;
 - strategies pickle and copy (each copy owns its library handle) and compare equal when their
   params are equal;
-- `optimize` runs L-BFGS (memory 10) with a backtracking line search in float64; it accepts
+- `optimize` runs MFKit's L-BFGS (memory 10, strong Wolfe line search) in float64 with the
+  columns of C kept at unit norm; for 'max' it minimizes a log-sum-exp of the errors with a
+  decreasing temperature, for 'last' (or weights with zeros) the loss plus a vanishing
+  barrier -sum log C[j, j]^2 (such losses are least at singular strategies, which plain
+  descent approaches only slowly); tolerances `gtol`/`ftol` (default 0: every step, as
+  jax_privacy) and `return_info=True` (the stop reason) are added; it accepts
   `reduction_fn` = 'mean', 'max', 'last', np.mean, np.max, `lambda v: v[-1]`, or a vector of
   per-query weights; `callback` receives `CallbackArgs(step, loss, grad_norm)`; `progress=True`
-  shows a tqdm bar with the loss (printed lines without tqdm); Ctrl-C stops it and returns the best strategy so far.
+  shows a tqdm bar with the loss (printed lines without tqdm); Ctrl-C stops it and returns the
+  best strategy so far;
+- `per_query_error` and `loss_and_gradient` raise ValueError for a strategy too close to
+  singular to evaluate accurately (jax_privacy returns its value whatever its accuracy).
 """
 from __future__ import annotations
 
@@ -39,10 +47,10 @@ from typing import Any, Callable, Optional, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from . import _args, _ffi
+from . import _args, _ffi, optimization
 from ._handle import HandleOwner
 from ._progress import Progress
-from .optimization import CallbackArgs, interruptible
+from .optimization import CallbackArgs
 from .streaming_matrix import StreamingMatrix
 
 __all__ = [
@@ -373,7 +381,7 @@ def per_query_error(C: ColumnNormalizedBanded, A: Optional[StreamingMatrix] = No
     """Expected squared error of every query, e_t = ||(A C^{-1})[t, :n]||^2.
 
     Cost: time O(n (b + q)^2) for a workload state of q numbers (prefix sum 1, momentum 2);
-    memory O((b + q)^2).
+    memory O((b + q)^2); about 5x the time for a C close to singular (see Notes).
 
     Parameters
     ----------
@@ -393,17 +401,32 @@ def per_query_error(C: ColumnNormalizedBanded, A: Optional[StreamingMatrix] = No
     Raises
     ------
     ValueError
-        A holds a stage the error model does not know (e.g. a banded inverse).
+        A holds a stage the error model does not know (e.g. a banded inverse); C is too close
+        to singular for an accurate result (the message gives its smallest diagonal entry and
+        the estimated error).
     TypeError
         C is not a ColumnNormalizedBanded; A is not a StreamingMatrix.
     MemoryError
         The workload's per-step maps are too large.
+
+    Notes
+    -----
+    A covariance recursion on C's unit columns (so the scale of the params does not matter),
+    against O(n^2 b) for streaming n unit vectors. Where C is close to singular (a column's
+    diagonal small next to its other entries) A C^{-1} is small only by cancellation, which
+    the covariances cannot carry; the recursion estimates its own rounding error, and where
+    that passes 1e-10 the errors are recomputed by a square-root recursion, as accurate as
+    streaming the rows of A C^{-1}: about 1e-16 times the largest entries of C^{-1}. Beyond
+    1e-4 it raises instead of returning a wrong value.
 
     Examples
     --------
     >>> from mfkit import banded
     >>> banded.per_query_error(banded.ColumnNormalizedBanded([[1.0], [1.0]]))
     array([1., 2.])
+    >>> C = banded.ColumnNormalizedBanded([[1.0, 1.0], [1e-8, 1.0], [1.0, 0.0]])   # nearly singular
+    >>> [round(float(x), 6) for x in banded.per_query_error(C)[[0, 2]]]             # exact: 2 and 3
+    [2.0, 3.0]
     """
     C = _strategy(C, "per_query_error")
     out = np.empty(C.n, dtype=np.float64)
@@ -443,29 +466,33 @@ def loss_and_gradient(C: ColumnNormalizedBanded, A: Optional[StreamingMatrix] = 
                       reduction_fn: Union[str, Callable[[np.ndarray], Any], npt.ArrayLike] = "mean"
                       ) -> Tuple[float, np.ndarray]:
     """(loss, gradient): loss = reduction_fn(per_query_error(C, A)) and its gradient with
-    respect to C.params (n x b, zero on the lower-right triangle; for 'max' a subgradient at
-    the first arg-max).
+    respect to C.params.
 
     Cost: adjoint recursion, time about 5 n (b + q)^2 (the checkpoint recomputation on a
-    second core), memory O(sqrt(n) (b + q)^2).
+    second core), memory O(n b + sqrt(n) (b + q)^2).
 
     Parameters
     ----------
     C : ColumnNormalizedBanded
     A : StreamingMatrix, optional
-        The workload (default prefix_sum()).
+        The workload (default prefix_sum()), as for per_query_error.
     reduction_fn : 'mean', 'max', 'last', a callable recognized as one of them, or weights
-        A vector of n per-query weights gives loss = weights @ errors.
+        'max' gives a subgradient at the first arg-max; a vector of n per-query weights gives
+        loss = weights @ errors.
 
     Returns
     -------
     tuple of (float, numpy.ndarray)
-        The loss and its float64 (n, b) gradient.
+        The loss (computed as per_query_error's values are) and its float64 (n, b) gradient:
+        zero on the lower-right triangle and orthogonal to every row of params (the loss does
+        not depend on the scale of a column of C).
 
     Raises
     ------
     ValueError
-        An unknown reduction; weights of another length or not finite; an unsupported workload.
+        An unknown reduction; weights of another length or not finite; an unsupported
+        workload; a strategy too close to singular for a trustworthy gradient (estimated
+        relative rounding error above 1e-6; the message gives its smallest diagonal entry).
     TypeError
         C or A of the wrong type; weights not real numbers.
     MemoryError
@@ -474,9 +501,10 @@ def loss_and_gradient(C: ColumnNormalizedBanded, A: Optional[StreamingMatrix] = 
     Examples
     --------
     >>> from mfkit import banded
-    >>> loss, grad = banded.loss_and_gradient(banded.ColumnNormalizedBanded.default(8, 2))
-    >>> grad.shape
-    (8, 2)
+    >>> C = banded.ColumnNormalizedBanded.default(8, 2)
+    >>> loss, grad = banded.loss_and_gradient(C)
+    >>> grad.shape, bool(np.allclose(np.sum(grad * C.params, axis=1), 0))
+    ((8, 2), True)
     """
     C = _strategy(C, "loss_and_gradient")
     code, weights = _reduction(reduction_fn, C.n, "loss_and_gradient")
@@ -492,15 +520,17 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
              max_optimizer_steps: int = 100,
              reduction_fn: Union[str, Callable[[np.ndarray], Any], npt.ArrayLike] = "mean",
              scan_fn: Any = None, callback: Optional[Callable[[CallbackArgs], Any]] = None,
-             progress: Union[bool, int] = False) -> ColumnNormalizedBanded:
+             progress: Union[bool, int] = False, gtol: float = 0.0, ftol: float = 0.0,
+             return_info: bool = False
+             ) -> Union[ColumnNormalizedBanded, Tuple[ColumnNormalizedBanded, optimization.OptimizeInfo]]:
     """Optimizes a banded strategy for workload A by L-BFGS from C, minimizing reduction_fn of
     the per-query error, and returns the best strategy found.
 
     Ctrl-C stops the run and returns the best strategy so far (with a warning). Runs in float64.
 
-    Cost: per step one or two loss-and-gradient evaluations, O(n (b + q)^2) each, plus
-    O(10 n b) for L-BFGS; memory O(sqrt(n) b^2 + 25 n b) doubles (the L-BFGS memory shrinks
-    to stay under about 1 GB).
+    Cost: per step usually one loss-and-gradient evaluation, O(n (b + q)^2), plus O(10 n b)
+    for L-BFGS; memory O(sqrt(n) b^2 + 26 n b) doubles (the L-BFGS memory shrinks to stay
+    under about 1 GB).
 
     Parameters
     ----------
@@ -519,34 +549,66 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
     scan_fn : any
         Accepted for compatibility with jax_privacy and ignored.
     callback : callable, optional
-        callback(CallbackArgs(step, loss, grad_norm)) after every step; a true return stops.
+        callback(CallbackArgs(step, loss, grad_norm)) after every step, with the loss itself;
+        a true return stops.
     progress : bool or int
         True shows a tqdm bar with the loss (`tqdm.auto`: a widget in a notebook); without
         tqdm, printed lines every few steps; an int, a line every that many steps.
+    gtol, ftol : float, default 0
+        Converged when the largest gradient entry is at most `gtol`, or when a step's relative
+        decrease of the loss is at most `ftol`. With both 0, as jax_privacy, every step is
+        taken unless the run stalls (no step decreases the loss any more).
+    return_info : bool, default False
+        Also return an `optimization.OptimizeInfo` (stop reason, steps, evaluations, loss,
+        gradient norm).
 
     Returns
     -------
     ColumnNormalizedBanded
+        The strategy reached (the lowest loss found), with unit columns and a zero lower-right
+        triangle of params.
+    optimization.OptimizeInfo
+        Only with ``return_info=True``.
 
     Raises
     ------
     ValueError
-        n, bands or max_optimizer_steps out of range; C of another shape; an unknown reduction.
+        n, bands, max_optimizer_steps or a tolerance out of range; C of another shape; an
+        unknown reduction; a start whose loss cannot be computed accurately (C too close to
+        singular). Exceptions raised by the callback propagate.
     TypeError
         An argument of the wrong type.
     MemoryError
         n x bands or the error model's work space is too large.
 
+    Warns
+    -----
+    RuntimeWarning
+        When no step could be taken, and on Ctrl-C.
+
+    Notes
+    -----
+    The loss does not depend on the scale of a column of C, so its gradient is orthogonal to
+    every row of params and plain steps would make the rows grow; every row is kept at unit
+    norm after each step (L-BFGS's curvature pairs carried into the new coordinates) and the
+    initial inverse Hessian is scaled per row. 'max' is minimized through a log-sum-exp of the
+    errors with a decreasing temperature; 'last' (and weights with zeros) through the loss
+    plus a vanishing barrier -mu sum_j log C[j, j]^2 (see the README). Points whose loss cannot
+    be computed accurately (C close to singular) are inadmissible to the line search.
+
     Examples
     --------
     >>> from mfkit import banded
-    >>> C = banded.optimize(16, bands=2, max_optimizer_steps=5)
-    >>> C.params.shape
-    (16, 2)
+    >>> C, info = banded.optimize(64, bands=4, max_optimizer_steps=20, return_info=True)
+    >>> C.params.shape, info.stop, info.steps
+    ((64, 4), 'max_steps', 20)
+    >>> bool(banded.per_query_error(C).mean() < banded.per_query_error(banded.ColumnNormalizedBanded.default(64, 4)).mean())
+    True
     """
     n = _args.positive_int(n, "n", "optimize")
     bands = _args.positive_int(bands, "bands", "optimize")
     max_optimizer_steps = _args.steps_int(max_optimizer_steps, "optimize")
+    gtol, ftol = optimization.tolerance(gtol, "gtol", "optimize"), optimization.tolerance(ftol, "ftol", "optimize")
     init = None if C is None else _strategy(C, "optimize")._handle
     code, weights = _reduction(reduction_fn, n, "optimize")
     if isinstance(progress, (bool, np.bool_)):
@@ -555,33 +617,22 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
         progress = _args.integer(progress, "progress", "optimize", minimum=0, condition="a bool or an integer >= 0")
     bar = Progress(progress, max_optimizer_steps, "optimize")
     state = {"interrupted": False, "error": None}
-
-    def on_step(_user, step, loss, grad_norm):
-        try:
-            if state["interrupted"]:
-                return 1
-            bar.update(step, loss, grad_norm)
-            if callback is not None and callback(CallbackArgs(int(step), float(loss), float(grad_norm))):
-                return 1
-            return 0
-        except KeyboardInterrupt:
-            state["interrupted"] = True
-            return 1
-        except BaseException as exc:  # noqa: BLE001 - re-raised after the library returns
-            state["error"] = exc
-            return 1
-
-    c_callback = _ffi.OPTIMIZE_CALLBACK(on_step)
+    c_callback = optimization.step_callback(callback, state, bar.update)
     wdesc = None if weights is None else ctypes.byref(_ffi.describe(weights, "weights"))
     handle = ctypes.c_void_p()
-    with interruptible(state), bar:
+    report = optimization.Report()
+    with optimization.interruptible(state), bar:
         _ffi.call("mfkit_banded_optimize", n, bands, init, _workload(A, "optimize"), int(max_optimizer_steps),
-                  code, wdesc, c_callback, None, ctypes.byref(handle), function="optimize")
+                  code, wdesc, gtol, ftol, c_callback, None, ctypes.byref(handle), *report.pointers(),
+                  function="optimize")
     if state["error"] is not None:
         if handle.value:
             _ffi.lib.mfkit_banded_free(handle)
         raise state["error"]
     result = ColumnNormalizedBanded._from_handle(handle)
+    info = report.info(max_steps=max_optimizer_steps, gtol=gtol, ftol=ftol, interrupted=state["interrupted"])
     if state["interrupted"]:
         warnings.warn("optimize: interrupted; returning the best strategy so far", RuntimeWarning, stacklevel=2)
-    return result
+    else:
+        optimization.warn_unless_progress(info, "optimize")
+    return (result, info) if return_info else result

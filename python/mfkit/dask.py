@@ -184,7 +184,7 @@ class ShardedNoise:
         if not self.workers:
             raise ValueError("ShardedNoise: the cluster has no workers")
         self.shard_sizes = _noise.shard_sizes(size, len(self.workers) if shards is None else shards)
-        self.seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.seed = _noise.root_seed(seed, "ShardedNoise")
         seeds = _noise.shard_seeds(self.seed, len(self.shard_sizes))
         build = portable(noising)
         futures = [self.client.submit(_NoiseShard, build, s, stddev, seeds[i], self.dtype, actor=True,

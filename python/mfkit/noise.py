@@ -98,6 +98,26 @@ def shard_sizes(d: int, shards: Union[int, Sequence[int]]) -> list:
     return sizes
 
 
+#: The longest sequence of integers accepted as a seed.
+MAX_SEED_WORDS = 1024
+
+
+def root_seed(seed: Any, function: str) -> np.random.SeedSequence:
+    """The root SeedSequence of `seed`: None (fresh entropy), a non-negative integer, a short
+    sequence of non-negative integers, or a SeedSequence itself."""
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return seed if seed is not None else np.random.SeedSequence()
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (numbers.Integral, np.integer, list, tuple, np.ndarray)):
+        raise TypeError(f"{function}: seed must be None, a non-negative integer, a sequence of them or a "
+                        f"numpy.random.SeedSequence, got {type(seed).__name__}")
+    if not isinstance(seed, (numbers.Integral, np.integer)) and len(seed) > MAX_SEED_WORDS:
+        raise ValueError(f"{function}: a seed sequence may hold at most {MAX_SEED_WORDS} integers, got {len(seed)}")
+    try:
+        return np.random.SeedSequence(seed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{function}: seed is not usable as a numpy.random.SeedSequence entropy: {exc}") from None
+
+
 def shard_seeds(seed: Any, shards: int) -> list:
     """The seeds of `shards` shards: [SeedSequence(seed)] for one shard, else the children
     0 ... shards - 1 of the root SeedSequence(seed) (what `.spawn(shards)` gives on a fresh
@@ -124,7 +144,7 @@ def shard_seeds(seed: Any, shards: int) -> list:
     shards = _args.integer(shards, "shards", "shard_seeds", minimum=1, condition=f"between 1 and {MAX_SHARDS}")
     if shards > MAX_SHARDS:
         raise ValueError(f"shard_seeds: shards must be between 1 and {MAX_SHARDS}, got {shards}")
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    root = root_seed(seed, "shard_seeds")
     if shards == 1:
         return [root]
     return [np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (i,), pool_size=root.pool_size)
@@ -176,7 +196,7 @@ class CorrelatedNoise:
         if self.size > _args.INT64_MAX:
             raise ValueError(f"CorrelatedNoise: shape {self.shape} has more than 2^63 elements")
         self.shard_sizes = shard_sizes(self.size, shards)
-        self.seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.seed = root_seed(seed, "CorrelatedNoise")
         self._rngs = [np.random.default_rng(s) for s in shard_seeds(self.seed, len(self.shard_sizes))]
         self._stream = noising_matrix(noising).stream((self.size,), self.dtype)
 

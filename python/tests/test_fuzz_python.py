@@ -47,13 +47,6 @@ DELIBERATE = {
 #: Defects this run found in modules owned elsewhere, tolerated here until they are fixed
 #: (then remove the entry): qualified-name prefix -> (exception type, message fragment).
 KNOWN_DEFECTS = {
-    # np.array(params, float64) with a Python int beyond float range (params=[10**400]).
-    "mfkit.optimization.optimize": (OverflowError, "too large to convert to float"),
-    # Found once mfkit.toeplitz joined the run (its targets shift the random cases of the
-    # modules after it): a Python int beyond float range in the features, and allocations of
-    # huge sizes that fail with an empty MemoryError message.
-    "mfkit.pmm.Model.predict": (OverflowError, "too large to convert to float"),
-    "mfkit.noise.CorrelatedNoise": (MemoryError, ""),
 }
 
 # PMM modules: set_precision before compile raises RuntimeError, as parametricmatrixmodels'; a

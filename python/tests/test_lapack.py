@@ -25,10 +25,14 @@ def run(code, **env):
 def test_lapack_library_is_numpys_openblas():
     info = mfkit.lapack_library()
     assert os.path.exists(info["path"]) and info["integer_bits"] in (32, 64)
-    if not os.environ.get("MFKIT_OPENBLAS"):
-        numpy_libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-        if os.path.isdir(numpy_libs):
-            assert os.path.dirname(info["path"]) == numpy_libs
+    # In a fresh interpreter that has loaded only NumPy (this one may hold another BLAS, e.g.
+    # SciPy's, loaded by an earlier test) MFKit uses NumPy's OpenBLAS.
+    env = {k: v for k, v in os.environ.items() if k != "MFKIT_OPENBLAS"}
+    path = subprocess.run([sys.executable, "-c", "import mfkit; print(mfkit.lapack_library()['path'])"],
+                          capture_output=True, text=True, env=env, check=True).stdout.strip()
+    numpy_libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    if os.path.isdir(numpy_libs):
+        assert os.path.dirname(path) == numpy_libs
 
 
 def test_missing_lapack_is_a_clear_error_and_the_rest_works():

@@ -11,6 +11,10 @@ from mfkit import streaming_matrix as sm
 from mfkit.banded import ColumnNormalizedBanded
 
 
+def reduce(e, reduction):
+    return {"mean": e.mean(), "max": e.max(), "last": e[-1]}[reduction]
+
+
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_reaches_reference_loss(index):
     d = load_reference(f"optimized_{index}")
@@ -19,13 +23,73 @@ def test_reaches_reference_loss(index):
     # The reference parameters evaluate to the reference loss under MFKit's error.
     e_ref = banded.per_query_error(ColumnNormalizedBanded(d["params"]))
     np.testing.assert_allclose(e_ref, d["err"], rtol=1e-10)
-    C = banded.optimize(n, bands=b, max_optimizer_steps=500, reduction_fn=red)
-    e = banded.per_query_error(C)
-    loss = {"mean": e.mean(), "max": e.max(), "last": e[-1]}[red]
-    assert loss <= ref * 1.001
+    C, info = banded.optimize(n, bands=b, max_optimizer_steps=500, reduction_fn=red, return_info=True)
+    loss = reduce(banded.per_query_error(C), red)
+    assert loss <= ref * (1 + 1e-12)   # jax_privacy's loss or lower (equal at a common optimum)
+    assert info.loss == pytest.approx(loss, rel=1e-12)
     # column-normalized and banded, lower-right triangle still zero
     assert np.all(C.params[np.add.outer(np.arange(n), np.arange(b)) >= n] == 0)
     np.testing.assert_allclose(np.linalg.norm(C.materialize(), axis=0), 1, rtol=1e-12)
+
+
+def drawn_cases():
+    d = load_reference("optimized_drawn")
+    return [(int(n), int(b), str(r), str(w), int(s), float(l))
+            for n, b, r, w, s, l in zip(d["n"], d["bands"], d["reduction"], d["workload"], d["steps"], d["loss"])]
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_reaches_jax_privacy_on_drawn_cases(case):
+    # Drawn across n, b, the reduction and the workload; jax_privacy's banded.optimize with the
+    # same steps made the reference losses (bench/bench_optimizer_quality.py --write-reference).
+    cases = drawn_cases()
+    if case >= len(cases):
+        pytest.skip("fewer drawn cases")
+    n, b, red, wl, steps, ref = cases[case]
+    A = sm.prefix_sum() if wl == "prefix" else sm.momentum_sgd_matrix(0.9, np.linspace(1.0, 0.1, n))
+    C = banded.optimize(n, bands=b, A=A, max_optimizer_steps=steps, reduction_fn=red)
+    assert reduce(banded.per_query_error(C, A), red) <= ref * (1 + 1e-12)
+
+
+def test_last_case_of_the_issue_no_longer_stalls():
+    # (72, 8), last error: the Armijo line search stopped after 285 steps at 9.653 (gradient
+    # norm 7.9), 0.8% above jax_privacy's 9.5743 after 500 steps. The loss is at least
+    # floor(71 / 8) + 1 = 9 (every window of 8 entries of x = C^{-T} 1 needs energy 1), a bound
+    # approached only as C becomes singular.
+    seen = []
+    C, info = banded.optimize(72, bands=8, max_optimizer_steps=500, reduction_fn="last", return_info=True,
+                              callback=lambda a: seen.append(a) and False)
+    loss = banded.per_query_error(C)[-1]
+    assert 9 - 1e-9 <= loss <= 9.5743
+    assert info.stop == "max_steps" and info.steps == 500 == len(seen)
+    assert seen[-1].loss == pytest.approx(loss, rel=1e-6)   # the callback reports the loss itself
+    assert info.loss == pytest.approx(loss, rel=1e-12)
+
+
+def test_info_and_tolerances():
+    C, info = banded.optimize(64, bands=4, max_optimizer_steps=500, return_info=True)
+    assert info.stop == "line_search" and not info.converged   # ran until no step could decrease the loss
+    assert "stalled" in info.message and info.steps < 500 and info.evaluations >= info.steps
+    assert info.loss == pytest.approx(banded.per_query_error(C).mean(), rel=1e-12)
+    C, info = banded.optimize(64, bands=4, max_optimizer_steps=500, gtol=1e-4, return_info=True)
+    assert info.stop == "gradient_tolerance" and info.converged
+    _, g = banded.loss_and_gradient(C)
+    assert np.abs(g).max() <= 1e-4
+    C, info = banded.optimize(64, bands=4, max_optimizer_steps=500, ftol=1e-6, return_info=True)
+    assert info.stop == "loss_tolerance" and info.converged and info.steps < 500
+    C, info = banded.optimize(64, bands=4, max_optimizer_steps=7, return_info=True)
+    assert (info.stop, info.steps, info.converged) == ("max_steps", 7, False)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="gtol must be non-negative"):
+            banded.optimize(10, bands=2, gtol=bad)
+    with pytest.raises(TypeError, match="ftol must be a real number"):
+        banded.optimize(10, bands=2, ftol="0.1")
+
+
+def test_start_too_close_to_singular_is_an_error():
+    start = ColumnNormalizedBanded([[1, 1], [1e-12, 1], [1, 0]])
+    with pytest.raises(ValueError, match="optimize: .*too close to singular"):
+        banded.optimize(3, bands=2, C=start, reduction_fn="last")
 
 
 def test_beats_the_banded_toeplitz_optimum_at_4096_64():
@@ -147,9 +211,80 @@ def test_optimization_matches_banded_optimize():
     def loss_fn(p):
         return banded.loss_and_gradient(ColumnNormalizedBanded(p))
 
-    x = optimization.optimize(loss_fn, ColumnNormalizedBanded.default(n, b).params, max_optimizer_steps=20)
+    # The same L-BFGS, with the rows of params declared scale-invariant as banded.optimize does.
+    x = optimization.optimize(loss_fn, ColumnNormalizedBanded.default(n, b).params, max_optimizer_steps=20,
+                              invariant_block_size=b)
     C = banded.optimize(n, bands=b, max_optimizer_steps=20)
     np.testing.assert_allclose(x, C.params, rtol=1e-9, atol=1e-12)
+
+
+def test_optimization_stop_reasons_and_info():
+    x, info = optimization.optimize(rosenbrock, np.array([-1.2, 1.0]), gtol=1e-9, return_info=True)
+    assert info.stop == "gradient_tolerance" and info.converged and info.grad_norm <= 1e-8
+    np.testing.assert_allclose(x, [1, 1], atol=1e-8)
+    assert set(optimization.STOP_REASONS.values()) == {"max_steps", "gradient_tolerance", "loss_tolerance", "callback",
+                                                       "line_search", "non_finite"}
+    x, info = optimization.optimize(rosenbrock, np.array([-1.2, 1.0]), max_optimizer_steps=3, return_info=True)
+    assert (info.stop, info.steps, info.converged) == ("max_steps", 3, False)
+    _, info = optimization.optimize(rosenbrock, np.array([-1.2, 1.0]), ftol=1e-3, return_info=True)
+    assert info.stop == "loss_tolerance" and info.converged
+    _, info = optimization.optimize(rosenbrock, np.array([-1.2, 1.0]), callback=lambda a: a.step == 1,
+                                    return_info=True)
+    assert (info.stop, info.steps) == ("callback", 2)
+    # zero tolerances (the default, as jax_privacy): every step, or a stall; a stall is not convergence
+    _, info = optimization.optimize(rosenbrock, np.array([-1.2, 1.0]), max_optimizer_steps=10**6, return_info=True)
+    assert info.stop in ("line_search", "gradient_tolerance") and info.converged == (info.stop != "line_search")
+
+
+def test_optimization_reports_nan_gradients_and_stalls_instead_of_returning_silently():
+    start = np.array([0.5, -0.25])
+    with pytest.warns(RuntimeWarning, match="returning the start: the loss or its gradient at the start is not finite"):
+        x, info = optimization.optimize(lambda z: (float(z @ z), np.array([np.nan, 0.0])), start, return_info=True)
+    assert info.stop == "non_finite" and info.steps == 0
+    np.testing.assert_array_equal(x, start)
+    with pytest.warns(RuntimeWarning, match="returning the start: stalled"):
+        x, info = optimization.optimize(lambda z: (float(z @ z), -2 * z), start, return_info=True)   # wrong sign
+    assert info.stop == "line_search" and not info.converged
+    np.testing.assert_array_equal(x, start)
+    with pytest.warns(RuntimeWarning, match="not finite"):
+        optimization.optimize(lambda z: (float("inf"), z), start)
+
+
+def test_optimization_needs_a_gradient_and_real_params():
+    # jax_privacy's documented call: a loss returning only a value (grad=False by default there).
+    with pytest.raises(ValueError, match="a gradient is required.*returned float"):
+        optimization.optimize(lambda z: float(z @ z), np.ones(2))
+    with pytest.raises(ValueError, match="a gradient is required"):
+        optimization.optimize(lambda z: np.float64(z @ z), np.ones(2))
+    with pytest.raises(ValueError, match="grad=False: a gradient is required"):
+        optimization.optimize(lambda z: float(z @ z), np.ones(2), grad=False)
+    with pytest.raises(TypeError, match="params must be real"):
+        optimization.optimize(lambda z: (float(np.real(z @ z)), 2 * z), np.ones(2) + 1j)
+    quad = lambda z: (float(z @ z), 2 * z)   # noqa: E731
+    for bad in ({"gtol": -1.0}, {"ftol": float("nan")}, {"gtol": True}, {"invariant_block_size": 0}):
+        with pytest.raises((ValueError, TypeError)):
+            optimization.optimize(quad, np.ones(2), **bad)
+    # float32 params come back as float32 (as jax_privacy casts back), other real input as float64
+    assert optimization.optimize(quad, np.ones(3, dtype=np.float32)).dtype == np.float32
+    assert optimization.optimize(quad, [1, 2, 3]).dtype == np.float64
+
+
+def test_optimization_invariant_blocks():
+    D = np.array([1.0, 2.0, 3.0])
+
+    def rayleigh(x):   # two blocks, each a Rayleigh quotient: invariant to the block's scale
+        f, g = 0.0, np.zeros_like(x)
+        for blk in (x[:3], x[3:]):
+            num, den = float(D @ blk ** 2), float(blk @ blk)
+            f += num / den
+        for k, blk in enumerate((x[:3], x[3:])):
+            num, den = float(D @ blk ** 2), float(blk @ blk)
+            g[3 * k:3 * k + 3] = 2 * blk * (D - num / den) / den
+        return f, g
+    x, info = optimization.optimize(rayleigh, np.array([30.0, 20, 10, -1, 5, 2]), invariant_block_size=3, gtol=1e-7,
+                                    return_info=True)
+    assert info.converged and info.loss == pytest.approx(2, rel=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(x.reshape(2, 3), axis=1), 1, rtol=1e-12)
 
 
 def test_optimization_callback_errors_and_interrupt():
@@ -158,6 +293,8 @@ def test_optimization_callback_errors_and_interrupt():
     assert [a.step for a in seen] == [0, 1, 2]
     with pytest.raises(ValueError, match="automatic differentiation"):
         optimization.optimize(rosenbrock, np.zeros(2), grad=False)
+    with pytest.raises(ValueError, match="automatic differentiation"):
+        optimization.optimize(lambda x: 0.0, np.zeros(2))
     with pytest.raises(ValueError, match="gradient of shape"):
         optimization.optimize(lambda x: (0.0, np.zeros(3)), np.zeros(2))
     with pytest.raises(ZeroDivisionError):
@@ -214,3 +351,16 @@ def test_generic_optimize_steps_beyond_int64_are_refused():
     with pytest.raises(ValueError, match="non-negative"):
         optimization.optimize(quad, [1.0], max_optimizer_steps=-1)
     np.testing.assert_allclose(optimization.optimize(quad, [1.0], max_optimizer_steps=2**63 - 1), [0.0], atol=1e-8)
+
+
+def test_docstring_examples_run():
+    import doctest
+    from mfkit import banded as banded_module
+    for module in (optimization,):
+        failures, _ = doctest.testmod(module, verbose=False)
+        assert failures == 0
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for test in finder.find(banded_module.optimize, "optimize", globs=vars(banded_module)):
+        runner.run(test)
+    assert runner.failures == 0

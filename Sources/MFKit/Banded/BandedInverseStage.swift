@@ -1,10 +1,13 @@
-/// The stage of C⁻¹ for a column-normalized banded strategy C (jax_privacy's Algorithm 9 of
-/// Choquette-Choo et al. 2023): with p_{t,r} = params[t − r, r],
+/// The stage of C⁻¹ for a column-normalized banded strategy C (Algorithm 9 of Choquette-Choo
+/// et al. 2023, on C's own entries): with κ_{t,r} = C[t, t − r] = params[t − r, r] / c_{t−r},
 ///
-///     ξ_t = (z_t − Σ_{r=1}^{b−1} p_{t,r} ξ_{t−r}) / p_{t,0},    (C⁻¹ z)_t = c_t ξ_t.
+///     ζ_t = (C⁻¹ z)_t = (z_t − Σ_{r=1}^{b−1} κ_{t,r} ζ_{t−r}) / κ_{t,0}.
 ///
-/// State: b − 1 slices holding ξ_{t−1}, …, ξ_{t−b+1} as a ring: ξ_s lives in buffer
-/// s mod (b − 1), so nothing moves between steps (ξ_t overwrites ξ_{t−b+1} after it is read).
+/// (jax_privacy divides by params[t, 0] and multiplies by c_t; the same numbers up to
+/// rounding, but C's entries are at most 1 whatever the scale of params, so tiny or huge
+/// params neither overflow nor underflow, in float32 either.)
+/// State: b − 1 slices holding ζ_{t−1}, …, ζ_{t−b+1} as a ring: ζ_s lives in buffer
+/// s mod (b − 1), so nothing moves between steps (ζ_t overwrites ζ_{t−b+1} after it is read).
 /// Cost per step O(m b) time for m slice elements; memory (b − 1) m elements.
 ///
 /// Past row n the strategy continues as the identity (C = diag(C_n, I)): (C⁻¹ z)_t = z_t for
@@ -15,24 +18,22 @@
 public struct BandedInverseStage: StreamStage {
     public let n: Int
     public let bands: Int
-    /// Row t: [1 / p_{t,0}, p_{t,1}, …, p_{t,b−1}] (zero where t − r < 0).
+    /// Row t: [1 / κ_{t,0}, κ_{t,1}, …, κ_{t,b−1}] (zero where t − r < 0).
     let rows: [Double]
-    /// c_t.
-    let norms: [Double]
 
     public init(_ strategy: ColumnNormalizedBanded) {
         n = strategy.n
         bands = strategy.bands
         let b = bands
         var rows = [Double](repeating: 0, count: n * b)
+        let norms = strategy.columnNorms
         for t in 0..<n {
-            rows[t * b] = 1 / strategy.params[t * b]
+            rows[t * b] = norms[t] / strategy.params[t * b]
             for r in stride(from: 1, to: b, by: 1) where t - r >= 0 {
-                rows[t * b + r] = strategy.param(t - r, r)
+                rows[t * b + r] = strategy.param(t - r, r) / norms[t - r]
             }
         }
         self.rows = rows
-        norms = strategy.columnNorms
     }
 
     public var stateCount: Int { bands - 1 }
@@ -42,14 +43,14 @@ public struct BandedInverseStage: StreamStage {
                             _ state: UnsafeMutablePointer<T>, _ ss: Int) {
         guard t < n else { return }   // identity past row n
         let b = bands
-        let inv0 = rows[t * b], c = norms[t]
+        let inv0 = rows[t * b]
         if b == 1 {
-            let f = T(inv0 * c)
+            let f = T(inv0)
             for i in 0..<count { v[i] *= f }
             return
         }
         let ring = b - 1
-        let top = Swift.min(b - 1, t)   // r ≤ t: earlier ξ exist
+        let top = Swift.min(b - 1, t)   // r ≤ t: earlier ζ exist
         var r = 1
         // Four ring buffers per pass over v.
         while r + 3 <= top {
@@ -67,12 +68,12 @@ public struct BandedInverseStage: StreamStage {
             for i in 0..<count { v[i] -= p * s[i] }
             r += 1
         }
-        let fi = T(inv0), fc = T(c)
+        let fi = T(inv0)
         let dst = state + (t % ring) * ss
         for i in 0..<count {
-            let xi = v[i] * fi
-            dst[i] = xi
-            v[i] = xi * fc
+            let zeta = v[i] * fi
+            dst[i] = zeta
+            v[i] = zeta
         }
     }
 

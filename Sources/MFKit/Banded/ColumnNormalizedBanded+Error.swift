@@ -3,20 +3,23 @@ extension ColumnNormalizedBanded {
     /// prefix sums, momentum, diagonals and the identity (see `WorkloadSystem`).
     /// Time O(n (b − 1 + q)²), memory O((b + q)²) — against O(n² b) for streaming n unit
     /// vectors through C⁻¹ (which `StreamingMatrix.rowNormsSquared` does, as a test oracle).
+    /// Accurate whatever the scale of params; for a C close to singular the values come from
+    /// the square-root recursion (about 5x the time), and beyond its precision this throws
+    /// MFError.numerical (see `BandedErrorModel`) rather than return a wrong value.
     public func perQueryError(workload: StreamingMatrix = .prefixSum()) throws -> [Double] {
         let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
         try model.requireWorkspace(gradient: false)
         var e = [Double](repeating: 0, count: n)
-        let ok = params.withUnsafeBufferPointer { p in
-            e.withUnsafeMutableBufferPointer { model.errors(params: p.baseAddress!, into: $0.baseAddress!) }
+        try params.withUnsafeBufferPointer { p in
+            try e.withUnsafeMutableBufferPointer { try model.errors(params: p.baseAddress!, into: $0.baseAddress!) }
         }
-        guard ok else { throw MFError.numerical("the strategy's parameters are not admissible") }
         return e
     }
 
     /// The loss reduction(per-query error) and, if asked, its gradient with respect to params
-    /// (row-major n × b, zero on the lower-right triangle). Time about 5 n D² with the gradient
-    /// (D = b − 1 + q), memory O(√n D²); see `BandedErrorModel`.
+    /// (row-major n × b, zero on the lower-right triangle, orthogonal to every row). Time
+    /// about 5 n D² with the gradient (D = b − 1 + q), memory O(n b + √n D²); throws
+    /// MFError.numerical where the gradient cannot be trusted (see `BandedErrorModel`).
     public func loss(workload: StreamingMatrix = .prefixSum(), reduction: ErrorReduction = .mean,
                      gradient: Bool = false) throws -> (loss: Double, gradient: [Double]?) {
         if case .weights(let w) = reduction, w.count != n {
@@ -25,13 +28,13 @@ extension ColumnNormalizedBanded {
         let model = try BandedErrorModel(n: n, bands: bands, workload: workload)
         try model.requireWorkspace(gradient: gradient)
         var g = gradient ? [Double](repeating: 0, count: n * bands) : nil
-        let value: Double = params.withUnsafeBufferPointer { p in
+        let value: Double = try params.withUnsafeBufferPointer { p in
             if g != nil {
-                return g!.withUnsafeMutableBufferPointer {
-                    model.loss(params: p.baseAddress!, reduction: reduction, gradient: $0.baseAddress!)
+                return try g!.withUnsafeMutableBufferPointer {
+                    try model.loss(params: p.baseAddress!, reduction: reduction, gradient: $0.baseAddress!)
                 }
             }
-            return model.loss(params: p.baseAddress!, reduction: reduction)
+            return try model.loss(params: p.baseAddress!, reduction: reduction)
         }
         return (value, g)
     }

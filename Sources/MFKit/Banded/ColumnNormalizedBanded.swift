@@ -16,7 +16,8 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
     public let bands: Int
     /// Row-major n × b copy of the parameters as given (lower-right triangle included).
     public let params: [Double]
-    /// c_j, the norm of column j of C_raw (masked).
+    /// c_j, the norm of column j of C_raw (masked; scaled, so that tiny or huge params neither
+    /// underflow nor overflow).
     public let columnNorms: [Double]
 
     /// Validates and copies `params` (row-major n × bands). Throws unless 1 ≤ bands ≤ n, every
@@ -40,13 +41,9 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
         self.n = n
         self.bands = bands
         self.params = params
-        var norms = [Double](repeating: 0, count: n)
-        for j in 0..<n {
-            var s = 0.0
-            for r in 0..<Swift.min(bands, n - j) { s += params[j * bands + r] * params[j * bands + r] }
-            norms[j] = s.squareRoot()
+        columnNorms = params.withUnsafeBufferPointer { p in
+            (0..<n).map { j in scaledNorm(p.baseAddress! + j * bands, Swift.min(bands, n - j)) }
         }
-        columnNorms = norms
     }
 
     /// The largest n · b accepted by the constructors (2³³ numbers, 64 GB), so that an absurd
@@ -79,7 +76,7 @@ public final class ColumnNormalizedBanded: @unchecked Sendable {
         }
         try requireSize(n, b)
         try require(coefs.allSatisfy { $0.isFinite }, "coefs must be finite")
-        let norm = coefs.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let norm = coefs.withUnsafeBufferPointer { scaledNorm($0.baseAddress!, b) }
         guard norm > 0, coefs[0] != 0 else {
             throw MFError.invalidArgument("coefs[0] must be nonzero (the strategy's diagonal), got \(coefs[0])")
         }

@@ -1,14 +1,13 @@
 """Argument checks, precision aliases, handles and the module life cycle shared by the PMM modules."""
 from __future__ import annotations
 
-import numbers
 import threading
 import weakref
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .. import _ffi
+from .. import _args, _ffi
 
 _PRECISION_32 = (np.float32, np.complex64, "float32", "complex64", "single", "f32", "c64", 32)
 _PRECISION_64 = (np.float64, np.complex128, "float64", "complex128", "double", "f64", "c128", 64)
@@ -43,12 +42,16 @@ def with_precision(p: np.ndarray, bits: int) -> np.ndarray:
     return p.astype(np.float32 if bits == 32 else np.float64)
 
 
+# The release raises ValueError for every bad hyperparameter; these keep that, with the shared
+# coercers (mfkit._args) doing the reading.
+
 def positive_int_or_none(value: Any, name: str) -> Optional[int]:
     if value is None:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer")
-    return int(value)
+    try:
+        return _args.integer(value, name, name, minimum=1)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive integer") from None
 
 
 def finite_real(value: Any, name: str, allow_none: bool = False, positive: bool = False) -> float:
@@ -56,11 +59,11 @@ def finite_real(value: Any, name: str, allow_none: bool = False, positive: bool 
     ValueError, not an OverflowError."""
     if value is None and allow_none:
         return 0.0
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a real number, got {type(value).__name__}")
     try:
-        value = float(value)
-    except OverflowError:
+        value = _args.real(value, name, name)
+    except TypeError:
+        raise ValueError(f"{name} must be a real number, got {type(value).__name__}") from None
+    except ValueError:
         raise ValueError(f"{name} must be a finite number, got an integer beyond the float range") from None
     if not np.isfinite(value) or (positive and value <= 0):
         raise ValueError(f"{name} must be a {'positive ' if positive else ''}finite number, got {value}")
@@ -108,12 +111,12 @@ def make_rng(rng: Any) -> np.random.Generator:
     raise TypeError(f"rng must be an integer seed or a numpy.random.Generator, got {type(rng).__name__}")
 
 
-def real_features(input_NF: Any, name: str = "input_NF") -> np.ndarray:
-    if not isinstance(input_NF, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array, got {type(input_NF).__name__}")
-    if input_NF.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} must be float32 or float64 (real features), got {input_NF.dtype}; "
-                        f"convert it with {name}.astype(np.float64)")
+def real_features(input_NF: Any, name: str = "input_NF", function: str = "__call__") -> np.ndarray:
+    """Real features (N, p): float32/float64 of any strides read in place (NumPy arrays, torch
+    CPU tensors, JAX CPU arrays), integer arrays as float64; complex arrays refused."""
+    input_NF = _args.array(input_NF, name, function, dtypes=_args.REAL + _args.COMPLEX)
+    if input_NF.dtype.kind == "c":
+        raise TypeError(f"{function}: {name} must be real features (float32 or float64), got {input_NF.dtype}")
     if input_NF.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional (num_samples, num_features), got shape {input_NF.shape}")
     return input_NF

@@ -5,7 +5,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .. import _ffi
+from .. import _args, _ffi
 from ._common import ModuleBase, check_keys, which_code
 
 __all__ = ["Eigenvalues", "Eigenvectors", "Eigensystem", "eigh"]
@@ -68,8 +68,7 @@ def eigh(a: np.ndarray, num_eig: int, which: str = "SA", *, num_columns: Optiona
 
 
 def _complex_batch(a: Any, name: str) -> np.ndarray:
-    if not isinstance(a, np.ndarray):
-        a = np.asarray(a)
+    a = _args.array(a, name, "__call__", dtypes=_args.COMPLEX + _args.REAL)
     if a.dtype == np.float32:
         a = a.astype(np.complex64)
     elif a.dtype.kind in "biuf":
@@ -84,9 +83,10 @@ def _complex_batch(a: Any, name: str) -> np.ndarray:
 def _num_eig(num_eig: Any, allow_none: bool = False) -> Optional[int]:
     if num_eig is None and allow_none:
         return None
-    if isinstance(num_eig, (bool, np.bool_)) or not isinstance(num_eig, (int, np.integer)) or num_eig <= 0:
-        raise ValueError(f"num_eig must be a positive integer, got {num_eig}")
-    return int(num_eig)
+    try:
+        return _args.integer(num_eig, "num_eig", "num_eig", minimum=1)
+    except (TypeError, ValueError):
+        raise ValueError(f"num_eig must be a positive integer, got {num_eig}") from None
 
 
 class _EigenBase(ModuleBase):

@@ -5,7 +5,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .. import _ffi
+from .. import _args, _ffi
 from ._common import (Handle, ModuleBase, check_keys, finite_real, flag, frozen, make_rng,
                       positive_int_or_none, real_features)
 
@@ -108,9 +108,11 @@ class _AffineHermitianBase(ModuleBase):
         """
         if not self.is_ready():
             raise ValueError("Module is not ready, call compile() first")
-        real_features(input_NF)
+        input_NF = real_features(input_NF)
         handle = self._prepared()
-        if out is None:
+        if out is not None:
+            out = _args.output(out, "out", "__call__", dtypes=_args.REAL + _args.COMPLEX)   # the library names the dtype it needs
+        else:
             out = np.empty((input_NF.shape[0],) + self.get_output_shape((input_NF.shape[1],)), dtype=handle.dtype)
         _ffi.call("mfkit_pmm_forward", handle.value, _ffi.describe(input_NF, "input_NF"),
                   _ffi.describe(out, "out", writable=True), function="__call__")

@@ -11,12 +11,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .. import _ffi
+from .. import _args, _ffi
 from . import _losses
 from ._common import ModuleBase, make_rng, precision_bits, shape_tuple
 
 __all__ = ["Model"]
 
+
+
+def _float64(value: Any, name: str, function: str) -> np.ndarray:
+    """A real array of any kind the shared coercers read (integers included) as float64."""
+    return _args.array(value, name, function).astype(np.float64, copy=False)
 
 class Model:
     """parametricmatrixmodels' Model: modules applied in order, trained with the release's
@@ -188,7 +193,11 @@ class Model:
         """The output array for X (N, ...) cast to `dtype` (default float64); with return_state,
         (output, state). Each module runs once over the whole batch in the library."""
         self._require_ready()
-        out = np.asarray(X).astype(dtype, copy=False)
+        X = _args.array(X, "X", "predict", dtypes=_args.REAL + _args.COMPLEX)
+        dtype = np.dtype(dtype)
+        if X.dtype.kind == "c" and dtype.kind != "c":
+            raise TypeError(f"predict: X is complex ({X.dtype}) but dtype={dtype} is real; pass a complex dtype")
+        out = X.astype(dtype, copy=False)
         for module in self.modules:
             out, _ = module(out)
         return (out, ()) if return_state else out
@@ -205,7 +214,7 @@ class Model:
             raise ValueError("MFKit differentiates models made of one PMM module "
                                       "(AffineEigenvaluePMM, LowRankAffineEigenvaluePMM, AffineObservablePMM, "
                                       "LowRankAffineObservablePMM)")
-        return self.modules[0].value_and_grad(np.asarray(X, dtype=np.float64), Y, loss_fn, Y_unc)
+        return self.modules[0].value_and_grad(_float64(X, "X", "value_and_grad"), Y, loss_fn, Y_unc)
 
     def _loss(self, X, Y, Y_unc, loss_fn) -> float:
         pred = self.predict(X)
@@ -257,7 +266,7 @@ class Model:
         (the same for every batch of an epoch); complex x: d = clip(Re g) - i clip(Im g) with g
         the jax.grad entry, v accumulates |d|^2.
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = _float64(X, "X", "train")
         unsupervised = _losses.is_unsupervised(loss_fn)
         if not self.is_ready():
             self.compile(initialization_seed, X.shape[1:])
@@ -266,14 +275,14 @@ class Model:
         if not unsupervised:
             if Y is None:
                 raise ValueError("Y is required for a supervised loss")
-            Y = np.asarray(Y, dtype=np.float64)
+            Y = _float64(Y, "Y", "train")
             if Y.shape[1:] != tuple(self.output_shape) or Y.shape[0] != X.shape[0]:
                 raise ValueError(f"Y has shape {Y.shape}, expected ({X.shape[0]},) + {self.output_shape}")
         if X_val is not None and Y_val is None and not unsupervised:
             raise ValueError("X_val is given without Y_val")
         if X_val is None:
             X_val, Y_val, Y_val_unc = X, Y, Y_unc
-        X_val = np.asarray(X_val, dtype=np.float64)
+        X_val = _float64(X_val, "X_val", "train")
         params = [np.array(p) for p in self.get_params()]
         if any(p.dtype in (np.float64, np.complex128) for p in params):
             warnings.warn("Training with float64/complex128 parameters; single precision is usually enough "
