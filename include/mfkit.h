@@ -201,7 +201,8 @@ typedef struct mfkit_stream mfkit_stream;
  * when ndim is 0) and dtype (float32 or float64), at step 0; writes a new handle to *out (free
  * with mfkit_stream_free).
  * The stream keeps its own reference to A, which may be freed first. Holds one buffer of the
- * slice's size per state-keeping stage of A (prefix sum 1, momentum 2, banded inverse b - 1). */
+ * slice's size per state-keeping stage of A (prefix sum 1, momentum 2, banded inverse b - 1,
+ * BLT or BLT inverse d). */
 MFKIT_API mfkit_status mfkit_stream_create(const mfkit_streaming_matrix *a, mfkit_dtype dtype,
                                            const int64_t *shape, int32_t ndim, mfkit_stream **out);
 /* out = (A x)[t] for the slice x = x[t], then t += 1. x must have the stream's shape and dtype;
@@ -446,6 +447,164 @@ MFKIT_API mfkit_status mfkit_toeplitz_optimize_for_amplifications(int64_t n, int
                                                                   int64_t *bands, double *stddev);
 
 
+
+/* ---------------------------------------------------------------- buffered Toeplitz strategies (mfkit_blt_*) */
+/*
+ * Buffered linear Toeplitz (BLT) matrices: the lower-triangular Toeplitz C with coefficients
+ * c_0 = 1, c_m = sum_j output_scale[j] * buf_decay[j]^(m-1), applied with one buffer of state
+ * per j. Names and semantics follow jax_privacy.matrix_factorization.buffered_toeplitz. A BLT
+ * is passed as two 1-D arrays of one length d >= 0, buf_decay (theta) and output_scale
+ * (omega), float32 or float64, any strides; they are read (copied) before any output is
+ * written, so an output may be one of them. Computations run in float64. Gradients
+ * (grad_buf_decay, grad_output_scale: (d,) outputs, either may be NULL) are those of the
+ * computed value with respect to the parameters in their given order.
+ */
+/* How a loss reduces the per-query errors of the noising matrix: their mean or their max. */
+typedef int32_t mfkit_blt_error;
+enum {
+    MFKIT_BLT_ERROR_MEAN = 0,
+    MFKIT_BLT_ERROR_MAX = 1
+};
+
+/* The same BLT with buf_decay in decreasing order (ties in reverse given order, NaN last) into
+ * out_buf_decay and out_output_scale, each (d,). Checks that the lengths match. O(d log d). */
+MFKIT_API mfkit_status mfkit_blt_canonicalize(const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                              const mfkit_array *out_buf_decay, const mfkit_array *out_output_scale);
+/* The first n Toeplitz coefficients c_0 ... c_{n-1} into out, shape (n,) with n >= 1. Time O(n d). */
+MFKIT_API mfkit_status mfkit_blt_toeplitz_coefs(const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                                const mfkit_array *out);
+/* The leading n x n block of C into out, shape (n, n), n >= 1. Time O(n^2 + n d). */
+MFKIT_API mfkit_status mfkit_blt_materialize(const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                             const mfkit_array *out);
+/* C^{-1} as a BLT, canonical order, into out_buf_decay and out_output_scale (d,): the roots of
+ * the secular equation 1 + sum_j omega_j / (lambda - theta_j) = 0 and 1 / f'(root). Unless
+ * skip_checks, buf_decay values closer than 1e-9 are MFKIT_ERR_INVALID_ARGUMENT; an inverse
+ * that is not a real BLT (complex roots, for output scales of mixed signs) is
+ * MFKIT_ERR_NUMERICAL. Time O(d^2 * 64) for output scales of one sign. */
+MFKIT_API mfkit_status mfkit_blt_inverse(const mfkit_array *buf_decay, const mfkit_array *output_scale, int32_t skip_checks,
+                                         const mfkit_array *out_buf_decay, const mfkit_array *out_output_scale);
+/* sum_j omega_j / theta_j (the Pillutla score) into *out. O(d). */
+MFKIT_API mfkit_status mfkit_blt_pillutla_score(const mfkit_array *buf_decay, const mfkit_array *output_scale, double *out);
+/* min over i != j of |buf_decay[i] - buf_decay[j]| into *out (+inf when d < 2). O(d^2). */
+MFKIT_API mfkit_status mfkit_blt_min_buf_decay_gap(const mfkit_array *buf_decay, double *out);
+/* The output scales of the pair (C, C^{-1}) with decays theta and theta_hat (1-D, one length d):
+ * omega_i = prod_l (theta_i - theta_hat_l) / prod_{j != i} (theta_i - theta_j) into
+ * out_output_scale, and the same with theta and theta_hat swapped into out_inverse_output_scale,
+ * in the given order. O(d^2). */
+MFKIT_API mfkit_status mfkit_blt_pair_from_theta_pair(const mfkit_array *theta, const mfkit_array *theta_hat,
+                                                      const mfkit_array *out_output_scale,
+                                                      const mfkit_array *out_inverse_output_scale);
+/* The BLT of a rational approximation of 1/sqrt(1 - x) with num_buffers >= 1 buffers
+ * (from_rational_approx_to_sqrt_x), max_pillutla_score NULL for none, into out_buf_decay and
+ * out_output_scale, (num_buffers,). O(d^2). */
+MFKIT_API mfkit_status mfkit_blt_from_rational_approx(int64_t num_buffers, double max_buf_decay,
+                                                      const double *max_pillutla_score, double buf_decay_scale,
+                                                      int64_t buf_decay_shift, const mfkit_array *out_buf_decay,
+                                                      const mfkit_array *out_output_scale);
+/* C (inverse = 0) or C^{-1} (inverse != 0) as a new streaming matrix handle (free with
+ * mfkit_sm_free): one stage with d slices of state; a step costs O(m d) for m elements per
+ * slice and keeps the slice's dtype; d = 0 is the identity. O(d) to make. */
+MFKIT_API mfkit_status mfkit_blt_streaming_matrix(const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                                  int32_t inverse, mfkit_streaming_matrix **out);
+/* out = a * (1 + r + ... + r^(num-1)) elementwise for a and r of out's shape (num an integer
+ * >= 0, or +inf for a / (1 - r)); grad_r (may be NULL) receives the derivative with respect to
+ * r. Exact to a few ulps for every r (also r = 1). Time O(log num) per element. */
+MFKIT_API mfkit_status mfkit_blt_geometric_sum(const mfkit_array *a, const mfkit_array *r, double num,
+                                               const mfkit_array *out, const mfkit_array *grad_r);
+/* sensitivity^2 of the strategy C for n steps (an integer >= 1, or +inf), the squared norm of
+ * its first column, into *out; +inf when some buf_decay > 1. Time O(d^2 log n). */
+MFKIT_API mfkit_status mfkit_blt_sensitivity_squared(const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                                     double n, double *out, const mfkit_array *grad_buf_decay,
+                                                     const mfkit_array *grad_output_scale);
+/* The squared error of the last of n steps (n an integer >= 0), the largest, for this BLT as the
+ * noising matrix C^{-1} on the prefix-sum workload: sum_{t<n} b_t^2 with b_t the prefix sums of
+ * its coefficients, into *out (max_error; iteration_error(i) is n = i + 1). Accurate to a few
+ * ulps times the conditioning of the sum (also for buf_decay at or near 1 and any n). Time
+ * O(d^2 log n). */
+MFKIT_API mfkit_status mfkit_blt_max_error(const mfkit_array *buf_decay, const mfkit_array *output_scale, double n,
+                                           double *out, const mfkit_array *grad_buf_decay,
+                                           const mfkit_array *grad_output_scale);
+/* lim max_error / n = (1 + sum_j omega_j / (1 - theta_j))^2 (the sum in double-double) into
+ * *out. O(d). */
+MFKIT_API mfkit_status mfkit_blt_limit_max_error(const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                                 double *out, const mfkit_array *grad_buf_decay,
+                                                 const mfkit_array *grad_output_scale);
+/* max_error(C^{-1}, n) * sensitivity^2(C, n) for the strategy C (n an integer >= 1) into *out;
+ * +inf unless every output_scale > 0. Time O(d^2 log n). */
+MFKIT_API mfkit_status mfkit_blt_max_loss(const mfkit_array *buf_decay, const mfkit_array *output_scale, double n,
+                                          double *out, const mfkit_array *grad_buf_decay,
+                                          const mfkit_array *grad_output_scale);
+/* lim max_loss / n = sensitivity^2(C, inf) / (1 + sum_j omega_j / (1 - theta_j))^2 into *out;
+ * +inf unless every output_scale > 0 and buf_decay < 1. O(d^2). */
+MFKIT_API mfkit_status mfkit_blt_limit_max_loss(const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                                double *out, const mfkit_array *grad_buf_decay,
+                                                const mfkit_array *grad_output_scale);
+/*
+ * Losses (jax_privacy's LossFn). A loss is given by: n >= 1 steps; min_sep >= 1;
+ * max_participations (NULL: none); error (MFKIT_BLT_ERROR_*); closed_form (nonzero: max error
+ * and single-participation sensitivity; zero: the min-sep loss, 'mean' or 'max' error with
+ * k participations; both in closed form, O(d^2 log n) per evaluation). The penalized loss adds penalty_strength times
+ * the penalties (in the order buf_decay<1, buf_decay>0, inv_buf_decay<1, inv_buf_decay>0,
+ * inv_output_scale<0, output_scale>0, pillutla_score, second_coef, theta_gap) weighted by
+ * penalty_multipliers ((9,) float64; NULL: all ones; a zero multiplier drops a penalty even if
+ * it is NaN), with max_second_coef and min_theta_gap as in jax_privacy (defaults 1, 1e-12).
+ */
+/* The unpenalized loss error(C^{-1}) * sensitivity^2(C) of the strategy C into *out (C^{-1} from
+ * mfkit_blt_inverse; +inf when it is not a real BLT). Unless skip_checks, for several
+ * participations C's first n coefficients must be nonnegative and non-increasing, else
+ * MFKIT_ERR_NUMERICAL. */
+MFKIT_API mfkit_status mfkit_blt_loss(int64_t n, int64_t min_sep, const int64_t *max_participations,
+                                      mfkit_blt_error error, int32_t closed_form, const mfkit_array *buf_decay,
+                                      const mfkit_array *output_scale, int32_t skip_checks, double *out);
+/* The loss's error of the noising BLT (mean or max of its per-query errors), into *out. */
+MFKIT_API mfkit_status mfkit_blt_loss_error(int64_t n, int64_t min_sep, const int64_t *max_participations,
+                                            mfkit_blt_error error, int32_t closed_form, const mfkit_array *buf_decay,
+                                            const mfkit_array *output_scale, double *out);
+/* The loss's sensitivity^2 of the strategy BLT (closed form, or min-sep from the first n
+ * coefficients), into *out. */
+MFKIT_API mfkit_status mfkit_blt_loss_sensitivity(int64_t n, int64_t min_sep, const int64_t *max_participations,
+                                                  mfkit_blt_error error, int32_t closed_form,
+                                                  const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                                  double *out);
+/* The penalties of the pair (C, C^{-1}) (C^{-1} given by inv_buf_decay / inv_output_scale, of
+ * C's length) into out, shape (9,) (theta_gap is 0 when d < 2). O(d^2). */
+MFKIT_API mfkit_status mfkit_blt_penalties(const mfkit_array *buf_decay, const mfkit_array *output_scale,
+                                           const mfkit_array *inv_buf_decay, const mfkit_array *inv_output_scale,
+                                           double max_second_coef, double min_theta_gap, const mfkit_array *out);
+/* The penalized loss of the pair (C, C^{-1}) into *out (normalized by k + (1 + ln n / pi)^2
+ * when normalize != 0). */
+MFKIT_API mfkit_status mfkit_blt_penalized_loss(int64_t n, int64_t min_sep, const int64_t *max_participations,
+                                                mfkit_blt_error error, int32_t closed_form, double penalty_strength,
+                                                const mfkit_array *penalty_multipliers, double max_second_coef,
+                                                double min_theta_gap, const mfkit_array *buf_decay,
+                                                const mfkit_array *output_scale, const mfkit_array *inv_buf_decay,
+                                                const mfkit_array *inv_output_scale, int32_t normalize, double *out);
+/* Minimizes the penalized loss over BLTs with num_buffers >= 0 buffers (optimize_loss): L-BFGS
+ * (memory 15) over the decays of (C, C^{-1}) from init (init_buf_decay / init_output_scale of
+ * length num_buffers; NULL: the rational-approximation start get_init_blt), at most max_steps
+ * >= 0 steps; callback (may be NULL) after every step, nonzero stops. Writes the canonical
+ * strategy into out_buf_decay / out_output_scale (num_buffers,) and its loss into *loss.
+ * MFKIT_ERR_NUMERICAL if the result's loss is not finite or, for several participations, its
+ * coefficients are negative or increasing. Time per step O(d^2 log n). */
+MFKIT_API mfkit_status mfkit_blt_optimize_loss(int64_t n, int64_t min_sep, const int64_t *max_participations,
+                                               mfkit_blt_error error, int32_t closed_form, double penalty_strength,
+                                               const mfkit_array *penalty_multipliers, double max_second_coef,
+                                               double min_theta_gap, int64_t num_buffers,
+                                               const mfkit_array *init_buf_decay, const mfkit_array *init_output_scale,
+                                               int64_t max_steps, mfkit_optimize_callback callback, void *user,
+                                               const mfkit_array *out_buf_decay, const mfkit_array *out_output_scale,
+                                               double *loss);
+/* The best BLT over numbers of buffers (optimize): from min_buffers, one more buffer at a time
+ * while the loss improves by the factor rtol, up to max_buffers (<= 15); the closed-form loss
+ * for single-participation max error, the min-sep loss otherwise; max_steps L-BFGS steps per
+ * run, callback as for mfkit_blt_optimize_loss. Writes the d chosen buffers into the first d
+ * entries of out_buf_decay / out_output_scale (1-D, length >= max_buffers) and d into
+ * *num_buffers. */
+MFKIT_API mfkit_status mfkit_blt_optimize(int64_t n, int64_t min_sep, const int64_t *max_participations,
+                                          mfkit_blt_error error, int64_t min_buffers, int64_t max_buffers, double rtol,
+                                          int64_t max_steps, mfkit_optimize_callback callback, void *user,
+                                          const mfkit_array *out_buf_decay, const mfkit_array *out_output_scale,
+                                          int64_t *num_buffers);
 
 /* ---------------------------------------------------------------- optimization (mfkit_lbfgs_*) */
 

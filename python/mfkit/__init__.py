@@ -3,7 +3,7 @@ parametric matrix models, computed by a Swift library (libmfkit.so).
 
 Modules keep the names of the libraries they overlap with: `mfkit.streaming_matrix` follows
 `jax_privacy.matrix_factorization.streaming_matrix`; `mfkit.banded`, `mfkit.optimization` and
-`mfkit.sensitivity`, `mfkit.toeplitz` and `mfkit.dense` its modules of those names;
+`mfkit.sensitivity`, `mfkit.toeplitz`, `mfkit.buffered_toeplitz` and `mfkit.dense` its modules of those names;
 `mfkit.pmm` follows parametricmatrixmodels' modules; `mfkit.kron` holds Kronecker sums.
 
 The workflow around them: `mfkit.noise` (correlated noise for a training loop),
@@ -22,6 +22,7 @@ from . import sensitivity
 from . import dense
 from . import kron
 from . import pmm
+from . import buffered_toeplitz
 from . import noise
 from . import accounting
 from . import plot
@@ -31,8 +32,8 @@ from .streaming_matrix import StreamingMatrix, Stream
 #: MFKit's version, from the header's MFKIT_VERSION_* macros (the library reports the same).
 __version__ = _ffi.VERSION
 
-__all__ = ["streaming_matrix", "banded", "toeplitz", "optimization", "sensitivity", "dense", "kron", "pmm",
-           "StreamingMatrix", "Stream",
+__all__ = ["streaming_matrix", "banded", "toeplitz", "buffered_toeplitz", "optimization", "sensitivity", "dense", "kron",
+           "pmm", "StreamingMatrix", "Stream",
            "num_threads", "set_num_threads", "lapack_library", "Unavailable", "__version__",
            "noise", "accounting", "plot", "interop"]
 

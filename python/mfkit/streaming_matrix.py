@@ -122,6 +122,9 @@ def _factor_handle(entry: tuple, built: List[Tuple[tuple, ctypes.c_void_p]]) -> 
     if kind == "toeplitz_inverse":
         n = None if entry[2] is None else ctypes.byref(ctypes.c_int64(entry[2]))
         return _ffi.new_handle("mfkit_toeplitz_inverse", _ffi.describe(entry[1], "coef"), n, function=function)
+    if kind == "blt":   # ("blt", buf_decay, output_scale, inverse): a BLT's C or C^{-1}
+        return _ffi.new_handle("mfkit_blt_streaming_matrix", _ffi.describe(entry[1], "buf_decay"),
+                               _ffi.describe(entry[2], "output_scale"), int(entry[3]), function=function)
     if kind == "product":
         return _ffi.new_handle("mfkit_sm_multiply", built[entry[1]][1], built[entry[2]][1], function=function)
     raise ValueError(f"StreamingMatrix: unknown factor {kind!r} in a pickled matrix")

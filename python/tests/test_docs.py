@@ -21,7 +21,7 @@ KNOWN_DOCTEST_FAILURES = {
 
 #: Modules whose public functions and classes must be fully documented and typed.
 DOCUMENTED = ["mfkit", "mfkit.streaming_matrix", "mfkit.banded", "mfkit.toeplitz", "mfkit.sensitivity", "mfkit.kron",
-              "mfkit.dense"]
+              "mfkit.dense", "mfkit.buffered_toeplitz"]
 
 
 @pytest.mark.parametrize("name", MODULES)
