@@ -9,7 +9,11 @@
 >>> bool(np.allclose(x, 0)), info.stop, info.converged
 (True, 'gradient_tolerance', True)
 
-The minimizer is MFKit's L-BFGS (Swift), the one behind `mfkit.banded.optimize`: the two-loop
+The minimizer is MFKit's L-BFGS (Swift), the one behind every MFKit optimizer
+(`mfkit.banded.optimize`, `mfkit.toeplitz.optimize_banded_toeplitz` and
+`optimize_coefs_for_amplifications`, `mfkit.buffered_toeplitz.optimize_loss` and `optimize`),
+which all share this module's surface (`callback`, `progress`, `gtol`, `ftol`, `return_info`,
+`OptimizeInfo`; in Python through `Run`): the two-loop
 recursion over the last `memory` pairs, then a line search for the strong Wolfe conditions
 (Moré–Thuente, c1 = 1e-4, c2 = 0.9). Every run reports why it stopped (`OptimizeInfo.stop`,
 one of `STOP_REASONS`); only the two tolerances mean convergence, a stall does not. A run that
@@ -29,8 +33,9 @@ Differences on purpose (from jax_privacy's `optimize`):
   ends when it can no longer decrease the loss at all);
 - `invariant_block_size` declares a loss invariant to scaling blocks of the parameters, which
   are then kept at unit norm (as `banded.optimize` does for the columns of a strategy);
-- the callback receives `CallbackArgs(step, loss, grad_norm)`; Ctrl-C stops the run and
-  returns the best parameters so far (with a warning).
+- the callback receives `CallbackArgs(step, loss, grad_norm)`; `progress=True` shows a tqdm
+  bar with the loss (printed lines without tqdm); Ctrl-C stops the run and returns the best
+  parameters so far (with a warning).
 
 Cost per step: usually one loss evaluation (with its gradient) plus O(memory · size)
 arithmetic; memory (2 memory + 6) · size doubles.
