@@ -27,13 +27,25 @@ With jax_privacy installed, `to_jax_privacy(C)` builds its `ColumnNormalizedBand
 JAX keeps float64 only with `jax.config.update("jax_enable_x64", True)` (jax_privacy's
 optimizers need it); otherwise it rounds params to float32.
 
-Cost: O(n b) (one copy of params).
+A BLT (`mfkit.buffered_toeplitz.BufferedToeplitz`) is its two length-d arrays `buf_decay`
+and `output_scale` in both libraries (`to_jax_privacy` / `from_jax_privacy` take and give
+either kind of strategy), and a banded Toeplitz strategy is its coefficient vector in both
+(`mfkit.toeplitz` takes jax_privacy's coefficients as they are, so no conversion is needed).
+
+    >>> from mfkit import buffered_toeplitz as bt
+    >>> blt = bt.BufferedToeplitz.build([0.9, 0.5], [-0.3, -0.1])
+    >>> interop.from_jax_privacy(blt) == blt       # what jax_privacy's BLT would give back
+    True
+
+Cost: O(n b) (one copy of params), O(d) for a BLT.
 """
 import importlib
+from typing import Any, Union
 
 import numpy as np
 
 from .banded import ColumnNormalizedBanded
+from .buffered_toeplitz import BufferedToeplitz
 
 __all__ = ["banded_params", "to_jax_privacy", "from_jax_privacy"]
 
@@ -67,25 +79,32 @@ def banded_params(C: ColumnNormalizedBanded) -> np.ndarray:
     return np.array(C.params, dtype=np.float64, copy=True)
 
 
-def to_jax_privacy(C: ColumnNormalizedBanded):
-    """jax_privacy's `matrix_factorization.banded.ColumnNormalizedBanded` with C's params.
+def to_jax_privacy(C: Union[ColumnNormalizedBanded, BufferedToeplitz]) -> Any:
+    """jax_privacy's strategy equal to C: its `matrix_factorization.banded.ColumnNormalizedBanded`
+    with C's params, or its `matrix_factorization.buffered_toeplitz.BufferedToeplitz` with C's
+    buf_decay and output_scale.
+
+    JAX arrays are float64 when `jax_enable_x64` is on (jax_privacy's optimizers and BLT
+    inverse need it) and float32 otherwise (JAX's own default; jax_privacy's BLT refuses to
+    build a float64 BLT without x64).
 
     Parameters
     ----------
-    C : ColumnNormalizedBanded
+    C : ColumnNormalizedBanded or BufferedToeplitz
 
     Returns
     -------
-    jax_privacy.matrix_factorization.banded.ColumnNormalizedBanded
+    jax_privacy.matrix_factorization.banded.ColumnNormalizedBanded or
+    jax_privacy.matrix_factorization.buffered_toeplitz.BufferedToeplitz
 
     Raises
     ------
     TypeError
-        C is not an MFKit ColumnNormalizedBanded.
+        C is neither an MFKit ColumnNormalizedBanded nor an MFKit BufferedToeplitz.
     ImportError
         jax_privacy is not installed.
 
-    Cost: O(n b) (params copied to a JAX array).
+    Cost: O(n b) (params copied to a JAX array), O(d) for a BLT.
 
     Examples
     --------
@@ -93,39 +112,53 @@ def to_jax_privacy(C: ColumnNormalizedBanded):
     >>> jp.n, jp.bands                                              # doctest: +SKIP
     (8, 2)
     """
-    params = banded_params(C)
+    if not isinstance(C, (ColumnNormalizedBanded, BufferedToeplitz)):
+        raise TypeError("to_jax_privacy: C must be an MFKit ColumnNormalizedBanded or BufferedToeplitz, "
+                        f"got {type(C).__name__}")
+    module = "banded" if isinstance(C, ColumnNormalizedBanded) else "buffered_toeplitz"
     try:
-        jp_banded = importlib.import_module("jax_privacy.matrix_factorization.banded")
+        jp = importlib.import_module(f"jax_privacy.matrix_factorization.{module}")
+        jax = importlib.import_module("jax")
         jnp = importlib.import_module("jax.numpy")
     except ImportError as exc:
         raise ImportError("to_jax_privacy needs jax_privacy: pip install jax-privacy") from exc
-    return jp_banded.ColumnNormalizedBanded(params=jnp.asarray(params))
+    if isinstance(C, ColumnNormalizedBanded):
+        return jp.ColumnNormalizedBanded(params=jnp.asarray(banded_params(C)))
+    dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
+    return jp.BufferedToeplitz.build(buf_decay=np.array(C.buf_decay), output_scale=np.array(C.output_scale),
+                                     dtype=dtype)
 
 
-def from_jax_privacy(strategy) -> ColumnNormalizedBanded:
-    """An MFKit `ColumnNormalizedBanded` from jax_privacy's (anything with a `params` attribute)
-    or from an n x b params array (NumPy, JAX, nested lists).
+def from_jax_privacy(strategy: Any) -> Union[ColumnNormalizedBanded, BufferedToeplitz]:
+    """An MFKit strategy from jax_privacy's: a `BufferedToeplitz` from anything with
+    `buf_decay` and `output_scale` attributes (jax_privacy's BLT), otherwise a
+    `ColumnNormalizedBanded` from anything with a `params` attribute (jax_privacy's banded
+    strategy) or from an n x b params array (NumPy, JAX, nested lists).
 
     Parameters
     ----------
-    strategy : jax_privacy ColumnNormalizedBanded or array_like
+    strategy : jax_privacy ColumnNormalizedBanded or BufferedToeplitz, or array_like
 
     Returns
     -------
-    ColumnNormalizedBanded
-        Its params are the given ones converted to float64 (a JAX or torch CPU array is read
-        in place, as every MFKit input).
+    ColumnNormalizedBanded or BufferedToeplitz
+        Its arrays are the given ones converted to float64 (a JAX or torch CPU array is read
+        in place, as every MFKit input); a BLT is canonicalized (buf_decay decreasing).
 
     Raises
     ------
     ValueError, TypeError
-        params not a real (n, b) array with 1 <= b <= n, not finite, or with a zero diagonal.
+        params not a real (n, b) array with 1 <= b <= n, not finite, or with a zero diagonal;
+        buf_decay and output_scale not real 1-D arrays of one length.
 
-    Cost: O(n b).
+    Cost: O(n b), O(d log d) for a BLT.
 
     Examples
     --------
     >>> from_jax_privacy([[1.0, 0.5], [1.0, 0.0]]).bands
     2
     """
+    if hasattr(strategy, "buf_decay") and hasattr(strategy, "output_scale"):
+        return BufferedToeplitz.build(np.asarray(strategy.buf_decay, dtype=np.float64),
+                                      np.asarray(strategy.output_scale, dtype=np.float64))
     return ColumnNormalizedBanded(getattr(strategy, "params", strategy))
