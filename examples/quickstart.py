@@ -12,7 +12,11 @@ import mfkit
 from mfkit import sensitivity
 from mfkit import kron
 from mfkit import banded
+from mfkit import buffered_toeplitz
+from mfkit import dense
+from mfkit import pmm
 from mfkit import streaming_matrix as sm
+from mfkit import toeplitz
 
 
 def section(title):
@@ -137,13 +141,63 @@ def banded_noise(n=2048, bands=32, participations=4, model_size=1_000_000):
         print(f"  step {step}: noise std {buffer.std():.4f} ({(time.perf_counter() - start) * 1e3:.1f} ms)")
 
 
+def strategy_families(n=1_000_000, bands=64, model_size=1_000_000):
+    section(f"Strategies for n={n:,} steps, single participation: banded Toeplitz and BLT")
+    start = time.perf_counter()
+    coef = toeplitz.optimize_banded_toeplitz(n, bands, max_optimizer_steps=100)
+    t_toeplitz = time.perf_counter() - start
+    start = time.perf_counter()
+    blt = buffered_toeplitz.optimize(n=n)                    # max error, best number of buffers
+    t_blt = time.perf_counter() - start
+    # RMSE of the last prefix sum (the largest error) at noise multiplier 1: sqrt(error x sens^2).
+    rmse_toeplitz = np.sqrt(toeplitz.per_query_error(strategy_coef=coef, n=n)[-1]
+                            * toeplitz.sensitivity_squared(coef, n))
+    rmse_blt = np.sqrt(buffered_toeplitz.max_error(blt.inverse(), n) * buffered_toeplitz.sensitivity_squared(blt, n))
+    print(f"  banded Toeplitz, {bands} bands: max RMSE {rmse_toeplitz:8.3f}, optimized in {t_toeplitz:.2f} s, "
+          f"noise state {bands - 1} slices")
+    print(f"  BLT, {len(blt.buf_decay)} buffers:      max RMSE {rmse_blt:8.3f}, optimized in {t_blt:.2f} s, "
+          f"noise state {len(blt.buf_decay)} slices")
+    rng = np.random.default_rng(0)
+    noise = blt.inverse_as_streaming_matrix().stream((model_size,), np.float32)
+    z = np.empty(model_size, dtype=np.float32)
+    start = time.perf_counter()
+    for _ in range(10):
+        rng.standard_normal(out=z, dtype=np.float32)
+        noise.next(z, out=z)                                # (C^{-1} z)_t, float32, in place
+    print(f"  BLT noise for a {model_size:,}-parameter model: {(time.perf_counter() - start) / 10 * 1e3:.1f} ms per step "
+          "(drawing z included)")
+    start = time.perf_counter()
+    X = dense.optimize(256)                                 # the optimal unstructured strategy
+    C = dense.strategy_from_X(X)
+    print(f"  dense optimum at n=256 (the reference for all families): mean error "
+          f"{dense.per_query_error(strategy_matrix=C).mean():.4f} in {time.perf_counter() - start:.2f} s")
+
+
+def trained_pmm():
+    section("Parametric matrix models: training an eigenvalue PMM (no JAX)")
+    rng = np.random.default_rng(0)
+    X = np.sort(rng.uniform(-2, 2, 120))[:, None]
+    Y = -np.sqrt(0.25 + X ** 2) - X ** 2 / 5 + 0.3 * X + 0.02 * rng.standard_normal(X.shape)
+    model = pmm.Model([pmm.AffineEigenvaluePMM(matrix_size=6, num_eig=1, which="SA", init_magnitude=0.5)], rng=0)
+    model.compile(0, (1,))
+    before = float(np.mean((model(X) - Y) ** 2))
+    start = time.perf_counter()
+    model.train(X, Y, loss_fn="mse", lr=0.05, batch_size=len(X), num_epochs=150, early_stopping_patience=50,
+                early_stopping_tolerance=0.0, verbose=False, batch_seed=0)
+    after = float(np.mean((model(X) - Y) ** 2))
+    print(f"the ground state of M(x) = M_0 + x M_1 (6 x 6) fitted to 120 points: MSE {before:.4f} -> {after:.5f} "
+          f"in {time.perf_counter() - start:.2f} s (eigenvalues, gradients and Adam in MFKit)")
+
+
 def main():
     print(f"MFKit {mfkit.__version__}")
     streaming()
     banded_noise()
+    strategy_families()
     sensitivities()
     kronecker()
     parametric_matrix_models()
+    trained_pmm()
 
 
 if __name__ == "__main__":

@@ -237,13 +237,19 @@ enum {
     MFKIT_REDUCTION_WEIGHTS = 3
 };
 
-/* Called by the optimizers (mfkit_banded_optimize, mfkit_lbfgs_minimize) after every accepted
- * step with the step index (from 0), the loss and the gradient's norm; a nonzero return stops
- * the optimization (the result so far is returned with MFKIT_OK and MFKIT_STOP_CALLBACK). */
+/* Called by the optimizers (mfkit_banded_optimize, mfkit_lbfgs_minimize, mfkit_toeplitz_optimize,
+ * mfkit_toeplitz_optimize_for_amplifications, mfkit_blt_optimize_loss, mfkit_blt_optimize) after
+ * every accepted step with the step index (from 0; it restarts with each run of an optimizer
+ * that runs several), the loss and the gradient's norm; a nonzero return stops the
+ * optimization (the result so far is returned with MFKIT_OK and MFKIT_STOP_CALLBACK). */
 typedef int (*mfkit_optimize_callback)(void *user, int64_t step, double loss, double grad_norm);
 
 /* Why an optimizer stopped (written to its *stop). Only the two tolerances mean convergence;
- * a stall is not convergence. */
+ * a stall is not convergence. Every optimizer reports, where its pointers are not NULL, the
+ * steps taken, the loss evaluations (each with its gradient), the final loss, its gradient's
+ * 2-norm and this reason (the out-parameters steps, evaluations, loss, grad_norm, stop); a
+ * problem without unknowns (e.g. 0 buffers) is one evaluation, 0 steps and
+ * MFKIT_STOP_GRADIENT_TOLERANCE (its empty gradient is 0). */
 typedef int32_t mfkit_stop_reason;
 enum {
     MFKIT_STOP_MAX_STEPS = 0,          /* max_steps steps were taken                              */
@@ -416,14 +422,19 @@ MFKIT_API mfkit_status mfkit_toeplitz_inverse(const mfkit_array *coef, const int
  * weights as for mfkit_toeplitz_loss, weights of length n) over b = bands >= 1 coefficients by
  * L-BFGS (float64) for at most max_steps >= 0 steps from strategy_coef (NULL:
  * optimal_max_error_strategy_coefs(bands); else of length bands, coef[0] != 0), writing the
- * result with unit norm into out (shape (bands,)). callback (may be NULL) runs after every
- * step with `user`; a nonzero return stops early. The loss is invariant to the scale of c, so
- * L-BFGS runs on c / c[0] (b - 1 unknowns); the result keeps the sign of the start's c[0].
+ * result with unit norm into out (shape (bands,)). The loss is invariant to the scale of c, so
+ * L-BFGS runs on c / c[0] (b - 1 unknowns; none when min(n, bands) = 1); the result keeps the
+ * sign of the start's c[0]. gtol, ftol >= 0 are the convergence tolerances of
+ * mfkit_lbfgs_minimize on those unknowns (0: run until max_steps or a stall). callback (may be
+ * NULL) runs after every step with `user`; a nonzero return stops early. Where not NULL,
+ * steps, evaluations, loss, grad_norm and stop receive the run's report (MFKIT_STOP_*).
  * Time per step: one or two loss-and-gradient evaluations, O(T b + n) each (see
  * mfkit_toeplitz_loss); memory 2 n + O(b) doubles. */
 MFKIT_API mfkit_status mfkit_toeplitz_optimize(int64_t n, int64_t bands, const mfkit_array *strategy_coef,
                                                int64_t max_steps, mfkit_reduction reduction, const mfkit_array *weights,
-                                               mfkit_optimize_callback callback, void *user, const mfkit_array *out);
+                                               double gtol, double ftol, mfkit_optimize_callback callback, void *user,
+                                               const mfkit_array *out, int64_t *steps, int64_t *evaluations,
+                                               double *loss, double *grad_norm, mfkit_stop_reason *stop);
 /* The total noise multiplier of amplified BandMF with `bands` bands (jax_privacy's
  * _AmplifiedBandMFHelper.total_noise_multiplier): the sigma at which k = ceil(n / bands)
  * compositions of the Gaussian mechanism Poisson-subsampled at q = batch_size /
@@ -435,16 +446,22 @@ MFKIT_API mfkit_status mfkit_toeplitz_amplified_noise_multiplier(int64_t n, int6
                                                                  double *out);
 /* optimize_coefs_for_amplifications: for every b among the divisors of dataset_size up to
  * max_bands = dataset_size / expected_batch_size, optimizes b coefficients
- * (mfkit_toeplitz_optimize, max_steps, reduction) and picks the one with the least amplified
- * loss sqrt(loss) * sigma(b) / expected_batch_size; writes its b to *bands, its coefficients
- * (unit norm) to out[:b] (out 1-D with at least max_bands entries; the rest zeroed) and the
- * noise's standard deviation sigma(b) to *stddev. Time: one optimization and calibration per
+ * (mfkit_toeplitz_optimize with max_steps, reduction, gtol, ftol and callback, whose step
+ * restarts from 0 with each b) and picks the one with the least amplified loss
+ * sqrt(loss) * sigma(b) / expected_batch_size; writes its b to *bands, its coefficients
+ * (unit norm) to out[:b] (out 1-D with at least max_bands entries; the rest zeroed), the
+ * noise's standard deviation sigma(b) to *stddev and, where not NULL, the chosen run's report
+ * to steps, evaluations, loss, grad_norm and stop. Time: one optimization and calibration per
  * divisor. */
 MFKIT_API mfkit_status mfkit_toeplitz_optimize_for_amplifications(int64_t n, int64_t dataset_size,
                                                                   int64_t expected_batch_size, double epsilon,
                                                                   double delta, int64_t max_steps,
-                                                                  mfkit_reduction reduction, const mfkit_array *out,
-                                                                  int64_t *bands, double *stddev);
+                                                                  mfkit_reduction reduction, double gtol, double ftol,
+                                                                  mfkit_optimize_callback callback, void *user,
+                                                                  const mfkit_array *out, int64_t *bands,
+                                                                  double *stddev, int64_t *steps, int64_t *evaluations,
+                                                                  double *loss, double *grad_norm,
+                                                                  mfkit_stop_reason *stop);
 
 
 
@@ -582,29 +599,39 @@ MFKIT_API mfkit_status mfkit_blt_penalized_loss(int64_t n, int64_t min_sep, cons
 /* Minimizes the penalized loss over BLTs with num_buffers >= 0 buffers (optimize_loss): L-BFGS
  * (memory 15) over the decays of (C, C^{-1}) from init (init_buf_decay / init_output_scale of
  * length num_buffers; NULL: the rational-approximation start get_init_blt), at most max_steps
- * >= 0 steps; callback (may be NULL) after every step, nonzero stops. Writes the canonical
- * strategy into out_buf_decay / out_output_scale (num_buffers,) and its loss into *loss.
- * MFKIT_ERR_NUMERICAL if the result's loss is not finite or, for several participations, its
- * coefficients are negative or increasing. Time per step O(d^2 log n). */
+ * >= 0 steps; gtol, ftol >= 0 the tolerances of mfkit_lbfgs_minimize on those 2 d unknowns
+ * (0: off); callback (may be NULL) after every step, nonzero stops. Writes the canonical
+ * strategy into out_buf_decay / out_output_scale (num_buffers,), its loss (no penalties) into
+ * *loss and, where not NULL, the run's report to steps, evaluations, objective, grad_norm and
+ * stop; objective (as the callback's loss) is the function minimized, the penalized loss
+ * normalized by k + (1 + ln n / pi)^2 (mfkit_blt_penalized_loss with normalize). 0 buffers: no
+ * unknowns. MFKIT_ERR_NUMERICAL if the result's loss is not finite or, for several
+ * participations, its coefficients are negative or increasing. Time per step O(d^2 log n). */
 MFKIT_API mfkit_status mfkit_blt_optimize_loss(int64_t n, int64_t min_sep, const int64_t *max_participations,
                                                mfkit_blt_error error, int32_t closed_form, double penalty_strength,
                                                const mfkit_array *penalty_multipliers, double max_second_coef,
                                                double min_theta_gap, int64_t num_buffers,
                                                const mfkit_array *init_buf_decay, const mfkit_array *init_output_scale,
-                                               int64_t max_steps, mfkit_optimize_callback callback, void *user,
+                                               int64_t max_steps, double gtol, double ftol,
+                                               mfkit_optimize_callback callback, void *user,
                                                const mfkit_array *out_buf_decay, const mfkit_array *out_output_scale,
-                                               double *loss);
+                                               double *loss, int64_t *steps, int64_t *evaluations, double *objective,
+                                               double *grad_norm, mfkit_stop_reason *stop);
 /* The best BLT over numbers of buffers (optimize): from min_buffers, one more buffer at a time
  * while the loss improves by the factor rtol, up to max_buffers (<= 15); the closed-form loss
- * for single-participation max error, the min-sep loss otherwise; max_steps L-BFGS steps per
- * run, callback as for mfkit_blt_optimize_loss. Writes the d chosen buffers into the first d
- * entries of out_buf_decay / out_output_scale (1-D, length >= max_buffers) and d into
- * *num_buffers. */
+ * for single-participation max error, the min-sep loss otherwise; every run as
+ * mfkit_blt_optimize_loss with max_steps, gtol, ftol and callback (whose step restarts from 0
+ * with each run). Writes the d chosen buffers into the first d entries of out_buf_decay /
+ * out_output_scale (1-D, length >= max_buffers), d into *num_buffers and, where not NULL, the
+ * chosen run's report to steps, evaluations, objective, grad_norm and stop (as
+ * mfkit_blt_optimize_loss). Time: one mfkit_blt_optimize_loss per number of buffers tried. */
 MFKIT_API mfkit_status mfkit_blt_optimize(int64_t n, int64_t min_sep, const int64_t *max_participations,
                                           mfkit_blt_error error, int64_t min_buffers, int64_t max_buffers, double rtol,
-                                          int64_t max_steps, mfkit_optimize_callback callback, void *user,
+                                          int64_t max_steps, double gtol, double ftol,
+                                          mfkit_optimize_callback callback, void *user,
                                           const mfkit_array *out_buf_decay, const mfkit_array *out_output_scale,
-                                          int64_t *num_buffers);
+                                          int64_t *num_buffers, int64_t *steps, int64_t *evaluations,
+                                          double *objective, double *grad_norm, mfkit_stop_reason *stop);
 
 /* ---------------------------------------------------------------- optimization (mfkit_lbfgs_*) */
 

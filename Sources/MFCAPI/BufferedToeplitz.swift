@@ -219,35 +219,46 @@ public func mfkit_blt_optimize_loss(_ n: Int64, _ minSep: Int64, _ cap: UnsafePo
                                     _ closedForm: Int32, _ strength: Double, _ multipliers: UnsafePointer<mfkit_array>?,
                                     _ maxSecondCoef: Double, _ minThetaGap: Double, _ numBuffers: Int64,
                                     _ ibd: UnsafePointer<mfkit_array>?, _ ios: UnsafePointer<mfkit_array>?,
-                                    _ maxSteps: Int64, _ callback: mfkit_optimize_callback?, _ user: UnsafeMutableRawPointer?,
+                                    _ maxSteps: Int64, _ gtol: Double, _ ftol: Double,
+                                    _ callback: mfkit_optimize_callback?, _ user: UnsafeMutableRawPointer?,
                                     _ outBd: UnsafePointer<mfkit_array>?, _ outOs: UnsafePointer<mfkit_array>?,
-                                    _ loss: UnsafeMutablePointer<Double>?) -> mfkit_status {
+                                    _ loss: UnsafeMutablePointer<Double>?, _ steps: UnsafeMutablePointer<Int64>?,
+                                    _ evaluations: UnsafeMutablePointer<Int64>?, _ objective: UnsafeMutablePointer<Double>?,
+                                    _ gradNorm: UnsafeMutablePointer<Double>?,
+                                    _ stop: UnsafeMutablePointer<mfkit_stop_reason>?) -> mfkit_status {
     exported {
         let spec = try lossSpec(n, minSep, cap, error, closedForm, strength: strength, multipliers: multipliers,
                                 maxSecondCoef: maxSecondCoef, minThetaGap: minThetaGap)
         let start = ibd == nil && ios == nil ? nil : try blt(ibd, ios, ("init_buf_decay", "init_output_scale"))
         let (o1, o2) = (try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale"))
-        try store(loss, "loss") {
-            try BufferedToeplitz.optimize(
-                loss: spec, numBuffers: Int(numBuffers), initial: start, maxSteps: Int(maxSteps),
-                callback: { step, l, g in callback.map { $0(user, Int64(step), l, g) != 0 } ?? false }, into: o1, o2)
-        }
+        guard let loss else { throw MFError.invalidArgument("loss is a null pointer") }
+        let (value, result) = try BufferedToeplitz.optimize(
+            loss: spec, numBuffers: Int(numBuffers), initial: start, maxSteps: Int(maxSteps), gradientTolerance: gtol,
+            lossTolerance: ftol, callback: stepCallback(callback, user), into: o1, o2)
+        loss.pointee = value
+        report(result, steps: steps, evaluations: evaluations, loss: objective, gradNorm: gradNorm, stop: stop)
     }
 }
 
 @c @implementation
 public func mfkit_blt_optimize(_ n: Int64, _ minSep: Int64, _ cap: UnsafePointer<Int64>?, _ error: mfkit_blt_error,
                                _ minBuffers: Int64, _ maxBuffers: Int64, _ rtol: Double, _ maxSteps: Int64,
+                               _ gtol: Double, _ ftol: Double,
                                _ callback: mfkit_optimize_callback?, _ user: UnsafeMutableRawPointer?,
                                _ outBd: UnsafePointer<mfkit_array>?, _ outOs: UnsafePointer<mfkit_array>?,
-                               _ numBuffers: UnsafeMutablePointer<Int64>?) -> mfkit_status {
+                               _ numBuffers: UnsafeMutablePointer<Int64>?, _ steps: UnsafeMutablePointer<Int64>?,
+                               _ evaluations: UnsafeMutablePointer<Int64>?, _ objective: UnsafeMutablePointer<Double>?,
+                               _ gradNorm: UnsafeMutablePointer<Double>?,
+                               _ stop: UnsafeMutablePointer<mfkit_stop_reason>?) -> mfkit_status {
     exported {
         let kind = try errorKind(error)
         guard let numBuffers else { throw MFError.invalidArgument("num_buffers is a null pointer") }
-        numBuffers.pointee = Int64(try BufferedToeplitz.optimize(
+        let (count, result) = try BufferedToeplitz.optimize(
             n: Int(n), minSep: Int(minSep), maxParticipations: optional(cap), error: kind,
             minBuffers: Int(minBuffers), maxBuffers: Int(maxBuffers), rtol: rtol, maxSteps: Int(maxSteps),
-            callback: { step, l, g in callback.map { $0(user, Int64(step), l, g) != 0 } ?? false },
-            into: try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale")))
+            gradientTolerance: gtol, lossTolerance: ftol, callback: stepCallback(callback, user),
+            into: try array(outBd, "out_buf_decay"), try array(outOs, "out_output_scale"))
+        numBuffers.pointee = Int64(count)
+        report(result, steps: steps, evaluations: evaluations, loss: objective, gradNorm: gradNorm, stop: stop)
     }
 }

@@ -110,15 +110,19 @@ public func mfkit_toeplitz_inverse(_ coef: UnsafePointer<mfkit_array>?, _ column
 @c @implementation
 public func mfkit_toeplitz_optimize(_ n: Int64, _ bands: Int64, _ start: UnsafePointer<mfkit_array>?, _ maxSteps: Int64,
                                     _ code: mfkit_reduction, _ weights: UnsafePointer<mfkit_array>?,
+                                    _ gtol: Double, _ ftol: Double,
                                     _ callback: mfkit_optimize_callback?, _ user: UnsafeMutableRawPointer?,
-                                    _ out: UnsafePointer<mfkit_array>?) -> mfkit_status {
+                                    _ out: UnsafePointer<mfkit_array>?, _ steps: UnsafeMutablePointer<Int64>?,
+                                    _ evaluations: UnsafeMutablePointer<Int64>?, _ loss: UnsafeMutablePointer<Double>?,
+                                    _ gradNorm: UnsafeMutablePointer<Double>?,
+                                    _ stop: UnsafeMutablePointer<mfkit_stop_reason>?) -> mfkit_status {
     exported {
         let (s, o) = (try optionalArray(start, "strategy_coef"), try array(out, "out"))
         let red = try reduction(code, weights, Int(n))
-        try Toeplitz.optimizeBandedToeplitz(
-            n: Int(n), bands: Int(bands), start: s, maxSteps: Int(maxSteps), reduction: red,
-            callback: { step, loss, gnorm in callback.map { $0(user, Int64(step), loss, gnorm) != 0 } ?? false },
-            into: o)
+        let result = try Toeplitz.optimizeBandedToeplitz(
+            n: Int(n), bands: Int(bands), start: s, maxSteps: Int(maxSteps), reduction: red, gradientTolerance: gtol,
+            lossTolerance: ftol, callback: stepCallback(callback, user), into: o)
+        report(result, steps: steps, evaluations: evaluations, loss: loss, gradNorm: gradNorm, stop: stop)
     }
 }
 
@@ -136,9 +140,17 @@ public func mfkit_toeplitz_amplified_noise_multiplier(_ n: Int64, _ datasetSize:
 @c @implementation
 public func mfkit_toeplitz_optimize_for_amplifications(_ n: Int64, _ datasetSize: Int64, _ batchSize: Int64,
                                                        _ epsilon: Double, _ delta: Double, _ maxSteps: Int64,
-                                                       _ code: mfkit_reduction, _ out: UnsafePointer<mfkit_array>?,
+                                                       _ code: mfkit_reduction, _ gtol: Double, _ ftol: Double,
+                                                       _ callback: mfkit_optimize_callback?,
+                                                       _ user: UnsafeMutableRawPointer?,
+                                                       _ out: UnsafePointer<mfkit_array>?,
                                                        _ bands: UnsafeMutablePointer<Int64>?,
-                                                       _ stddev: UnsafeMutablePointer<Double>?) -> mfkit_status {
+                                                       _ stddev: UnsafeMutablePointer<Double>?,
+                                                       _ steps: UnsafeMutablePointer<Int64>?,
+                                                       _ evaluations: UnsafeMutablePointer<Int64>?,
+                                                       _ loss: UnsafeMutablePointer<Double>?,
+                                                       _ gradNorm: UnsafeMutablePointer<Double>?,
+                                                       _ stop: UnsafeMutablePointer<mfkit_stop_reason>?) -> mfkit_status {
     exported {
         let o = try array(out, "out")
         guard let bands, let stddev else { throw MFError.invalidArgument("bands and stddev must not be null pointers") }
@@ -146,8 +158,10 @@ public func mfkit_toeplitz_optimize_for_amplifications(_ n: Int64, _ datasetSize
                                          epsilon: epsilon, delta: delta,
                                          reduction: try reduction(code, nil, Int(n)))
         try Check.nonNegative(Int(maxSteps), "max_optimizer_steps")
-        let (b, s) = try helper.optimize(maxSteps: Int(maxSteps), into: o)
+        let (b, s, result) = try helper.optimize(maxSteps: Int(maxSteps), gradientTolerance: gtol, lossTolerance: ftol,
+                                                 callback: stepCallback(callback, user), into: o)
         bands.pointee = Int64(b)
         stddev.pointee = s
+        report(result, steps: steps, evaluations: evaluations, loss: loss, gradNorm: gradNorm, stop: stop)
     }
 }

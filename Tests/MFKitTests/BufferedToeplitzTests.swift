@@ -106,12 +106,58 @@ final class BufferedToeplitzTests: XCTestCase {
     func testOptimizeImprovesOnTheStartAndStopsOnRequest() throws {
         let loss = try BLTLoss.closedFormSingleParticipation(n: 10000)
         let start = try BufferedToeplitz.initial(numBuffers: 3)
-        let (blt, value) = try BufferedToeplitz.optimize(loss: loss, numBuffers: 3)
+        let (blt, value, result) = try BufferedToeplitz.optimize(loss: loss, numBuffers: 3)
         XCTAssertLessThan(value, try loss.loss(start))
         XCTAssertEqual(value, try blt.maxLoss(10000).value, accuracy: 1e-12 * value)
+        // the report's loss is the objective minimized at the result: the normalized penalized loss
+        let objective = try loss.penalizedLoss(blt, try blt.inverse())
+        XCTAssertEqual(result.loss, objective, accuracy: 1e-9 * objective)
         var steps = 0
-        _ = try BufferedToeplitz.optimize(loss: loss, numBuffers: 2, callback: { step, _, _ in steps = step + 1; return step == 2 })
+        let (_, _, stopped) = try BufferedToeplitz.optimize(loss: loss, numBuffers: 2, callback: { step, _, _ in
+            steps = step + 1
+            return step == 2
+        })
         XCTAssertEqual(steps, 3)
+        XCTAssertEqual(stopped.stop, .callback)
+        XCTAssertEqual(stopped.steps, 3)
         XCTAssertThrowsError(try BufferedToeplitz.optimize(n: 100, maxBuffers: 16))
+        XCTAssertThrowsError(try BufferedToeplitz.optimize(loss: loss, numBuffers: 2, gradientTolerance: -1))
+    }
+
+    func testOptimizeStopReasonsAndTheChosenRunsReport() throws {
+        let loss = try BLTLoss.closedFormSingleParticipation(n: 100)
+        let (_, _, capped) = try BufferedToeplitz.optimize(loss: loss, numBuffers: 2, maxSteps: 5)
+        XCTAssertEqual(capped.stop, .maxSteps)
+        XCTAssertEqual(capped.steps, 5)
+        let (_, _, byGradient) = try BufferedToeplitz.optimize(loss: loss, numBuffers: 2, gradientTolerance: 1e-3)
+        XCTAssertEqual(byGradient.stop, .gradientTolerance)
+        XCTAssertTrue(byGradient.stop.converged)
+        let (_, _, byLoss) = try BufferedToeplitz.optimize(loss: loss, numBuffers: 2, lossTolerance: 1e-4)
+        XCTAssertEqual(byLoss.stop, .lossTolerance)
+        XCTAssertLessThan(byLoss.steps, byGradient.steps)
+        // without tolerances: every step until no step decreases the objective, which is a
+        // stall (the gradient is near 0 there), not convergence
+        let (_, _, stall) = try BufferedToeplitz.optimize(loss: loss, numBuffers: 2)
+        XCTAssertEqual(stall.stop, .lineSearch)
+        XCTAssertFalse(stall.stop.converged)
+        XCTAssertLessThan(stall.gradientNorm, 1e-6)
+        // no buffers: nothing to optimize
+        let (identity, value, none) = try BufferedToeplitz.optimize(loss: loss, numBuffers: 0)
+        XCTAssertEqual(identity.count, 0)
+        XCTAssertEqual(value, 100)   // max error n times sensitivity 1
+        XCTAssertEqual(none.stop, .gradientTolerance)
+        XCTAssertEqual(none.steps, 0)
+        XCTAssertEqual(none.loss, try loss.penalizedLoss(.identity, .identity))
+        // over buffer counts: the chosen run's report, as that run alone gives it; the
+        // callback's step restarts with each run
+        var starts = 0
+        let (chosen, report) = try BufferedToeplitz.optimize(n: 100, minBuffers: 1, maxBuffers: 3, lossTolerance: 1e-6,
+                                                             callback: { step, _, _ in if step == 0 { starts += 1 }; return false })
+        let (alone, _, single) = try BufferedToeplitz.optimize(loss: loss, numBuffers: chosen.count, lossTolerance: 1e-6)
+        XCTAssertEqual(chosen, alone)
+        XCTAssertEqual(report.steps, single.steps)
+        XCTAssertEqual(report.loss, single.loss)
+        XCTAssertEqual(report.stop, .lossTolerance)
+        XCTAssertEqual(starts, Swift.min(3, chosen.count + 1))   // runs tried: up to one past the chosen count
     }
 }

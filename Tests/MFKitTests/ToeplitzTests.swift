@@ -175,12 +175,86 @@ final class ToeplitzTests: XCTestCase {
         let start = try Toeplitz.optimalMaxErrorStrategyCoefs(b)
         let before = try Toeplitz.loss(.strategy(start), n: n, workload: nil, reduction: .mean, timesSensitivity: true).loss
         var steps = 0
-        let coef = try Toeplitz.optimizeBandedToeplitz(n: n, bands: b, maxSteps: 40) { _, _, _ in steps += 1; return false }
+        let (coef, result) = try Toeplitz.optimizeBandedToeplitz(n: n, bands: b, maxSteps: 40) { _, _, _ in
+            steps += 1
+            return false
+        }
         let after = try Toeplitz.loss(.strategy(coef), n: n, workload: nil, reduction: .mean, timesSensitivity: true).loss
         XCTAssertLessThan(after, before * 0.9)
         XCTAssertEqual(coef.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-14)
         XCTAssertGreaterThan(steps, 0)
+        XCTAssertEqual(result.steps, steps)
+        XCTAssertEqual(result.loss, after, accuracy: 1e-12 * after)   // the report is the returned point's
         XCTAssertThrowsError(try Toeplitz.optimizeBandedToeplitz(n: n, bands: 3, start: [1, 2]))
+        XCTAssertThrowsError(try Toeplitz.optimizeBandedToeplitz(n: n, bands: 3, gradientTolerance: -1))
+        XCTAssertThrowsError(try Toeplitz.optimizeBandedToeplitz(n: n, bands: 3, lossTolerance: .nan))
+    }
+
+    /// The gradient of the loss with respect to c[1...] / c[0] at unit-norm coefficients (what
+    /// the optimizer's gtol bounds), from `Toeplitz.loss`.
+    func ratioGradient(_ coef: [Double], _ n: Int) throws -> [Double] {
+        let ratios = coef.map { $0 / coef[0] }
+        let g = try Toeplitz.loss(.strategy(ratios), n: n, workload: nil, reduction: .mean, timesSensitivity: true,
+                                  gradient: true).gradient!
+        return Array(g.dropFirst())
+    }
+
+    func testOptimizerStopReasons() throws {
+        let n = 512, b = 8
+        // steps exhausted: not converged
+        let (_, capped) = try Toeplitz.optimizeBandedToeplitz(n: n, bands: b, maxSteps: 3)
+        XCTAssertEqual(capped.stop, .maxSteps)
+        XCTAssertEqual(capped.steps, 3)
+        XCTAssertFalse(capped.stop.converged)
+        // the gradient tolerance, checked against the gradient of `Toeplitz.loss` at the result
+        let (coef, byGradient) = try Toeplitz.optimizeBandedToeplitz(n: n, bands: b, maxSteps: 500,
+                                                                     gradientTolerance: 1e-6)
+        XCTAssertEqual(byGradient.stop, .gradientTolerance)
+        XCTAssertTrue(byGradient.stop.converged)
+        XCTAssertLessThanOrEqual(try ratioGradient(coef, n).map(abs).max()!, 1e-6 * (1 + 1e-6))
+        // the loss tolerance ends the run earlier than the gradient one
+        let (_, byLoss) = try Toeplitz.optimizeBandedToeplitz(n: n, bands: b, maxSteps: 500, lossTolerance: 1e-3)
+        XCTAssertEqual(byLoss.stop, .lossTolerance)
+        XCTAssertLessThan(byLoss.steps, byGradient.steps)
+        // the callback
+        let (_, stopped) = try Toeplitz.optimizeBandedToeplitz(n: n, bands: b, maxSteps: 500) { step, _, _ in step == 2 }
+        XCTAssertEqual(stopped.stop, .callback)
+        XCTAssertEqual(stopped.steps, 3)
+        // without tolerances the run goes on until no step decreases the loss: a stall at the
+        // optimum (a gradient near 0), reported as such and not as convergence
+        let (_, stall) = try Toeplitz.optimizeBandedToeplitz(n: 64, bands: 4, maxSteps: 1000)
+        XCTAssertEqual(stall.stop, .lineSearch)
+        XCTAssertFalse(stall.stop.converged)
+        XCTAssertLessThan(stall.steps, 1000)
+        XCTAssertLessThan(stall.gradientNorm, 1e-5)
+        // a loss beyond the range of a double at the start (c[1] / c[0] = 1e300): the start, unit norm
+        let (start, overflow) = try Toeplitz.optimizeBandedToeplitz(n: 64, bands: 2, start: [1e-300, 1])
+        XCTAssertEqual(overflow.stop, .nonFinite)
+        XCTAssertEqual(overflow.steps, 0)
+        XCTAssertEqual(start, [1e-300, 1])
+        // nothing to optimize (one band, or n = 1): one evaluation, converged
+        let (one, trivial) = try Toeplitz.optimizeBandedToeplitz(n: 64, bands: 1, start: [-2])
+        XCTAssertEqual(one, [-1])
+        XCTAssertEqual(trivial.stop, .gradientTolerance)
+        XCTAssertEqual(trivial.steps, 0)
+        XCTAssertEqual(trivial.evaluations, 1)
+        let identity = try Toeplitz.loss(.strategy([1]), n: 64, workload: nil, reduction: .mean, timesSensitivity: true).loss
+        XCTAssertEqual(trivial.loss, identity, accuracy: 1e-12 * identity)
+    }
+
+    func testAmplifiedOptimizeReportsTheChosenRun() throws {
+        let helper = try AmplifiedBandMF(n: 64, datasetSize: 160, batchSize: 20, epsilon: 2, delta: 1e-6)
+        var calls = 0
+        let (coef, _, result) = try helper.optimize(maxSteps: 300, gradientTolerance: 1e-7) { _, _, _ in calls += 1; return false }
+        let runs = try helper.lossForBands(maxSteps: 300, gradientTolerance: 1e-7)
+        let chosen = runs.first { $0.coef == coef }!
+        XCTAssertEqual(chosen.result.steps, result.steps)
+        XCTAssertEqual(chosen.result.stop, result.stop)
+        XCTAssertEqual(chosen.result.loss, result.loss)
+        XCTAssertEqual(calls, runs.map { $0.result.steps }.reduce(0, +))   // the callback sees every run's steps
+        let one = runs.first { $0.bands == 1 }!.result   // no unknowns
+        XCTAssertEqual(one.stop, .gradientTolerance)
+        XCTAssertEqual(one.steps, 0)
     }
 
     func testArrayEntryPointsCheckBeforeWriting() throws {

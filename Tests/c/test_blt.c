@@ -139,21 +139,51 @@ static int stop_after_three(void *user, int64_t step, double loss, double grad_n
 }
 
 static void optimization(void) {
-    double ob[4], oo[4], loss = 0, value = 0;
-    int64_t d = -1, last = -1;
+    double ob[4], oo[4], loss = 0, value = 0, objective = -1, gnorm = -1;
+    int64_t d = -1, last = -1, steps = -1, evals = -1;
+    mfkit_stop_reason stop = -1;
     mfkit_array oba = vec64(ob, 4), ooa = vec64(oo, 4);
     int64_t single = 1;   /* NULL would allow ceil(n / min_sep) participations */
-    EXPECT_STATUS(mfkit_blt_optimize(10000, 1, &single, MFKIT_BLT_ERROR_MAX, 1, 4, 1.01, 600, NULL, NULL, &oba, &ooa, &d),
-                  MFKIT_OK);
+    EXPECT_STATUS(mfkit_blt_optimize(10000, 1, &single, MFKIT_BLT_ERROR_MAX, 1, 4, 1.01, 600, 0, 0, NULL, NULL, &oba,
+                                     &ooa, &d, &steps, &evals, &objective, &gnorm, &stop), MFKIT_OK);
     EXPECT(d >= 1 && d <= 4);
     mfkit_array rb = vec64(ob, d), ro = vec64(oo, d);
     EXPECT_STATUS(mfkit_blt_max_loss(&rb, &ro, 10000, &value, NULL, NULL), MFKIT_OK);
     double bound = 1 + log(10000.0) / 3.14159265358979323846;
     CHECK(sqrt(value) < 1.05 * bound, "root loss %g vs bound %g", sqrt(value), bound);
+    /* the chosen run's report: without tolerances a run ends by a stall (not convergence) or
+     * the steps; its objective is the normalized penalized loss at the result */
+    CHECK((stop == MFKIT_STOP_LINE_SEARCH || stop == MFKIT_STOP_MAX_STEPS) && steps > 0 && evals >= steps,
+          "optimize: stop %d steps %lld evaluations %lld", stop, (long long)steps, (long long)evals);
+    double ib[4], io[4], pen = 0, normal = pow(1 + log(10000.0) / 3.14159265358979323846, 2) + 1;
+    mfkit_array iba = vec64(ib, d), ioa = vec64(io, d);
+    EXPECT_STATUS(mfkit_blt_inverse(&rb, &ro, 0, &iba, &ioa), MFKIT_OK);
+    EXPECT_STATUS(mfkit_blt_penalized_loss(10000, 1, &single, MFKIT_BLT_ERROR_MAX, 1, 1e-8, NULL, 1.0, 1e-12, &rb, &ro,
+                                           &iba, &ioa, 1, &pen), MFKIT_OK);
+    CHECK(close_rel(objective, pen, 1e-9) && fabs(objective - value / normal) < 1e-6 * objective,
+          "objective %.15g, penalized loss %.15g, loss / normalization %.15g", objective, pen, value / normal);
+    /* the tolerances end runs early, reported as convergence */
+    EXPECT_STATUS(mfkit_blt_optimize(10000, 1, &single, MFKIT_BLT_ERROR_MAX, 1, 4, 1.01, 600, 0, 1e-6, NULL, NULL, &oba,
+                                     &ooa, &d, &steps, NULL, NULL, NULL, &stop), MFKIT_OK);
+    EXPECT(stop == MFKIT_STOP_LOSS_TOLERANCE && steps > 0);
     mfkit_array b2 = vec64(ob, 2), o2 = vec64(oo, 2);
     EXPECT_STATUS(mfkit_blt_optimize_loss(1000, 1, NULL, MFKIT_BLT_ERROR_MAX, 1, 1e-8, NULL, 1.0, 1e-12, 2, NULL, NULL,
-                                          100, stop_after_three, &last, &b2, &o2, &loss), MFKIT_OK);
-    EXPECT(last == 2 && loss > 0);
+                                          100, 0, 0, stop_after_three, &last, &b2, &o2, &loss, &steps, NULL, NULL, NULL,
+                                          &stop), MFKIT_OK);
+    EXPECT(last == 2 && loss > 0 && stop == MFKIT_STOP_CALLBACK && steps == 3);
+    EXPECT_STATUS(mfkit_blt_optimize_loss(1000, 1, NULL, MFKIT_BLT_ERROR_MAX, 1, 1e-8, NULL, 1.0, 1e-12, 2, NULL, NULL,
+                                          4, 0, 0, NULL, NULL, &b2, &o2, &loss, &steps, NULL, NULL, NULL, &stop), MFKIT_OK);
+    EXPECT(stop == MFKIT_STOP_MAX_STEPS && steps == 4);
+    EXPECT_STATUS(mfkit_blt_optimize_loss(1000, 1, NULL, MFKIT_BLT_ERROR_MAX, 1, 1e-8, NULL, 1.0, 1e-12, 2, NULL, NULL,
+                                          600, 1e-3, 0, NULL, NULL, &b2, &o2, &loss, &steps, NULL, &objective, &gnorm,
+                                          &stop), MFKIT_OK);
+    EXPECT(stop == MFKIT_STOP_GRADIENT_TOLERANCE && steps > 0 && gnorm > 0);
+    /* no buffers: the identity, nothing to optimize (one evaluation, converged); its loss is n */
+    mfkit_array b0 = vec64(ob, 0), o0 = vec64(oo, 0);
+    EXPECT_STATUS(mfkit_blt_optimize_loss(1000, 1, NULL, MFKIT_BLT_ERROR_MAX, 1, 1e-8, NULL, 1.0, 1e-12, 0, NULL, NULL,
+                                          600, 0, 0, NULL, NULL, &b0, &o0, &loss, &steps, &evals, NULL, &gnorm, &stop),
+                  MFKIT_OK);
+    EXPECT(loss == 1000 && steps == 0 && evals == 1 && gnorm == 0 && stop == MFKIT_STOP_GRADIENT_TOLERANCE);
 }
 
 /* Error paths: status, message, and outputs untouched. */
@@ -181,9 +211,19 @@ static void errors(void) {
     int64_t d = 0;
     double big[16], bigo[16];
     mfkit_array ba = vec64(big, 16), boa = vec64(bigo, 16);
-    EXPECT_STATUS(mfkit_blt_optimize(100, 1, NULL, MFKIT_BLT_ERROR_MAX, 0, 16, 1.01, 10, NULL, NULL, &ba, &boa, &d),
-                  MFKIT_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mfkit_blt_optimize(100, 1, NULL, MFKIT_BLT_ERROR_MAX, 0, 16, 1.01, 10, 0, 0, NULL, NULL, &ba, &boa, &d,
+                                     NULL, NULL, NULL, NULL, NULL), MFKIT_ERR_INVALID_ARGUMENT);
     EXPECT(d == 0 && value == 7);
+    int64_t steps = 7;
+    EXPECT_STATUS(mfkit_blt_optimize(100, 1, NULL, MFKIT_BLT_ERROR_MAX, 0, 3, 1.01, 10, 0, -1, NULL, NULL, &ba, &boa, &d,
+                                     &steps, NULL, NULL, NULL, NULL), MFKIT_ERR_INVALID_ARGUMENT);
+    EXPECT(strstr(mfkit_last_error(), "ftol") && d == 0 && steps == 7);
+    double ob2[2] = {7, 7}, oo2[2] = {7, 7};
+    mfkit_array ob2a = vec64(ob2, 2), oo2a = vec64(oo2, 2);
+    EXPECT_STATUS(mfkit_blt_optimize_loss(100, 1, NULL, MFKIT_BLT_ERROR_MAX, 1, 1e-8, NULL, 1.0, 1e-12, 2, NULL, NULL,
+                                          10, 0, 0, NULL, NULL, &ob2a, &oo2a, NULL, &steps, NULL, NULL, NULL, NULL),
+                  MFKIT_ERR_INVALID_ARGUMENT);
+    EXPECT(strstr(mfkit_last_error(), "loss is a null pointer") && ob2[0] == 7 && oo2[1] == 7 && steps == 7);
     mfkit_streaming_matrix *h = NULL;
     EXPECT_STATUS(mfkit_blt_streaming_matrix(&b, &o, 0, &h), MFKIT_ERR_INVALID_ARGUMENT);
     EXPECT(h == NULL);

@@ -180,14 +180,16 @@ int main(void) {
     EXPECT_STATUS(mfkit_toeplitz_optimal_max_error_noising_coefs(&dv), MFKIT_OK);
     EXPECT(f[3] == 0.3125 && d[1] == -0.5 && d[3] == -0.0625);
 
-    /* optimize: the loss falls, the callback stops after three steps, unit norm */
+    /* optimize: the loss falls, the callback stops after three steps, unit norm, the report */
     double opt[B];
     mfkit_array ov = vec(opt, B);
     int calls = 0;
-    int64_t big = 200;
-    EXPECT_STATUS(mfkit_toeplitz_optimize(big, B, NULL, 50, MFKIT_REDUCTION_MEAN, NULL, stop_after_three, &calls, &ov),
-                  MFKIT_OK);
-    EXPECT(calls == 3);
+    int64_t big = 200, steps = -1, evals = -1;
+    double rloss = -1, gnorm = -1;
+    mfkit_stop_reason stop = -1;
+    EXPECT_STATUS(mfkit_toeplitz_optimize(big, B, NULL, 50, MFKIT_REDUCTION_MEAN, NULL, 0, 0, stop_after_three, &calls,
+                                          &ov, &steps, &evals, &rloss, &gnorm, &stop), MFKIT_OK);
+    EXPECT(calls == 3 && stop == MFKIT_STOP_CALLBACK && steps == 3 && evals >= 3 && gnorm > 0);
     double norm = 0;
     for (int r = 0; r < B; r++) norm += opt[r] * opt[r];
     EXPECT(fabs(norm - 1) < 1e-14);
@@ -195,7 +197,30 @@ int main(void) {
     EXPECT_STATUS(mfkit_toeplitz_loss(&fv, NULL, &big, NULL, MFKIT_REDUCTION_MEAN, NULL, 1, &before, NULL), MFKIT_OK);
     EXPECT_STATUS(mfkit_toeplitz_loss(&ov, NULL, &big, NULL, MFKIT_REDUCTION_MEAN, NULL, 1, &after, NULL), MFKIT_OK);
     CHECK(after < before, "optimize: loss %g, start %g", after, before);
-    EXPECT_STATUS(mfkit_toeplitz_optimize(big, 3, &c, 5, MFKIT_REDUCTION_MEAN, NULL, NULL, NULL, &p3), MFKIT_ERR_SHAPE);
+    CHECK(fabs(rloss - after) < 1e-12 * after, "optimize: reported loss %g, loss of the result %g", rloss, after);
+    /* every stop reason: steps exhausted, the two tolerances, a stall (no tolerance: every step
+     * until no step decreases the loss, which is not convergence); the report pointers may be NULL */
+    EXPECT_STATUS(mfkit_toeplitz_optimize(big, B, NULL, 2, MFKIT_REDUCTION_MEAN, NULL, 0, 0, NULL, NULL, &ov, &steps,
+                                          NULL, NULL, NULL, &stop), MFKIT_OK);
+    EXPECT(stop == MFKIT_STOP_MAX_STEPS && steps == 2);
+    EXPECT_STATUS(mfkit_toeplitz_optimize(big, B, NULL, 500, MFKIT_REDUCTION_MEAN, NULL, 1e-6, 0, NULL, NULL, &ov, &steps,
+                                          NULL, NULL, &gnorm, &stop), MFKIT_OK);
+    int64_t by_gradient = steps;
+    CHECK(stop == MFKIT_STOP_GRADIENT_TOLERANCE && steps < 500, "gtol: stop %d after %lld steps", stop, (long long)steps);
+    EXPECT_STATUS(mfkit_toeplitz_optimize(big, B, NULL, 500, MFKIT_REDUCTION_MEAN, NULL, 0, 1e-3, NULL, NULL, &ov, &steps,
+                                          NULL, NULL, NULL, &stop), MFKIT_OK);
+    CHECK(stop == MFKIT_STOP_LOSS_TOLERANCE && steps < by_gradient, "ftol: stop %d after %lld steps", stop, (long long)steps);
+    EXPECT_STATUS(mfkit_toeplitz_optimize(big, B, NULL, 1000, MFKIT_REDUCTION_MEAN, NULL, 0, 0, NULL, NULL, &ov, &steps,
+                                          NULL, NULL, &gnorm, &stop), MFKIT_OK);
+    CHECK(stop == MFKIT_STOP_LINE_SEARCH && steps < 1000 && gnorm < 1e-4, "stall: stop %d after %lld steps, |g| %g",
+          stop, (long long)steps, gnorm);
+    EXPECT_STATUS(mfkit_toeplitz_optimize(big, 3, &c, 5, MFKIT_REDUCTION_MEAN, NULL, 0, 0, NULL, NULL, &p3, NULL, NULL,
+                                          NULL, NULL, NULL), MFKIT_ERR_SHAPE);
+    /* negative tolerances are refused, out untouched */
+    opt[0] = 7;
+    EXPECT_STATUS(mfkit_toeplitz_optimize(big, B, NULL, 5, MFKIT_REDUCTION_MEAN, NULL, -1, 0, NULL, NULL, &ov, NULL, NULL,
+                                          NULL, NULL, NULL), MFKIT_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(mfkit_last_error(), "gtol and ftol must be non-negative") != NULL && opt[0] == 7, "%s", mfkit_last_error());
 
     /* amplified BandMF: more bands, less amplification, more noise */
     double nm1 = 0, nm4 = 0;
@@ -206,11 +231,18 @@ int main(void) {
     mfkit_array chv = vec(chosen, 8);
     int64_t bands = 0;
     double stddev = 0;
-    EXPECT_STATUS(mfkit_toeplitz_optimize_for_amplifications(64, 160, 20, 2.0, 1e-6, 20, MFKIT_REDUCTION_MEAN, &chv,
-                                                             &bands, &stddev), MFKIT_OK);
+    calls = 0;
+    EXPECT_STATUS(mfkit_toeplitz_optimize_for_amplifications(64, 160, 20, 2.0, 1e-6, 20, MFKIT_REDUCTION_MEAN, 0, 0,
+                                                             stop_after_three, &calls, &chv, &bands, &stddev, &steps,
+                                                             &evals, &rloss, &gnorm, &stop), MFKIT_OK);
     CHECK(bands >= 1 && bands <= 8 && stddev > 0, "bands %d stddev %g", (int)bands, stddev);
-    EXPECT_STATUS(mfkit_toeplitz_optimize_for_amplifications(64, 160, 20, 2.0, 1e-6, 20, MFKIT_REDUCTION_MEAN, &p3,
-                                                             &bands, &stddev), MFKIT_ERR_INVALID_ARGUMENT);
+    /* the callback stops each candidate's run after three steps (one band has nothing to optimize) */
+    CHECK(calls > 3 && (bands == 1 ? stop == MFKIT_STOP_GRADIENT_TOLERANCE && steps == 0
+                                   : stop == MFKIT_STOP_CALLBACK && steps == 3),
+          "amplified: %d calls, chosen bands %d stopped by %d after %lld steps", calls, (int)bands, stop, (long long)steps);
+    EXPECT_STATUS(mfkit_toeplitz_optimize_for_amplifications(64, 160, 20, 2.0, 1e-6, 20, MFKIT_REDUCTION_MEAN, 0, 0,
+                                                             NULL, NULL, &p3, &bands, &stddev, NULL, NULL, NULL, NULL,
+                                                             NULL), MFKIT_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mfkit_toeplitz_amplified_noise_multiplier(64, 160, 200, 1, 2.0, 1e-6, &nm1), MFKIT_ERR_INVALID_ARGUMENT);
 
     /* null pointers */

@@ -4,6 +4,7 @@ installed (a widget in a notebook), else printed lines. One helper for every opt
     with Progress(progress, total=steps, desc="optimize") as bar:
         ...
         bar.update(step, loss, grad_norm=g)     # step counts from 0
+        bar.restart("optimize (run 2)")         # another run of `total` steps
 
 `progress` is the optimizers' argument: False (nothing), True (a bar, or a line about every
 total / 20 steps), or an int (a line every that many steps; a bar refreshes every step).
@@ -46,6 +47,14 @@ class Progress:
             if grad_norm is not None:
                 line += f"  grad norm {grad_norm:.3g}"
             print(line, flush=True)
+
+    def restart(self, desc):
+        """Starts a new display named `desc` for another run of `total` steps (a new bar; the
+        finished one stays on screen)."""
+        self.desc = desc
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = _tqdm()(total=self.total, desc=desc, unit="step", leave=True)
 
     def close(self):
         if self.bar is not None:

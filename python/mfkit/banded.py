@@ -41,7 +41,6 @@ Differences on purpose:
 from __future__ import annotations
 
 import ctypes
-import warnings
 from typing import Any, Callable, Optional, Tuple, Union
 
 import numpy as np
@@ -49,7 +48,6 @@ import numpy.typing as npt
 
 from . import _args, _ffi, optimization
 from ._handle import HandleOwner
-from ._progress import Progress
 from .optimization import CallbackArgs
 from .streaming_matrix import StreamingMatrix
 
@@ -608,31 +606,15 @@ def optimize(n: int, *, bands: int, C: Optional[ColumnNormalizedBanded] = None, 
     n = _args.positive_int(n, "n", "optimize")
     bands = _args.positive_int(bands, "bands", "optimize")
     max_optimizer_steps = _args.steps_int(max_optimizer_steps, "optimize")
-    gtol, ftol = optimization.tolerance(gtol, "gtol", "optimize"), optimization.tolerance(ftol, "ftol", "optimize")
+    run = optimization.Run("optimize", callback, progress, max_optimizer_steps, gtol, ftol)
     init = None if C is None else _strategy(C, "optimize")._handle
     code, weights = _reduction(reduction_fn, n, "optimize")
-    if isinstance(progress, (bool, np.bool_)):
-        progress = bool(progress)
-    else:
-        progress = _args.integer(progress, "progress", "optimize", minimum=0, condition="a bool or an integer >= 0")
-    bar = Progress(progress, max_optimizer_steps, "optimize")
-    state = {"interrupted": False, "error": None}
-    c_callback = optimization.step_callback(callback, state, bar.update)
     wdesc = None if weights is None else ctypes.byref(_ffi.describe(weights, "weights"))
     handle = ctypes.c_void_p()
-    report = optimization.Report()
-    with optimization.interruptible(state), bar:
+    with run:
         _ffi.call("mfkit_banded_optimize", n, bands, init, _workload(A, "optimize"), int(max_optimizer_steps),
-                  code, wdesc, gtol, ftol, c_callback, None, ctypes.byref(handle), *report.pointers(),
+                  code, wdesc, run.gtol, run.ftol, run.c_callback, None, ctypes.byref(handle), *run.report.pointers(),
                   function="optimize")
-    if state["error"] is not None:
-        if handle.value:
-            _ffi.lib.mfkit_banded_free(handle)
-        raise state["error"]
-    result = ColumnNormalizedBanded._from_handle(handle)
-    info = report.info(max_steps=max_optimizer_steps, gtol=gtol, ftol=ftol, interrupted=state["interrupted"])
-    if state["interrupted"]:
-        warnings.warn("optimize: interrupted; returning the best strategy so far", RuntimeWarning, stacklevel=2)
-    else:
-        optimization.warn_unless_progress(info, "optimize")
+    result = ColumnNormalizedBanded._from_handle(handle)   # owns the handle, also if finish raises
+    info = run.finish("the best strategy so far")
     return (result, info) if return_info else result

@@ -56,23 +56,28 @@ Differences on purpose:
   with zero scale instead of failing, and raises RuntimeError, as jax_privacy's check does,
   when the inverse has complex buf_decay;
 - `optimize_loss` supports the default `Parameterization.buf_decay_pair()` only and runs
-  MFKit's L-BFGS (memory 15, jax_privacy's) from the same start, 600 steps by default; the
-  `optimizer` keyword is accepted and ignored; `callback` receives
-  `CallbackArgs(step, loss, grad_norm)` and stops the run by returning a true value;
+  MFKit's L-BFGS (memory 15, jax_privacy's; strong Wolfe line search) from the same start,
+  600 steps by default; the `optimizer` keyword is accepted and ignored; `callback` receives
+  `CallbackArgs(step, loss, grad_norm)` and stops the run by returning a true value; as in
+  `mfkit.banded.optimize`, `optimize_loss` and `optimize` also take `progress`, the
+  tolerances `gtol` / `ftol` (default 0: every step, as jax_privacy) and `return_info` (the
+  stop reason, see `mfkit.optimization`; for `optimize`, the chosen run's), and Ctrl-C
+  returns the best BLT so far;
 - `LossFn.error_for_inv` and `LossFn.sensitivity_squared` are callables as in jax_privacy, but
   the loss the optimizer minimizes is evaluated in the core from the loss's description;
 - streams (`as_streaming_matrix`, `inverse_as_streaming_matrix`) keep the noise's dtype
   (float32 stays float32) and work in place.
 """
+import contextlib
 import ctypes
 import dataclasses
 import warnings
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _args, _ffi
-from .optimization import CallbackArgs, interruptible
+from .optimization import CallbackArgs, OptimizeInfo, Run
 from .streaming_matrix import StreamingMatrix
 
 __all__ = [
@@ -1261,61 +1266,63 @@ def get_init_blt(num_buffers: int = 3, init_blt: Optional[BufferedToeplitz] = No
     return init_blt
 
 
-def _callback(callback, state):
-    def on_step(_user, step, loss, grad_norm):
-        try:
-            if state["interrupted"]:
-                return 1
-            if callback is not None and callback(CallbackArgs(int(step), float(loss), float(grad_norm))):
-                return 1
-            return 0
-        except KeyboardInterrupt:
-            state["interrupted"] = True
-            return 1
-        except BaseException as exc:  # noqa: BLE001 - re-raised after the library returns
-            state["error"] = exc
-            return 1
-    return _ffi.OPTIMIZE_CALLBACK(on_step)
-
-
-def _run(symbol, args, callback, function):
-    state = {"interrupted": False, "error": None}
-    c_callback = _callback(callback, state)
-    with interruptible(state):
-        try:
-            _ffi.call(symbol, *args(c_callback), function=function)
-        except ValueError as exc:
-            if "non-finite loss" in str(exc) or "Error computing sensitivity" in str(exc):
-                raise RuntimeError(str(exc)) from None
-            raise
-    if state["error"] is not None:
-        raise state["error"]
-    if state["interrupted"]:
-        warnings.warn(f"{function}: interrupted; returning the best BLT so far", RuntimeWarning, stacklevel=3)
+@contextlib.contextmanager
+def _invalid_blt_is_runtime_error():
+    """The library's refusal of an optimized BLT (a non-finite loss, coefficients unfit for
+    several participations) as RuntimeError, as jax_privacy raises it."""
+    try:
+        yield
+    except ValueError as exc:
+        if "non-finite loss" in str(exc) or "Error computing sensitivity" in str(exc):
+            raise RuntimeError(str(exc)) from None
+        raise
 
 
 def optimize_loss(loss_fn: LossFn, num_buffers: int = 1, init_blt: Optional[BufferedToeplitz] = None,
-                  parameterization: Optional["Parameterization"] = None,
-                  **kwargs: Any) -> Tuple[BufferedToeplitz, float]:
+                  parameterization: Optional["Parameterization"] = None, *, max_optimizer_steps: int = 600,
+                  callback: Optional[Callable[[CallbackArgs], Any]] = None, progress: Union[bool, int] = False,
+                  gtol: float = 0.0, ftol: float = 0.0, return_info: bool = False,
+                  **kwargs: Any) -> Union[Tuple[BufferedToeplitz, float], Tuple[BufferedToeplitz, float, OptimizeInfo]]:
     """Minimizes loss_fn's penalized loss over BLTs with num_buffers buffers.
+
+    L-BFGS (memory 15, strong Wolfe line search) over the buf_decay pair (theta, theta_hat) of
+    the strategy and its inverse (2 d unknowns); the objective it minimizes, which the callback,
+    the progress display and the report see, is ``loss_fn.penalized_loss(blt, inv_blt)``
+    (normalized by k + (1 + ln n / pi)^2; the returned loss is the plain ``loss_fn.loss``).
+    Ctrl-C stops the run and returns the best BLT so far (with a warning).
 
     Parameters
     ----------
     loss_fn : LossFn
     num_buffers : int
-        d >= 0 (0: the identity and its loss).
+        d >= 0 (0: the identity and its loss; nothing to optimize, the report is one
+        evaluation, converged).
     init_blt : BufferedToeplitz or None
         The start (default `get_init_blt(num_buffers)`).
     parameterization : Parameterization or None
         `Parameterization.buf_decay_pair()` (the default; the only one supported).
+    max_optimizer_steps : int, default 600
+        The most L-BFGS steps.
+    callback : callable, optional
+        ``callback(CallbackArgs(step, loss, grad_norm))`` after every step; a true return stops.
+    progress : bool or int, default False
+        True shows a tqdm bar with the objective (`tqdm.auto`: a widget in a notebook);
+        without tqdm, printed lines every few steps; an int, a line every that many steps.
+    gtol, ftol : float, default 0
+        Converged when the largest entry of the objective's gradient (with respect to the
+        buf_decay pair) is at most `gtol`, or when a step's relative decrease of the objective
+        is at most `ftol`. With both 0, as jax_privacy, every step is taken unless the run stalls.
+    return_info : bool, default False
+        Also return an `optimization.OptimizeInfo` (stop reason, steps, evaluations, objective,
+        its gradient's norm).
     **kwargs
-        max_optimizer_steps (600), callback (receives CallbackArgs; a true return stops),
-        optimizer (ignored).
+        optimizer (accepted and ignored).
 
     Returns
     -------
-    (BufferedToeplitz, float)
-        The canonical strategy and its loss without penalties.
+    (BufferedToeplitz, float) or (BufferedToeplitz, float, OptimizeInfo)
+        The canonical strategy, its loss without penalties, and with ``return_info=True`` the
+        run's report.
 
     Raises
     ------
@@ -1324,49 +1331,58 @@ def optimize_loss(loss_fn: LossFn, num_buffers: int = 1, init_blt: Optional[Buff
         negative or increasing.
     NotImplementedError
         Another parameterization.
+    ValueError, TypeError
+        Bad arguments (a negative tolerance, a callback that is not callable, ...). Exceptions
+        raised by the callback propagate.
 
-    Cost: up to max_optimizer_steps L-BFGS steps of 1-2 penalized-loss evaluations each.
+    Warns
+    -----
+    RuntimeWarning
+        When no step could be taken, on Ctrl-C, and when some output_scale is near zero.
+
+    Cost: up to max_optimizer_steps L-BFGS steps of 1-2 penalized-loss evaluations each,
+    O(d^2 log n).
 
     Examples
     --------
-    >>> blt, loss = optimize_loss(LossFn.build_closed_form_single_participation(100), num_buffers=2)
-    >>> loss < max_loss(get_init_blt(2), 100)
-    True
+    >>> blt, loss, info = optimize_loss(LossFn.build_closed_form_single_participation(100), num_buffers=2,
+    ...                                 ftol=1e-12, return_info=True)
+    >>> loss < max_loss(get_init_blt(2), 100), info.steps > 0
+    (True, True)
     """
+    function = "optimize_loss"
     if parameterization is not None and not isinstance(parameterization, Parameterization):
-        raise TypeError(f"optimize_loss: parameterization must be a Parameterization or None, "
+        raise TypeError(f"{function}: parameterization must be a Parameterization or None, "
                         f"got {type(parameterization).__name__}")
     if parameterization is not None and parameterization.name != "buf_decay_pair":
         raise NotImplementedError("optimize_loss: MFKit optimizes the buf_decay_pair parameterization only")
-    steps = _args.steps_int(kwargs.pop("max_optimizer_steps", 600), "optimize_loss")
-    callback = kwargs.pop("callback", None)
+    steps = _args.steps_int(max_optimizer_steps, function)
     kwargs.pop("optimizer", None)
     if kwargs:
-        raise TypeError(f"optimize_loss: unexpected keyword arguments {sorted(kwargs)}")
+        raise TypeError(f"{function}: unexpected keyword arguments {sorted(kwargs)}")
     if not isinstance(loss_fn, LossFn):
-        raise TypeError(f"optimize_loss: loss_fn must be a LossFn, got {type(loss_fn).__name__}")
-    num_buffers = _args.integer(num_buffers, "num_buffers", "optimize_loss", minimum=0, maximum=1024)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"optimize_loss: callback must be callable or None, got {type(callback).__name__}")
-    if num_buffers == 0:
-        blt = BufferedToeplitz.build(buf_decay=[], output_scale=[])
-        return blt, loss_fn.loss(blt)
-    strength, second, gap = loss_fn._settings("optimize_loss")
-    init = get_init_blt(num_buffers, init_blt)
-    ib, io = _d(init.buf_decay), _d(init.output_scale)
+        raise TypeError(f"{function}: loss_fn must be a LossFn, got {type(loss_fn).__name__}")
+    num_buffers = _args.integer(num_buffers, "num_buffers", function, minimum=0, maximum=1024)
+    run = Run(function, callback, progress, steps, gtol, ftol)
+    strength, second, gap = loss_fn._settings(function)
+    init = get_init_blt(num_buffers, init_blt) if num_buffers else None
+    starts = (None, None) if init is None else (_ffi.describe(_d(init.buf_decay), "init_buf_decay"),
+                                               _ffi.describe(_d(init.output_scale), "init_output_scale"))
     out_bd, out_os = np.empty(num_buffers), np.empty(num_buffers)
     mult = loss_fn._multipliers(num_buffers)
     loss = ctypes.c_double()
-    _run("mfkit_blt_optimize_loss", lambda cb: (
-        *loss_fn._spec(), strength, _ffi.describe(mult, "penalty_multipliers"), second, gap, num_buffers,
-        _ffi.describe(ib, "init_buf_decay"), _ffi.describe(io, "init_output_scale"), steps, cb, None,
-        _ffi.describe(out_bd, "out_buf_decay", writable=True), _ffi.describe(out_os, "out_output_scale", writable=True),
-        ctypes.byref(loss)), callback, "optimize_loss")
+    with run, _invalid_blt_is_runtime_error():
+        _ffi.call("mfkit_blt_optimize_loss", *loss_fn._spec(), strength, _ffi.describe(mult, "penalty_multipliers"),
+                  second, gap, num_buffers, *starts, steps, run.gtol, run.ftol, run.c_callback, None,
+                  _ffi.describe(out_bd, "out_buf_decay", writable=True),
+                  _ffi.describe(out_os, "out_output_scale", writable=True), ctypes.byref(loss),
+                  *run.report.pointers(), function=function)
+    info = run.finish("the best BLT so far")
     blt = BufferedToeplitz(out_bd, out_os)
     if np.any(np.abs(blt.output_scale) < 1e-8):
         warnings.warn("BLT has near-zero output_scale parameters, which means some buffers are ignored. Consider "
                       f"re-optimizing with a smaller number of buffers.\n{blt}", RuntimeWarning, stacklevel=2)
-    return blt, loss.value
+    return (blt, loss.value, info) if return_info else (blt, loss.value)
 
 
 def _optimize_increasing_nbuf(opt_blt_and_loss_fn: Callable, min_buffers: int = 0, max_buffers: int = 10,
@@ -1390,12 +1406,17 @@ def _optimize_increasing_nbuf(opt_blt_and_loss_fn: Callable, min_buffers: int = 
 
 
 def optimize(*, n: int, min_sep: int = 1, max_participations: Optional[int] = 1, error: str = "max",
-             min_buffers: int = 0, max_buffers: int = 10, rtol: float = 1.01, **kwargs: Any) -> BufferedToeplitz:
+             min_buffers: int = 0, max_buffers: int = 10, rtol: float = 1.01, max_optimizer_steps: int = 600,
+             callback: Optional[Callable[[CallbackArgs], Any]] = None, progress: Union[bool, int] = False,
+             gtol: float = 0.0, ftol: float = 0.0, return_info: bool = False,
+             **kwargs: Any) -> Union[BufferedToeplitz, Tuple[BufferedToeplitz, OptimizeInfo]]:
     """A good BLT with a number of buffers chosen by the loss: optimizes with min_buffers, then
     one more buffer at a time while the loss improves by the factor rtol, up to max_buffers.
 
     Single-participation max error uses the closed-form loss, everything else the min-sep loss;
-    both are closed forms, so the time hardly depends on n.
+    both are closed forms, so the time hardly depends on n. Every run is `optimize_loss`'s
+    (with the same max_optimizer_steps, tolerances and callback; the callback's step restarts
+    from 0 with each run); a run that fails counts as an infinite loss.
 
     Parameters
     ----------
@@ -1410,20 +1431,35 @@ def optimize(*, n: int, min_sep: int = 1, max_participations: Optional[int] = 1,
         Range of buffer counts (max_buffers <= 15).
     rtol : float
         Relative improvement needed to add a buffer.
+    max_optimizer_steps : int, default 600
+        L-BFGS steps per buffer count.
+    callback : callable, optional
+        ``callback(CallbackArgs(step, loss, grad_norm))`` after every step of every run; a true
+        return stops the current run.
+    progress : bool or int, default False
+        As for `optimize_loss`, anew for each run ("optimize (run r)").
+    gtol, ftol : float, default 0
+        Each run's tolerances, as for `optimize_loss`.
+    return_info : bool, default False
+        Also return the chosen run's `optimization.OptimizeInfo`.
     **kwargs
-        max_optimizer_steps (600 per buffer count), callback (CallbackArgs; a true return stops
-        the current run), optimizer (ignored).
+        optimizer (accepted and ignored).
 
     Returns
     -------
-    BufferedToeplitz
+    BufferedToeplitz or (BufferedToeplitz, OptimizeInfo)
 
     Raises
     ------
     ValueError
-        max_buffers > 15, unknown error, bad n or min_sep.
+        max_buffers > 15, unknown error, bad n or min_sep, a negative tolerance.
     RuntimeError
         The first run (min_buffers) produced an invalid BLT.
+
+    Warns
+    -----
+    RuntimeWarning
+        When the chosen run could not take a step, and on Ctrl-C.
 
     Cost: (buffer counts tried) x max_optimizer_steps x 1-2 evaluations of O(d^2 log n).
 
@@ -1431,32 +1467,38 @@ def optimize(*, n: int, min_sep: int = 1, max_participations: Optional[int] = 1,
     --------
     >>> optimize(n=1000, min_buffers=2, max_buffers=2).buf_decay.shape
     (2,)
+    >>> blt, info = optimize(n=10**6, min_sep=1000, max_participations=10, error="mean", ftol=1e-10,
+    ...                      return_info=True)
+    >>> info.converged, len(blt.buf_decay) >= 1
+    (True, True)
     """
+    function = "optimize"
     if not isinstance(error, str):
         raise TypeError(f"optimize: error must be 'max' or 'mean', got {type(error).__name__}")
     if error not in ("max", "mean"):
         raise ValueError(f"Unknown error={error}")
-    n = _args.positive_int(n, "n", "optimize")
-    min_sep = _args.positive_int(min_sep, "min_sep", "optimize")
-    max_participations = _args.optional_int(max_participations, "max_participations", "optimize")
-    min_buffers = _args.integer(min_buffers, "min_buffers", "optimize")
-    max_buffers = _args.integer(max_buffers, "max_buffers", "optimize")
-    rtol = _args.real(rtol, "rtol", "optimize")
-    steps = _args.steps_int(kwargs.pop("max_optimizer_steps", 600), "optimize")
-    callback = kwargs.pop("callback", None)
+    n = _args.positive_int(n, "n", function)
+    min_sep = _args.positive_int(min_sep, "min_sep", function)
+    max_participations = _args.optional_int(max_participations, "max_participations", function)
+    min_buffers = _args.integer(min_buffers, "min_buffers", function)
+    max_buffers = _args.integer(max_buffers, "max_buffers", function)
+    rtol = _args.real(rtol, "rtol", function)
+    steps = _args.steps_int(max_optimizer_steps, function)
     kwargs.pop("optimizer", None)
     if kwargs:
         raise TypeError(f"optimize: unexpected keyword arguments {sorted(kwargs)}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"optimize: callback must be callable or None, got {type(callback).__name__}")
+    run = Run(function, callback, progress, steps, gtol, ftol, runs=True)
     size = min(max(max_buffers, 0), 15)   # larger max_buffers are refused by the library
     out_bd, out_os = np.empty(size), np.empty(size)
     count = ctypes.c_int64()
     cap = None if max_participations is None else ctypes.byref(ctypes.c_int64(int(max_participations)))
     code = _ffi.CONSTANTS["MFKIT_BLT_ERROR_MEAN" if error == "mean" else "MFKIT_BLT_ERROR_MAX"]
-    _run("mfkit_blt_optimize", lambda cb: (
-        n, min_sep, cap, code, min_buffers, max_buffers, rtol, steps, cb, None,
-        _ffi.describe(out_bd, "out_buf_decay", writable=True), _ffi.describe(out_os, "out_output_scale", writable=True),
-        ctypes.byref(count)), callback, "optimize")
+    with run, _invalid_blt_is_runtime_error():
+        _ffi.call("mfkit_blt_optimize", n, min_sep, cap, code, min_buffers, max_buffers, rtol, steps, run.gtol,
+                  run.ftol, run.c_callback, None, _ffi.describe(out_bd, "out_buf_decay", writable=True),
+                  _ffi.describe(out_os, "out_output_scale", writable=True), ctypes.byref(count),
+                  *run.report.pointers(), function=function)
+    info = run.finish("the best BLT of the runs so far")
     d = count.value
-    return BufferedToeplitz(out_bd[:d], out_os[:d])
+    blt = BufferedToeplitz(out_bd[:d], out_os[:d])
+    return (blt, info) if return_info else blt

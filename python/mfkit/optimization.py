@@ -9,7 +9,11 @@
 >>> bool(np.allclose(x, 0)), info.stop, info.converged
 (True, 'gradient_tolerance', True)
 
-The minimizer is MFKit's L-BFGS (Swift), the one behind `mfkit.banded.optimize`: the two-loop
+The minimizer is MFKit's L-BFGS (Swift), the one behind every MFKit optimizer
+(`mfkit.banded.optimize`, `mfkit.toeplitz.optimize_banded_toeplitz` and
+`optimize_coefs_for_amplifications`, `mfkit.buffered_toeplitz.optimize_loss` and `optimize`),
+which all share this module's surface (`callback`, `progress`, `gtol`, `ftol`, `return_info`,
+`OptimizeInfo`; in Python through `Run`): the two-loop
 recursion over the last `memory` pairs, then a line search for the strong Wolfe conditions
 (Moré–Thuente, c1 = 1e-4, c2 = 0.9). Every run reports why it stopped (`OptimizeInfo.stop`,
 one of `STOP_REASONS`); only the two tolerances mean convergence, a stall does not. A run that
@@ -29,8 +33,9 @@ Differences on purpose (from jax_privacy's `optimize`):
   ends when it can no longer decrease the loss at all);
 - `invariant_block_size` declares a loss invariant to scaling blocks of the parameters, which
   are then kept at unit norm (as `banded.optimize` does for the columns of a strategy);
-- the callback receives `CallbackArgs(step, loss, grad_norm)`; Ctrl-C stops the run and
-  returns the best parameters so far (with a warning).
+- the callback receives `CallbackArgs(step, loss, grad_norm)`; `progress=True` shows a tqdm
+  bar with the loss (printed lines without tqdm); Ctrl-C stops the run and returns the best
+  parameters so far (with a warning).
 
 Cost per step: usually one loss evaluation (with its gradient) plus O(memory · size)
 arithmetic; memory (2 memory + 6) · size doubles.
@@ -46,6 +51,7 @@ from typing import Any, Callable, NamedTuple, Optional, Tuple, Union
 import numpy as np
 
 from . import _args, _ffi
+from ._progress import Progress
 
 __all__ = ["CallbackArgs", "OptimizeInfo", "STOP_REASONS", "optimize"]
 
@@ -142,6 +148,76 @@ def interruptible(state):
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def progress_setting(progress: Any, function: str) -> Union[bool, int]:
+    """The optimizers' `progress` argument: a bool, or an integer >= 0 (TypeError / ValueError
+    otherwise)."""
+    if isinstance(progress, (bool, np.bool_)):
+        return bool(progress)
+    return _args.integer(progress, "progress", function, minimum=0, condition="a bool or an integer >= 0")
+
+
+class Run:
+    """One optimizer call into the library with MFKit's optimizer surface: the callback (given
+    `CallbackArgs`) and the progress display after every step, Ctrl-C stopping the run, the
+    tolerances checked, and the report read into an `OptimizeInfo`::
+
+        run = Run("optimize", callback, progress, max_steps, gtol, ftol)
+        with run:
+            _ffi.call(symbol, ..., run.gtol, run.ftol, run.c_callback, None, <outputs>, *run.report.pointers())
+        info = run.finish("the best strategy so far")
+
+    `runs=True` is for optimizers that run several times in one call (the step restarts from 0
+    with each run): the progress display starts anew, as "<function> (run r)", with each run.
+    An exception raised by the callback stops the run and is raised by the `with` block (when
+    the library fails too) or by `finish`. Cost: O(1) per step besides the callback.
+    """
+
+    def __init__(self, function: str, callback: Optional[Callable[[CallbackArgs], Any]], progress: Any,
+                 max_steps: int, gtol: float, ftol: float, *, runs: bool = False) -> None:
+        if callback is not None and not callable(callback):
+            raise TypeError(f"{function}: callback must be callable or None, got {type(callback).__name__}")
+        self.function, self.max_steps = function, max_steps
+        self.gtol, self.ftol = tolerance(gtol, "gtol", function), tolerance(ftol, "ftol", function)
+        self.bar = Progress(progress_setting(progress, function), max_steps, f"{function} (run 1)" if runs else function)
+        self.state = {"interrupted": False, "error": None}
+        self._run, self._last = 1, -1
+        self.c_callback = step_callback(callback, self.state, self._update_runs if runs else self.bar.update)
+        self.report = Report()
+        self._interrupt = interruptible(self.state)
+
+    def _update_runs(self, step: int, loss: float, grad_norm: float) -> None:
+        if step <= self._last:   # a new run
+            self._run += 1
+            self.bar.restart(f"{self.function} (run {self._run})")
+        self._last = step
+        self.bar.update(step, loss, grad_norm)
+
+    def __enter__(self) -> "Run":
+        self._interrupt.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        self.bar.close()
+        self._interrupt.__exit__(*exc)
+        if exc[0] is not None and self.state["error"] is not None:
+            raise self.state["error"]
+        return False
+
+    def finish(self, what: str, depth: int = 1) -> OptimizeInfo:
+        """The run's OptimizeInfo, after raising the callback's exception if there was one; warns
+        (RuntimeWarning, at the caller `depth` MFKit frames above) on Ctrl-C ("interrupted;
+        returning <what>") and when the run could not move (`warn_unless_progress`)."""
+        if self.state["error"] is not None:
+            raise self.state["error"]
+        info = self.report.info(max_steps=self.max_steps, gtol=self.gtol, ftol=self.ftol,
+                                interrupted=self.state["interrupted"])
+        if self.state["interrupted"]:
+            warnings.warn(f"{self.function}: interrupted; returning {what}", RuntimeWarning, stacklevel=2 + depth)
+        else:
+            warn_unless_progress(info, self.function, stacklevel=3 + depth)
+        return info
+
+
 def step_callback(callback: Optional[Callable[[CallbackArgs], Any]], state: dict,
                   progress: Optional[Callable[[int, float, float], None]] = None):
     """The C step callback (an OPTIMIZE_CALLBACK) running `progress(step, loss, grad_norm)` and
@@ -173,6 +249,7 @@ def optimize(loss_fn: Callable[[np.ndarray], Tuple[float, np.ndarray]], params: 
              max_optimizer_steps: int = 250, grad: bool = True,
              callback: Optional[Callable[[CallbackArgs], Any]] = None, memory: int = 10,
              gtol: float = 0.0, ftol: float = 0.0, invariant_block_size: Optional[int] = None,
+             progress: Union[bool, int] = False,
              return_info: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, OptimizeInfo]]:
     """Minimizes `loss_fn` from `params` by L-BFGS in float64.
 
@@ -200,6 +277,9 @@ def optimize(loss_fn: Callable[[np.ndarray], Tuple[float, np.ndarray]], params: 
         params is multiplied by a positive number. Every block is then rescaled to unit norm
         after each step (the curvature pairs with it), which keeps the steps from shrinking;
         the result has unit blocks.
+    progress : bool or int, default False
+        True shows a tqdm bar with the loss (`tqdm.auto`: a widget in a notebook); without
+        tqdm, printed lines every few steps; an int, a line every that many steps.
     return_info : bool, default False
         Also return an `OptimizeInfo` (stop reason, steps, evaluations, loss, gradient norm).
 
@@ -252,11 +332,11 @@ def optimize(loss_fn: Callable[[np.ndarray], Tuple[float, np.ndarray]], params: 
         raise ValueError("optimize: params must not be empty")
     max_optimizer_steps = _args.steps_int(max_optimizer_steps, "optimize")
     memory = _args.positive_int(memory, "memory", "optimize")
-    gtol, ftol = tolerance(gtol, "gtol", "optimize"), tolerance(ftol, "ftol", "optimize")
     block = 0 if invariant_block_size is None else _args.positive_int(invariant_block_size, "invariant_block_size",
                                                                       "optimize")
+    run = Run("optimize", callback, progress, max_optimizer_steps, gtol, ftol)
     shape = x.shape
-    state = {"error": None, "interrupted": False}
+    state = run.state
 
     def objective(_user, xp, gp, n):
         if state["error"] is not None or state["interrupted"]:
@@ -280,23 +360,12 @@ def optimize(loss_fn: Callable[[np.ndarray], Tuple[float, np.ndarray]], params: 
             state["error"] = exc
         return float("nan")
 
-    c_objective, c_step = _ffi.OBJECTIVE(objective), step_callback(callback, state)
-    report = Report()
-    try:
-        with interruptible(state):
-            _ffi.call("mfkit_lbfgs_minimize", _ffi.describe(x, "params", writable=True), c_objective,
-                      c_step, None, int(max_optimizer_steps), memory, gtol, ftol, block, *report.pointers(),
-                      function="optimize")
-    except ValueError:
-        if state["error"] is None and not state["interrupted"]:
-            raise
-    if state["error"] is not None:
-        raise state["error"]
-    info = report.info(max_steps=max_optimizer_steps, gtol=gtol, ftol=ftol, interrupted=state["interrupted"])
-    if state["interrupted"]:
-        warnings.warn("optimize: interrupted; returning the best parameters so far", RuntimeWarning, stacklevel=2)
-    else:
-        warn_unless_progress(info, "optimize")
+    c_objective = _ffi.OBJECTIVE(objective)
+    with run:
+        _ffi.call("mfkit_lbfgs_minimize", _ffi.describe(x, "params", writable=True), c_objective,
+                  run.c_callback, None, int(max_optimizer_steps), memory, run.gtol, run.ftol, block,
+                  *run.report.pointers(), function="optimize")
+    info = run.finish("the best parameters so far")
     if start.dtype == np.float32:
         x = x.astype(np.float32)
     return (x, info) if return_info else x

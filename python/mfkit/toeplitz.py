@@ -38,26 +38,29 @@ Differences on purpose (the README's list has them too):
   memory (jax_privacy differentiates its scan, keeping n b numbers).
 - `inverse_as_streaming_matrix` keeps the noise's dtype, works in place and keeps b - 1 slices
   of state as a ring (jax_privacy promotes float32 noise to float64 and rolls its state).
-- `optimize_banded_toeplitz` runs MFKit's L-BFGS (memory 10) on c / c[0] (the loss does not
-  depend on the scale of c); it takes `reduction_fn` as 'mean', 'max', 'last', np.mean, np.max,
-  `lambda v: v[-1]` (recognized) or per-query weights, and `callback` / Ctrl-C as
-  `mfkit.banded.optimize`. It reaches jax_privacy's loss or lower.
+- `optimize_banded_toeplitz` runs MFKit's L-BFGS (memory 10, strong Wolfe line search) on
+  c / c[0] (the loss does not depend on the scale of c); it takes `reduction_fn` as 'mean',
+  'max', 'last', np.mean, np.max, `lambda v: v[-1]` (recognized) or per-query weights, and,
+  keyword-only as `mfkit.banded.optimize`: `callback` (CallbackArgs), `progress`, the
+  tolerances `gtol` / `ftol` (default 0: every step, as jax_privacy) and `return_info` (the
+  stop reason; see `mfkit.optimization`); Ctrl-C returns the best coefficients so far. It
+  reaches jax_privacy's loss or lower.
 - `optimize_coefs_for_amplifications` calibrates the noise with MFKit's own RDP accountant (the
   Poisson-subsampled Gaussian with dp_accounting's default orders; no dp_accounting import);
-  the candidates are optimized one after the other (no thread pool). `_AmplifiedBandMFHelper`
-  takes no `make_fresh_accountant`.
+  the candidates are optimized one after the other (no thread pool), with the same keywords
+  (`return_info` gives the chosen candidate's report). `_AmplifiedBandMFHelper` takes no
+  `make_fresh_accountant`.
 """
 import ctypes
 import dataclasses
 import math
-import warnings
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _args, _ffi
 from .banded import _reduction
-from .optimization import CallbackArgs, interruptible
+from .optimization import CallbackArgs, OptimizeInfo, Run
 from .streaming_matrix import StreamingMatrix, _frozen
 
 __all__ = [
@@ -770,13 +773,20 @@ def inverse_as_streaming_matrix(coef: ArrayLike, column_normalize_for_n: Optiona
 
 def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLike] = None,
                              max_optimizer_steps: int = 250, reduction_fn: Any = np.mean, *,
-                             callback: Optional[Callable[[CallbackArgs], Any]] = None) -> np.ndarray:
+                             callback: Optional[Callable[[CallbackArgs], Any]] = None,
+                             progress: Union[bool, int] = False, gtol: float = 0.0, ftol: float = 0.0,
+                             return_info: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, OptimizeInfo]]:
     """Optimizes a banded Toeplitz strategy for the prefix-sum workload: minimizes `loss` over
     `bands` coefficients by L-BFGS.
 
     The strategy can be used with single participation and with (fixed-epoch or min-sep)
     multiple participations separated by at least `bands` steps (arXiv:2306.08153); for other
     patterns compute the sensitivity with `minsep_sensitivity_squared`.
+
+    The loss does not depend on the scale of the coefficients, so L-BFGS runs on
+    c[1:] / c[0] (bands - 1 unknowns; none when min(n, bands) = 1, and the report is then one
+    evaluation, converged). Ctrl-C stops the run and returns the best coefficients so far (with
+    a warning).
 
     Cost: per step one or two loss-and-gradient evaluations, O(T b + n) each; memory 2 n
     doubles.
@@ -795,24 +805,43 @@ def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLi
         np.mean (default), np.max, 'mean', 'max', 'last', `lambda v: v[-1]` or n weights.
     callback : callable, optional
         Called with `CallbackArgs(step, loss, grad_norm)` after every step; a true return stops.
+    progress : bool or int, default False
+        True shows a tqdm bar with the loss (`tqdm.auto`: a widget in a notebook); without
+        tqdm, printed lines every few steps; an int, a line every that many steps.
+    gtol, ftol : float, default 0
+        Converged when the largest entry of the gradient with respect to c[1:] / c[0] is at
+        most `gtol`, or when a step's relative decrease of the loss is at most `ftol`. With
+        both 0, as jax_privacy, every step is taken unless the run stalls.
+    return_info : bool, default False
+        Also return an `optimization.OptimizeInfo` (stop reason, steps, evaluations, loss,
+        gradient norm).
 
     Returns
     -------
     numpy.ndarray
         float64, shape (bands,), with unit norm (the sign of the start's first coefficient).
+    optimization.OptimizeInfo
+        Only with ``return_info=True``.
 
     Raises
     ------
     ValueError
-        "strategy_coef.shape=(k,) != bands=b", an unrecognized reduction_fn.
+        "strategy_coef.shape=(k,) != bands=b", an unrecognized reduction_fn, a negative
+        tolerance. Exceptions raised by the callback propagate.
     TypeError
         Arguments of the wrong type.
 
+    Warns
+    -----
+    RuntimeWarning
+        When no step could be taken (a non-finite loss at the start, or a stall there), and
+        on Ctrl-C.
+
     Examples
     --------
-    >>> coef = optimize_banded_toeplitz(64, bands=4, max_optimizer_steps=50)
-    >>> coef.shape, round(float(np.linalg.norm(coef)), 12)
-    ((4,), 1.0)
+    >>> coef, info = optimize_banded_toeplitz(64, bands=4, max_optimizer_steps=200, gtol=1e-6, return_info=True)
+    >>> coef.shape, round(float(np.linalg.norm(coef)), 12), info.stop, info.converged
+    ((4,), 1.0, 'gradient_tolerance', True)
     """
     function = "optimize_banded_toeplitz"
     n = _args.positive_int(n, "n", function)
@@ -821,35 +850,16 @@ def optimize_banded_toeplitz(n: int, bands: int, strategy_coef: Optional[ArrayLi
     start = _optional_coef(strategy_coef, "strategy_coef", function)
     if start is not None and start.shape != (bands,):
         raise ValueError(f"{function}: strategy_coef.shape={start.shape} != bands={bands}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"{function}: callback must be callable or None, got {type(callback).__name__}")
+    run = Run(function, callback, progress, steps, gtol, ftol)
     code, weights = _reduction_code(reduction_fn, n, function)
-    state = {"interrupted": False, "error": None}
-
-    def on_step(_user, step, value, grad_norm):
-        try:
-            if state["interrupted"]:
-                return 1
-            if callback is not None and callback(CallbackArgs(int(step), float(value), float(grad_norm))):
-                return 1
-            return 0
-        except KeyboardInterrupt:
-            state["interrupted"] = True
-        except BaseException as exc:  # noqa: BLE001 - re-raised after the library returns
-            state["error"] = exc
-        return 1
-
     out = np.empty(bands)
-    c_callback = _ffi.OPTIMIZE_CALLBACK(on_step)
-    with interruptible(state):
+    with run:
         _ffi.call("mfkit_toeplitz_optimize", n, bands, _desc(start, "strategy_coef"), steps, code,
                   None if weights is None else ctypes.byref(_ffi.describe(weights, "weights")),
-                  c_callback, None, _ffi.describe(out, "out", writable=True), function=function)
-    if state["error"] is not None:
-        raise state["error"]
-    if state["interrupted"]:
-        warnings.warn(f"{function}: interrupted; returning the best coefficients so far", RuntimeWarning, stacklevel=2)
-    return out
+                  run.gtol, run.ftol, run.c_callback, None, _ffi.describe(out, "out", writable=True),
+                  *run.report.pointers(), function=function)
+    info = run.finish("the best coefficients so far")
+    return (out, info) if return_info else out
 
 
 def _factors(n: int) -> list:
@@ -925,14 +935,18 @@ class _AmplifiedBandMFHelper:
 
 
 def optimize_coefs_for_amplifications(n: int, *, dataset_size: int, expected_batch_size: int, epsilon: float,
-                                      delta: float, max_optimizer_steps: int = 250,
-                                      reduction_fn: Any = np.mean) -> Tuple[np.ndarray, float]:
+                                      delta: float, max_optimizer_steps: int = 250, reduction_fn: Any = np.mean,
+                                      callback: Optional[Callable[[CallbackArgs], Any]] = None,
+                                      progress: Union[bool, int] = False, gtol: float = 0.0, ftol: float = 0.0,
+                                      return_info: bool = False
+                                      ) -> Union[Tuple[np.ndarray, float], Tuple[np.ndarray, float, OptimizeInfo]]:
     """Chooses the number of bands (and its coefficients) with the least error subject to an
     (epsilon, delta) target under amplification by block-cyclic Poisson sampling (Theorem 4 and
     Algorithm 2 of arXiv:2306.08153): fewer bands amplify more, more bands correlate more.
 
     Only numbers of bands dividing dataset_size, up to dataset_size // expected_batch_size, are
-    tried; each is optimized by `optimize_banded_toeplitz`, and its noise calibrated by RDP
+    tried; each is optimized by `optimize_banded_toeplitz` (with the tolerances and the
+    callback, whose step restarts from 0 with each candidate), and its noise calibrated by RDP
     accounting of the Poisson-subsampled Gaussian (dp_accounting's default orders).
 
     Cost: one optimization (O(T b + n) per step) and one noise calibration (milliseconds) per
@@ -952,17 +966,28 @@ def optimize_coefs_for_amplifications(n: int, *, dataset_size: int, expected_bat
         L-BFGS steps per candidate.
     reduction_fn : callable or str
         np.mean (default), np.max, 'mean', 'max' or 'last'.
+    callback : callable, optional
+        Called with `CallbackArgs(step, loss, grad_norm)` after every step of every
+        candidate's run; a true return stops that run.
+    progress : bool or int, default False
+        As for `optimize_banded_toeplitz`, anew for each candidate ("... (run r)").
+    gtol, ftol : float, default 0
+        Each run's tolerances, as for `optimize_banded_toeplitz`.
+    return_info : bool, default False
+        Also return the chosen candidate's `optimization.OptimizeInfo`.
 
     Returns
     -------
-    tuple of (numpy.ndarray, float)
-        The coefficients (unit norm; their length is the chosen number of bands) and the
-        standard deviation of the uncorrelated noise z that reaches the target.
+    tuple of (numpy.ndarray, float) or (numpy.ndarray, float, OptimizeInfo)
+        The coefficients (unit norm; their length is the chosen number of bands), the
+        standard deviation of the uncorrelated noise z that reaches the target, and with
+        ``return_info=True`` the chosen run's report.
 
     Raises
     ------
     ValueError
-        Sizes out of range, a target that no noise multiplier in [0.01, 100 sqrt(batch)] meets.
+        Sizes out of range, a target that no noise multiplier in [0.01, 100 sqrt(batch)] meets,
+        a negative tolerance. Exceptions raised by the callback propagate.
     TypeError
         Arguments of the wrong type.
 
@@ -982,8 +1007,13 @@ def optimize_coefs_for_amplifications(n: int, *, dataset_size: int, expected_bat
     code, weights = _reduction_code(reduction_fn, n, function)
     if weights is not None:
         raise ValueError(f"{function}: reduction_fn must be 'mean', 'max' or 'last'")
+    run = Run(function, callback, progress, steps, gtol, ftol, runs=True)
     out = np.empty(max(1, dataset_size // batch))
     bands, stddev = ctypes.c_int64(), ctypes.c_double()
-    _ffi.call("mfkit_toeplitz_optimize_for_amplifications", n, dataset_size, batch, epsilon, delta, steps, code,
-              _ffi.describe(out, "out", writable=True), ctypes.byref(bands), ctypes.byref(stddev), function=function)
-    return out[:bands.value].copy(), stddev.value
+    with run:
+        _ffi.call("mfkit_toeplitz_optimize_for_amplifications", n, dataset_size, batch, epsilon, delta, steps, code,
+                  run.gtol, run.ftol, run.c_callback, None, _ffi.describe(out, "out", writable=True),
+                  ctypes.byref(bands), ctypes.byref(stddev), *run.report.pointers(), function=function)
+    info = run.finish("the best coefficients of the runs so far")
+    coef = out[:bands.value].copy()
+    return (coef, stddev.value, info) if return_info else (coef, stddev.value)

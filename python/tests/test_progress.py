@@ -1,5 +1,5 @@
 """The shared progress display: a tqdm bar with the loss when tqdm is installed, printed lines
-otherwise; used by banded.optimize(progress=...)."""
+otherwise; used by every optimizer's progress=... (banded, Toeplitz, BLT, optimization)."""
 import sys
 
 import pytest
@@ -47,3 +47,29 @@ def test_nothing_when_off(capsys):
         p.update(0, 1.0)
     assert p.bar is None
     assert capsys.readouterr() == ("", "")
+
+
+def test_restart_opens_a_new_bar_and_keeps_the_old():
+    optional_module("tqdm")
+    with Progress(True, 4, "fit (run 1)") as p:
+        p.update(0, 2.0)
+        first = p.bar
+        p.restart("fit (run 2)")
+        p.update(0, 1.0)
+        assert first.disable and p.bar is not first    # the finished bar closed, a new one counting
+        assert (p.bar.n, p.bar.desc) == (1, "fit (run 2)")
+
+
+def test_restart_renames_the_lines_without_tqdm(no_tqdm, capsys):
+    with Progress(True, 2, "fit (run 1)") as p:
+        p.update(0, 3.0)
+        p.restart("fit (run 2)")
+        p.update(0, 2.0)
+    assert capsys.readouterr().out.splitlines() == ["fit (run 1): step 1/2  loss 3", "fit (run 2): step 1/2  loss 2"]
+
+
+def test_generic_optimize_shows_progress(no_tqdm, capsys):
+    from mfkit import optimization
+    optimization.optimize(lambda x: (float(x @ x), 2 * x), [3.0, 4.0], max_optimizer_steps=5, progress=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and lines[0].startswith("optimize: step 1/5  loss ")

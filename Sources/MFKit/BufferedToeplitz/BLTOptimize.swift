@@ -62,58 +62,78 @@ extension BufferedToeplitz {
 
     /// Minimizes `loss`'s penalized loss over BLTs with a fixed number of buffers (jax_privacy's
     /// `optimize_loss` with its default buf_decay-pair parameterization): L-BFGS (memory 15) over
-    /// x = (θ, θ̂), starting from `initial` (default `initial(numBuffers:)`) and its inverse.
-    /// Returns the canonical strategy and its loss (no penalties). Throws `.numerical` when the
+    /// x = (θ, θ̂), starting from `initial` (default `initial(numBuffers:)`) and its inverse,
+    /// with L-BFGS's tolerances (0: off) and callback. Returns the canonical strategy, its loss
+    /// (no penalties) and the run's report, whose loss is the objective minimized (the
+    /// normalized penalized loss, which the callback sees too); with 0 buffers there is nothing
+    /// to optimize (the report is one evaluation, converged). Throws `.numerical` when the
     /// result has a non-finite loss or, for several participations, coefficients that are
     /// negative or increasing. Cost per step: 1–2 penalized-loss evaluations with gradient,
     /// O(d² log n).
     public static func optimize(loss: BLTLoss, numBuffers: Int, initial start: BufferedToeplitz? = nil, maxSteps: Int = 600,
-                                callback: (Int, Double, Double) -> Bool = { _, _, _ in false }) throws -> (BufferedToeplitz, Double) {
+                                gradientTolerance: Double = 0, lossTolerance: Double = 0,
+                                callback: (Int, Double, Double) -> Bool = { _, _, _ in false })
+        throws -> (blt: BufferedToeplitz, loss: Double, result: LBFGS.Result) {
         try Check.nonNegative(numBuffers, "num_buffers")
         try require(numBuffers <= maxBuffers, "num_buffers must be at most \(maxBuffers), got \(numBuffers)")
         try Check.nonNegative(maxSteps, "max_optimizer_steps")
-        if numBuffers == 0 { return (.identity, try loss.loss(.identity)) }
+        try require(gradientTolerance >= 0 && lossTolerance >= 0,
+                    "gtol and ftol must be non-negative, got gtol=\(gradientTolerance), ftol=\(lossTolerance)")
+        if numBuffers == 0 {
+            let objective = (try? loss.penalizedLoss(.identity, .identity)) ?? .nan
+            return (.identity, try loss.loss(.identity), .withoutUnknowns(loss: objective))
+        }
         let blt = try start ?? initial(numBuffers: numBuffers)
         guard blt.count == numBuffers else {
             throw MFError.invalidArgument("num_buffers=\(numBuffers) does not match len(init_blt.buf_decay)=\(blt.count)")
         }
         let d = numBuffers
         let x0 = blt.bufDecay + (try blt.inverse()).bufDecay
-        let result = try LBFGS(maxSteps: maxSteps, memory: 15).minimize(x0, { x, g in loss.pairLoss(x, d, g) },
-                                                                        callback: callback)
+        var lbfgs = LBFGS(maxSteps: maxSteps, memory: 15)
+        lbfgs.gradientTolerance = gradientTolerance
+        lbfgs.lossTolerance = lossTolerance
+        let result = try lbfgs.minimize(x0, { x, g in loss.pairLoss(x, d, g) }, callback: callback)
         let (c, _) = try pair(theta: Array(result.x[0..<d]), thetaHat: Array(result.x[d...]))
         let value = try loss.loss(c)
         guard value.isFinite else {
             throw MFError.numerical("Optimization produced BLT with non-finite loss \(value): \(c)")
         }
         if loss.maxParticipations > 1 { try c.requireValidForMinSep(loss.n) }
-        return (c, value)
+        return (c, value, result)
     }
 
     /// The best BLT over numbers of buffers (jax_privacy's `optimize`): optimizes with
     /// minBuffers, then one more buffer at a time while the loss improves by a factor rtol
     /// (a run that fails counts as an infinite loss), up to maxBuffers ≤ 15. The closed-form
-    /// loss serves single-participation max error, the min-sep loss everything else.
+    /// loss serves single-participation max error, the min-sep loss everything else. Every run
+    /// gets the tolerances and the callback (its steps restart from 0 with each run); returns
+    /// the chosen BLT and its run's report.
     public static func optimize(n: Int, minSep: Int = 1, maxParticipations: Int? = 1, error: BLTLoss.ErrorKind = .max,
                                 minBuffers: Int = 0, maxBuffers: Int = 10, rtol: Double = 1.01, maxSteps: Int = 600,
-                                callback: (Int, Double, Double) -> Bool = { _, _, _ in false }) throws -> BufferedToeplitz {
+                                gradientTolerance: Double = 0, lossTolerance: Double = 0,
+                                callback: (Int, Double, Double) -> Bool = { _, _, _ in false })
+        throws -> (blt: BufferedToeplitz, result: LBFGS.Result) {
         try checkOptimize(minBuffers: minBuffers, maxBuffers: maxBuffers, rtol: rtol)
         let k = try Sensitivity.minsepTrueMaxParticipations(n: n, minSep: minSep, maxParticipations: maxParticipations)
         let loss = k == 1 && error == .max
             ? try BLTLoss.closedFormSingleParticipation(n: n)
             : try BLTLoss.minSep(n: n, error: error, minSep: minSep, maxParticipations: maxParticipations)
-        var (best, bestLoss) = try optimize(loss: loss, numBuffers: minBuffers, maxSteps: maxSteps, callback: callback)
-        if minBuffers >= maxBuffers { return best }
+        func run(_ buffers: Int) throws -> (blt: BufferedToeplitz, loss: Double, result: LBFGS.Result) {
+            try optimize(loss: loss, numBuffers: buffers, maxSteps: maxSteps, gradientTolerance: gradientTolerance,
+                         lossTolerance: lossTolerance, callback: callback)
+        }
+        var best = try run(minBuffers)
+        if minBuffers >= maxBuffers { return (best.blt, best.result) }
         for nbuf in (minBuffers + 1)...maxBuffers {
-            var candidate: (BufferedToeplitz, Double)? = nil
+            var candidate: (blt: BufferedToeplitz, loss: Double, result: LBFGS.Result)? = nil
             do {
-                candidate = try optimize(loss: loss, numBuffers: nbuf, maxSteps: maxSteps, callback: callback)
+                candidate = try run(nbuf)
             } catch MFError.numerical {
                 candidate = nil
             }
-            guard let (blt, value) = candidate, rtol * value < bestLoss else { return best }
-            (best, bestLoss) = (blt, value)
+            guard let candidate, rtol * candidate.loss < best.loss else { break }
+            best = candidate
         }
-        return best
+        return (best.blt, best.result)
     }
 }

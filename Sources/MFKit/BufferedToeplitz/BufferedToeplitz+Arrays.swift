@@ -51,23 +51,26 @@ extension BufferedToeplitz {
     }
 
     /// `optimize(n:…)` into the first d entries of two 1-D arrays of at least maxBuffers
-    /// entries; returns d. The arguments are checked before the outputs.
+    /// entries; returns d and the chosen run's report. The arguments are checked before the
+    /// outputs.
     public static func optimize(n: Int, minSep: Int, maxParticipations: Int?, error: BLTLoss.ErrorKind,
                                 minBuffers: Int, maxBuffers: Int, rtol: Double, maxSteps: Int,
+                                gradientTolerance: Double = 0, lossTolerance: Double = 0,
                                 callback: (Int, Double, Double) -> Bool,
-                                into out1: StridedArray, _ out2: StridedArray) throws -> Int {
+                                into out1: StridedArray, _ out2: StridedArray) throws -> (count: Int, result: LBFGS.Result) {
         try checkOptimize(minBuffers: minBuffers, maxBuffers: maxBuffers, rtol: rtol)
         try out1.requireOutput("out_buf_decay", ndim: 1)
         try out2.requireOutput("out_output_scale", ndim: 1)
         try require(out1.shape[0] >= maxBuffers && out2.shape[0] >= maxBuffers,
                     "out_buf_decay and out_output_scale must have at least max_buffers=\(maxBuffers) entries")
         try [(out1, "out_buf_decay")].requireDisjoint(from: [(out2, "out_output_scale")])
-        let b = try optimize(n: n, minSep: minSep, maxParticipations: maxParticipations, error: error,
-                             minBuffers: minBuffers, maxBuffers: maxBuffers, rtol: rtol, maxSteps: maxSteps,
-                             callback: callback)
+        let (b, result) = try optimize(n: n, minSep: minSep, maxParticipations: maxParticipations, error: error,
+                                       minBuffers: minBuffers, maxBuffers: maxBuffers, rtol: rtol, maxSteps: maxSteps,
+                                       gradientTolerance: gradientTolerance, lossTolerance: lossTolerance,
+                                       callback: callback)
         let head = { (a: StridedArray) in StridedArray(data: a.data, dtype: a.dtype, shape: [b.count], strides: a.strides) }
         try b.write(bufDecay: head(out1), outputScale: head(out2))
-        return b.count
+        return (b.count, result)
     }
 
     /// The first n = len(out) ≥ 1 Toeplitz coefficients into out. Time O(n d).
@@ -128,16 +131,19 @@ extension BufferedToeplitz {
         return v.value
     }
 
-    /// `optimize(loss:numBuffers:…)` into two (numBuffers,) arrays (checked before the work).
+    /// `optimize(loss:numBuffers:…)` into two (numBuffers,) arrays (checked before the work);
+    /// returns the loss and the run's report.
     public static func optimize(loss: BLTLoss, numBuffers: Int, initial: BufferedToeplitz?, maxSteps: Int,
+                                gradientTolerance: Double = 0, lossTolerance: Double = 0,
                                 callback: (Int, Double, Double) -> Bool,
-                                into out1: StridedArray, _ out2: StridedArray) throws -> Double {
+                                into out1: StridedArray, _ out2: StridedArray) throws -> (loss: Double, result: LBFGS.Result) {
         try out1.requireOutput("out_buf_decay", ndim: 1, shape: [numBuffers])
         try out2.requireOutput("out_output_scale", ndim: 1, shape: [numBuffers])
-        let (b, value) = try optimize(loss: loss, numBuffers: numBuffers, initial: initial, maxSteps: maxSteps,
-                                      callback: callback)
+        let (b, value, result) = try optimize(loss: loss, numBuffers: numBuffers, initial: initial, maxSteps: maxSteps,
+                                              gradientTolerance: gradientTolerance, lossTolerance: lossTolerance,
+                                              callback: callback)
         try b.write(bufDecay: out1, outputScale: out2)
-        return value
+        return (value, result)
     }
 }
 

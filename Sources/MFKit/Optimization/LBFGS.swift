@@ -74,6 +74,13 @@ public struct LBFGS {
         public var evaluations: Int
         /// ‖∇f‖₂ at x.
         public var gradientNorm: Double
+
+        /// The report of a problem without unknowns (its one point is the minimum: the empty
+        /// gradient is 0), from the one evaluation of its loss; `nonFinite` if that is not finite.
+        public static func withoutUnknowns(loss: Double) -> Result {
+            Result(x: [], loss: loss, steps: 0, stop: loss.isFinite ? .gradientTolerance : .nonFinite, evaluations: 1,
+                   gradientNorm: 0)
+        }
     }
 
     /// Minimizes f from x0. `f(x, g)` returns f(x) and, when g is not nil, writes ∇f(x) into

@@ -73,26 +73,35 @@ public struct AmplifiedBandMF {
     }
 
     /// `compute_loss_for_bands`: for each b of `bandsList` (default `candidateBands`), the
-    /// optimized coefficients (`optimizeBandedToeplitz(n, b, maxSteps)`) and their amplified loss.
-    /// Time: one optimization and one calibration per candidate.
-    public func lossForBands(_ bandsList: [Int]? = nil, maxSteps: Int = 250) throws -> [(bands: Int, coef: [Double], loss: Double)] {
+    /// optimized coefficients (`optimizeBandedToeplitz(n, b, maxSteps)` with the tolerances and
+    /// the callback, whose steps restart from 0 with each b), their amplified loss and the
+    /// run's report. Time: one optimization and one calibration per candidate.
+    public func lossForBands(_ bandsList: [Int]? = nil, maxSteps: Int = 250, gradientTolerance: Double = 0,
+                             lossTolerance: Double = 0,
+                             callback: (Int, Double, Double) -> Bool = { _, _, _ in false })
+        throws -> [(bands: Int, coef: [Double], loss: Double, result: LBFGS.Result)] {
         let list = bandsList ?? candidateBands
         try Check.nonEmpty(list, "bands_list")
         if let top = list.max(), top > maxBands {
             throw MFError.invalidArgument("bands_list=\(list) contains a value that exceeds max_bands=\(maxBands)")
         }
         return try list.map { b in
-            let coef = try Toeplitz.optimizeBandedToeplitz(n: n, bands: b, maxSteps: maxSteps, reduction: reduction)
-            return (b, coef, try amplifiedLoss(coef))
+            let (coef, result) = try Toeplitz.optimizeBandedToeplitz(
+                n: n, bands: b, maxSteps: maxSteps, reduction: reduction, gradientTolerance: gradientTolerance,
+                lossTolerance: lossTolerance, callback: callback)
+            return (b, coef, try amplifiedLoss(coef), result)
         }
     }
 
     /// `optimize_coefs_for_amplifications`: the candidate with the least amplified loss (the
-    /// first on ties) and the standard deviation its noise needs.
-    public func optimize(maxSteps: Int = 250) throws -> (coef: [Double], stddev: Double) {
-        let results = try lossForBands(maxSteps: maxSteps)
+    /// first on ties), the standard deviation its noise needs and its run's report.
+    public func optimize(maxSteps: Int = 250, gradientTolerance: Double = 0, lossTolerance: Double = 0,
+                         callback: (Int, Double, Double) -> Bool = { _, _, _ in false })
+        throws -> (coef: [Double], stddev: Double, result: LBFGS.Result) {
+        let results = try lossForBands(maxSteps: maxSteps, gradientTolerance: gradientTolerance,
+                                       lossTolerance: lossTolerance, callback: callback)
         var best = results[0]
         for r in results.dropFirst() where r.loss < best.loss { best = r }
-        return (best.coef, try requiredStddev(best.coef))
+        return (best.coef, try requiredStddev(best.coef), best.result)
     }
 }

@@ -167,29 +167,36 @@ extension Toeplitz {
         try inverse(try coefficients(coef, "coef"), columnNormalizeFor: n)
     }
 
-    /// `optimize_banded_toeplitz` with the result (unit norm) into out, shape (bands,).
+    /// `optimize_banded_toeplitz` with the result (unit norm) into out, shape (bands,); returns
+    /// the run's report.
     public static func optimizeBandedToeplitz(n: Int, bands: Int, start: StridedArray?, maxSteps: Int,
-                                              reduction: ErrorReduction,
+                                              reduction: ErrorReduction, gradientTolerance: Double = 0,
+                                              lossTolerance: Double = 0,
                                               callback: (Int, Double, Double) -> Bool = { _, _, _ in false },
-                                              into out: StridedArray) throws {
+                                              into out: StridedArray) throws -> LBFGS.Result {
         try Check.positive(bands, "bands")
         try out.requireOutput("out", ndim: 1, shape: [bands])
-        let coef = try optimizeBandedToeplitz(n: n, bands: bands, start: try optionalCoefficients(start, "strategy_coef"),
-                                              maxSteps: maxSteps, reduction: reduction, callback: callback)
+        let (coef, result) = try optimizeBandedToeplitz(
+            n: n, bands: bands, start: try optionalCoefficients(start, "strategy_coef"), maxSteps: maxSteps,
+            reduction: reduction, gradientTolerance: gradientTolerance, lossTolerance: lossTolerance, callback: callback)
         try write(coef, into: out)
+        return result
     }
 }
 
 extension AmplifiedBandMF {
     /// `optimize_coefs_for_amplifications`: the chosen coefficients into the first `bands` entries
-    /// of out (1-D, at least `maxBands` long), returning (bands, stddev).
-    public func optimize(maxSteps: Int, into out: StridedArray) throws -> (bands: Int, stddev: Double) {
+    /// of out (1-D, at least `maxBands` long), returning (bands, stddev, the chosen run's report).
+    public func optimize(maxSteps: Int, gradientTolerance: Double = 0, lossTolerance: Double = 0,
+                         callback: (Int, Double, Double) -> Bool = { _, _, _ in false },
+                         into out: StridedArray) throws -> (bands: Int, stddev: Double, result: LBFGS.Result) {
         try out.requireOutput("out", ndim: 1)
         try require(out.shape[0] >= maxBands, "out must hold max_bands=\(maxBands) coefficients, got length \(out.shape[0])")
-        let (coef, stddev) = try optimize(maxSteps: maxSteps)
+        let (coef, stddev, result) = try optimize(maxSteps: maxSteps, gradientTolerance: gradientTolerance,
+                                                  lossTolerance: lossTolerance, callback: callback)
         var full = [Double](repeating: 0, count: out.shape[0])
         for (r, v) in coef.enumerated() { full[r] = v }
         try Toeplitz.write(full, into: out)
-        return (coef.count, stddev)
+        return (coef.count, stddev, result)
     }
 }
