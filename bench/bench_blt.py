@@ -7,86 +7,59 @@
 3. Noise generation C^{-1} z with a 4-buffer BLT, z float32 of shape (256, 10^6) (1 GB), in
    place, against an np.copyto probe of the same bytes (read 1 GB, write 1 GB).
 
-jax_privacy runs in bench/.venv-blt (created with pip on first use; never a dependency of
-MFKit), in a subprocess, one case at a time; its results are kept in that venv
-(jax_<case>.json; delete them to time it again). MFKit runs in this interpreter.
+jax_privacy runs in the shared anchor bench/.venv-jax-privacy (bench/_anchors.py: jax-privacy
+2.0.0, jax 0.10.2; created on first use), in a subprocess, one case at a time; its results are
+kept in that venv (blt_jax_<case>.json; delete them to time it again: its min-sep case takes
+about 10 minutes on a quiet machine). MFKit runs in this interpreter, from this checkout. The
+quick run takes about 2 minutes, seconds once jax_privacy's results are kept.
 
-    python3 bench/bench_blt.py [--quick] [--skip-jax] [--repeats R]
+    python3 bench/bench_blt.py [--quick] [--no-jax] [--repeats R]
 """
-import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
-import time
-import venv
-from pathlib import Path
 
 import numpy as np
+
+# _anchors first: it puts this checkout's mfkit on the path
+from _anchors import arguments, repeat, run_worker, venv_dir
 
 import mfkit
 from mfkit import buffered_toeplitz as bt
 from mfkit import streaming_matrix as sm
 
-HERE = Path(__file__).resolve().parent
-VENV = HERE / ".venv-blt"
-VENV_PY = VENV / "bin" / "python"
-
 JAX_SIDE = r"""
-import json, sys, time
 import numpy as np
 import jax
 jax.config.update("jax_enable_x64", True)
 from jax_privacy.matrix_factorization import buffered_toeplitz as bt
+
+from _anchors import read_task, repeat, reply
+
 out = []
-for case in json.loads(sys.argv[1]):
+for case in read_task():
     kwargs = dict(n=case["n"], min_sep=case["min_sep"], max_participations=case["k"], error=case["error"])
-    start = time.perf_counter()
-    blt = bt.optimize(**kwargs)
-    seconds = time.perf_counter() - start
+    t = repeat(lambda: bt.optimize(**kwargs), 1)
+    blt = t.out
     if case["k"] == 1 and case["error"] == "max":
         loss_fn = bt.LossFn.build_closed_form_single_participation(case["n"])
     else:
         loss_fn = bt.LossFn.build_min_sep(case["n"], error=case["error"], min_sep=case["min_sep"],
                                           max_participations=case["k"])
-    out.append({"seconds": seconds, "buf_decay": np.asarray(blt.buf_decay).tolist(),
+    out.append({"seconds": t.best, "buf_decay": np.asarray(blt.buf_decay).tolist(),
                 "output_scale": np.asarray(blt.output_scale).tolist(), "loss": float(loss_fn.loss(blt))})
-print(json.dumps(out))
+reply(out)
 """
 
 
-def ensure_venv():
-    if not VENV_PY.exists():
-        print(f"creating {VENV} with jax-privacy 2.0.0 (first run only)", flush=True)
-        venv.create(VENV, with_pip=True)
-        subprocess.run([str(VENV_PY), "-m", "pip", "install", "-q", "jax-privacy==2.0.0"], check=True)
-    return str(VENV_PY)
-
-
 def run_jax(case):
-    """jax_privacy's result for one case, cached in the benchmark's venv (its runs take minutes)."""
-    cache = VENV / f"jax_{case['n']}_{case['min_sep']}_{case['k']}_{case['error']}.json"
+    """jax_privacy's result for one case, cached in the anchor's venv (its runs take minutes)."""
+    cache = venv_dir("jax-privacy") / f"blt_jax_{case['n']}_{case['min_sep']}_{case['k']}_{case['error']}.json"
     if cache.exists():
         return json.loads(cache.read_text())
-    result = subprocess.run([ensure_venv(), "-c", JAX_SIDE, json.dumps([case])], capture_output=True, text=True,
-                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-    if result.returncode != 0:
-        sys.exit("jax_privacy side failed:\n" + result.stderr[-4000:])
-    row = json.loads(result.stdout.strip().splitlines()[-1])[0]
+    row = run_worker(JAX_SIDE, [case], anchor="jax-privacy")[0]
     cache.write_text(json.dumps(row))
     return row
-
-
-def median_time(fn, repeats, setup=None):
-    times = []
-    for _ in range(repeats):
-        if setup is not None:
-            setup()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def loss_fn_for(case):
@@ -95,15 +68,15 @@ def loss_fn_for(case):
     return bt.LossFn.build_min_sep(case["n"], error=case["error"], min_sep=case["min_sep"], max_participations=case["k"])
 
 
-def optimize_cases(cases, skip_jax):
+def optimize_cases(cases, no_jax):
     rows = []
     jax = []
-    if not skip_jax:
+    if not no_jax:
         jax = [run_jax(case) for case in cases]
     for i, case in enumerate(cases):
-        start = time.perf_counter()
-        blt = bt.optimize(n=case["n"], min_sep=case["min_sep"], max_participations=case["k"], error=case["error"])
-        seconds = time.perf_counter() - start
+        t = repeat(lambda: bt.optimize(n=case["n"], min_sep=case["min_sep"], max_participations=case["k"],
+                                       error=case["error"]), 1)
+        blt, seconds = t.out, t.best
         loss_fn = loss_fn_for(case)
         row = {"case": case, "mfkit_seconds": seconds, "mfkit_loss": loss_fn.loss(blt),
                "mfkit_buffers": len(blt.buf_decay)}
@@ -130,17 +103,15 @@ def noise(repeats, quick):
     def fresh():
         np.copyto(z, z0)
 
-    probe = median_time(lambda: np.copyto(dst, z0), repeats)
-    mf = median_time(lambda: sm.multiply_array(inv, z, out=z), repeats, fresh)
+    probe = repeat(lambda: np.copyto(dst, z0), repeats).median
+    mf = repeat(lambda: sm.multiply_array(inv, z, out=z), repeats, fresh).median
     gb = 2 * z.nbytes / 1e9
     return {"shape": [n, m], "probe_seconds": probe, "mfkit_seconds": mf, "probe_gbs": gb / probe,
             "mfkit_gbs": gb / mf, "ratio": probe / mf}
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
-    parser.add_argument("--skip-jax", action="store_true", help="MFKit only")
+    parser = arguments(__doc__, no_jax=True)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(f"MFKit {mfkit.__version__}, NumPy {np.__version__}, {platform.processor() or platform.machine()}, "
@@ -149,7 +120,7 @@ def main():
         cases = [dict(n=5000, min_sep=100, k=10, error="mean"), dict(n=10**5, min_sep=1, k=1, error="max")]
     else:
         cases = [dict(n=10**5, min_sep=1000, k=10, error="mean"), dict(n=10**7, min_sep=1, k=1, error="max")]
-    for row in optimize_cases(cases, args.skip_jax):
+    for row in optimize_cases(cases, args.no_jax):
         c = row["case"]
         line = (f"optimize(n={c['n']}, min_sep={c['min_sep']}, max_participations={c['k']}, error={c['error']!r}): "
                 f"MFKit {row['mfkit_seconds']:.2f} s, loss {row['mfkit_loss']:.12g} ({row['mfkit_buffers']} buffers)")

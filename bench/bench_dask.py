@@ -4,8 +4,8 @@
     python3 bench/bench_dask.py               # the full run (several minutes on 2 cores)
     python3 bench/bench_dask.py --quick       # a small smoke run
 
-Needs the `dask` extra (`pip install -e 'python[dask]'`); MFKit is found as for the tests
-(PYTHONPATH / MFKIT_LIBRARY, else the installed package).
+No anchor venv: runs in this interpreter, which needs the `dask` extra (`pip install -e
+'python[dask]'`), with MFKit from this checkout. The quick run takes under a minute.
 
 Measured:
 - correlated noise (C^{-1} z)[t] of a banded strategy (n = 256, 4 bands) for 256 steps of
@@ -18,30 +18,19 @@ Measured:
   from them and the per-worker rates a model of a larger cluster: time(W) = work / (W · rate of
   one worker) + fixed cost.
 """
-import argparse
 import datetime
 import os
 import platform
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
+# _anchors first: it puts this checkout's mfkit on the path
+from _anchors import arguments, repeat
+from distributed import Client, LocalCluster
 
-from distributed import Client, LocalCluster  # noqa: E402
-
-import mfkit  # noqa: E402
-import mfkit.dask as mdask  # noqa: E402
-from mfkit import banded, kron, noise  # noqa: E402
-
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+import mfkit
+import mfkit.dask as mdask
+from mfkit import banded, kron, noise
 
 
 def local_noise(C, d, steps):
@@ -52,22 +41,21 @@ def local_noise(C, d, steps):
         for _ in range(steps):
             gen.next(out=out)
         return out
-    return timed(run)
+    return repeat(run, 1)
 
 
 def cluster_noise(client, C, d, steps):
-    setup, sharded = timed(lambda: mdask.ShardedNoise(client, C, d, shards=2, seed=0))
+    made = repeat(lambda: mdask.ShardedNoise(client, C, d, shards=2, seed=0), 1)
+    sharded = made.out
 
     def run():
         for _ in range(steps):
             sharded.next()
-    seconds, _ = timed(run)
-    return setup, seconds, sharded
+    return made.best, repeat(run, 1).best, sharded
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="d = 10^6, 16 steps, N = 10^8")
+    parser = arguments(__doc__, quick="d = 10^6, 16 steps, N = 10^8")
     args = parser.parse_args()
     d, steps, dims = (10**6, 16, (100, 1000, 1000)) if args.quick else (10**8, 256, (1000, 1000, 10000))
     N = int(np.prod(dims, dtype=np.int64))
@@ -77,11 +65,12 @@ def main():
     rng = np.random.default_rng(1)
     vecs = [rng.uniform(0.5, 2.0, k) for k in dims]
 
-    t_local_noise, last = local_noise(C, d, steps)
-    last = last.copy()
+    t = local_noise(C, d, steps)
+    t_local_noise, last = t.best, t.out.copy()
     print(f"noise, one process:  {steps} steps of {d:.0e} float32 in {t_local_noise:.2f} s "
           f"({t_local_noise / steps * 1e3:.1f} ms per step)")
-    t_local_logdet, logdet = timed(lambda: kron.kronsum_diag_reduce(vecs, "log"))
+    t = repeat(lambda: kron.kronsum_diag_reduce(vecs, "log"), 1)
+    t_local_logdet, logdet = t.best, t.out
     print(f"log-det, one process: N = {N:.0e} in {t_local_logdet:.2f} s")
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -93,17 +82,16 @@ def main():
         del sharded
         print(f"noise, 2 workers:    {t_cluster_noise:.2f} s ({t_cluster_noise / steps * 1e3:.1f} ms per step; "
               f"set-up {setup:.2f} s); equal to one process bit for bit: {same}")
-        t_cluster_logdet, dask_logdet = timed(lambda: mdask.kronsum_diag_reduce(vecs, "log", splits=2))
+        t = repeat(lambda: mdask.kronsum_diag_reduce(vecs, "log", splits=2), 1)
+        t_cluster_logdet, dask_logdet = t.best, t.out
         print(f"log-det, 2 workers:  {t_cluster_logdet:.2f} s; relative difference "
               f"{abs(dask_logdet - logdet) / abs(logdet):.1e}")
         # fixed costs: a step of noise for 1000 parameters, a log-det of N = 1000
         tiny = mdask.ShardedNoise(client, C, 1000, shards=2, seed=0)
-        t_step, _ = timed(lambda: [tiny.next() for _ in range(50)])
-        t_step /= 50
+        t_step = repeat(lambda: [tiny.next() for _ in range(50)], 1).best / 50
         tiny.close()
-        t_task, _ = timed(lambda: [mdask.kronsum_diag_reduce([np.ones(10), np.ones(10), np.ones(10)], "log", splits=2)
-                                   for _ in range(20)])
-        t_task /= 20
+        t_task = repeat(lambda: [mdask.kronsum_diag_reduce([np.ones(10), np.ones(10), np.ones(10)], "log", splits=2)
+                                 for _ in range(20)], 1).best / 20
 
     print(f"fixed costs: {t_step * 1e3:.2f} ms per noise step, {t_task * 1e3:.1f} ms per reduction")
     print()

@@ -6,10 +6,10 @@ same run.
     python3 bench/bench_dense.py --quick     # a small smoke run
     python3 bench/bench_dense.py --no-jax    # MFKit only
 
-jax_privacy runs in bench/.venv-dense (created here when missing: jax-privacy 2.0.0, jax
-0.10.2), in a child process; MFKit runs in this process (PYTHONPATH / MFKIT_LIBRARY as for the
-tests) and in a child process for the large case, whose peak memory is read from
-/proc/self/status.
+jax_privacy runs in the shared anchor bench/.venv-jax-privacy (bench/_anchors.py: jax-privacy
+2.0.0, jax 0.10.2; created on first use), in a child process; MFKit runs in this process, from
+this checkout, and in a child process for the large case, whose peak memory is read from
+/proc/self/status. The quick run takes under half a minute, the full run about 10 minutes.
 
 Measured: `dense.optimize(n, max_optimizer_steps=100)` (defaults: mean error, prefix sums,
 jax_privacy's tolerance stop) at n = 512: wall time (jax: first call, which compiles, and a
@@ -18,91 +18,63 @@ the returned C computed the same way for both (MFKit's per_query_error in float6
 strategies are compared entrywise. At n = 4096 (MFKit alone, with 1 thread and with every
 core): seconds per step and peak memory over a run of a few steps.
 """
-import argparse
 import datetime
-import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / "bench" / ".venv-dense"
-VENV_PY = VENV / "bin" / "python"
-sys.path.insert(0, str(ROOT / "python"))
-os.environ.setdefault("MFKIT_LIBRARY", str(ROOT / ".build" / "release" / "libmfkit.so"))
+# _anchors first: it puts this checkout's mfkit on the path
+from _anchors import arguments, repeat, run_worker
 
-import mfkit  # noqa: E402
-from mfkit import dense  # noqa: E402
+import mfkit
+from mfkit import dense
 
 JAX_WORKER = r'''
-import json, sys, time
 import numpy as np
 import jax
 jax.config.update("jax_enable_x64", True)
 from jax_privacy.matrix_factorization import dense
 
-n, steps, path = json.loads(sys.argv[1])
+from _anchors import read_task, repeat, reply
+
+n, steps, path = read_task()
 out = {}
 for call in ("first", "second"):
     count = [0]
     def callback(info):
         count[0] += 1
         return dense.pg_tol_termination_fn(info)
-    t = time.perf_counter()
-    C = dense.optimize(n, max_optimizer_steps=steps, callback=callback)
-    C = np.asarray(jax.block_until_ready(C))
-    out[call] = time.perf_counter() - t
-    out[call + "_steps"] = count[0]
-np.save(path, C)
-print(json.dumps(out))
+    t = repeat(lambda: np.asarray(jax.block_until_ready(dense.optimize(n, max_optimizer_steps=steps,
+                                                                       callback=callback))), 1)
+    out[call], out[call + "_steps"] = t.best, count[0]
+np.save(path, t.out)
+reply(out)
 '''
 
 MFKIT_CHILD = r'''
-import json, sys, time
-sys.path.insert(0, sys.argv[2])
+from _anchors import peak_rss_mb, read_task, repeat, reply
 from mfkit import dense
-n, steps = json.loads(sys.argv[1])
+n, steps = read_task()
 count = [0]
-t = time.perf_counter()
-C = dense.optimize(n, max_optimizer_steps=steps, callback=lambda info: count.__setitem__(0, count[0] + 1))
-seconds = time.perf_counter() - t
-error = float(dense.per_query_error(strategy_matrix=C).mean())
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
-print(json.dumps({"seconds": seconds, "steps": count[0], "value": error, "peak_mb": hwm / 1024}))
+t = repeat(lambda: dense.optimize(n, max_optimizer_steps=steps, callback=lambda info: count.__setitem__(0, count[0] + 1)),
+           1)
+error = float(dense.per_query_error(strategy_matrix=t.out).mean())
+reply({"seconds": t.best, "steps": count[0], "value": error, "peak_mb": peak_rss_mb()})
 '''
-
-
-def ensure_venv():
-    if VENV_PY.exists():
-        return
-    print(f"creating {VENV} (jax-privacy 2.0.0, jax 0.10.2) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(VENV_PY), "-m", "pip", "install", "-q", "jax-privacy==2.0.0", "jax==0.10.2"], check=True)
 
 
 def jax_optimize(n, steps):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "C.npy")
-        proc = subprocess.run([str(VENV_PY), "-c", JAX_WORKER, json.dumps([n, steps, path])], capture_output=True,
-                              text=True, timeout=7200, env=dict(os.environ, JAX_PLATFORMS="cpu"))
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr.strip()[-2000:])
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        result = run_worker(JAX_WORKER, [n, steps, path], anchor="jax-privacy", timeout=7200)
         result["C"] = np.load(path)
     return result
 
 
 def mfkit_child(n, steps, threads):
-    proc = subprocess.run([sys.executable, "-c", MFKIT_CHILD, json.dumps([n, steps]), str(ROOT / "python")],
-                          capture_output=True, text=True, check=True,
-                          env=dict(os.environ, MFKIT_NUM_THREADS=str(threads)))
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_worker(MFKIT_CHILD, [n, steps], env={"MFKIT_NUM_THREADS": str(threads)})
 
 
 def mean_error(C):
@@ -110,10 +82,7 @@ def mean_error(C):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
-    parser.add_argument("--no-jax", action="store_true", help="MFKit only")
-    args = parser.parse_args()
+    args = arguments(__doc__, no_jax=True).parse_args()
     n, steps = (128, 20) if args.quick else (512, 100)
     large, large_steps = (1024, 3) if args.quick else (4096, 5)
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, {platform.processor() or platform.machine()}, "
@@ -121,26 +90,21 @@ def main():
           flush=True)
 
     # MFKit: best of 3 (the first call also loads OpenBLAS's symbols).
-    times, count = [], []
-    for _ in range(3):
-        count.clear()
-        t = time.perf_counter()
-        C = dense.optimize(n, max_optimizer_steps=steps,
-                           callback=lambda info: count.append(info.step) or dense.pg_tol_termination_fn(info))
-        times.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    dense.optimize(n, max_optimizer_steps=steps)   # the native tolerance stop, no Python callback
-    native = time.perf_counter() - t
+    count = []
+    t = repeat(lambda: dense.optimize(n, max_optimizer_steps=steps, callback=lambda info: count.append(info.step)
+                                      or dense.pg_tol_termination_fn(info)), 3, setup=count.clear)
+    C, best = t.out, t.best
+    # the native tolerance stop, no Python callback
+    native = repeat(lambda: dense.optimize(n, max_optimizer_steps=steps), 1).best
     mf_loss = mean_error(C)
-    print(f"optimize n={n}, {steps} steps: MFKit {min(times):.3f} s (runs {', '.join(f'{s:.3f}' for s in times)}; "
+    print(f"optimize n={n}, {steps} steps: MFKit {best:.3f} s (runs {', '.join(f'{s:.3f}' for s in t.times)}; "
           f"native stop {native:.3f} s), {len(count)} steps, mean error {mf_loss:.12f}", flush=True)
     if not args.no_jax:
-        ensure_venv()
         jx = jax_optimize(n, steps)
         jx_loss = mean_error(jx["C"])
         print(f"  jax_privacy: first call {jx['first']:.3f} s ({jx['first_steps']} steps), second call "
               f"{jx['second']:.3f} s ({jx['second_steps']} steps), mean error {jx_loss:.12f}", flush=True)
-        print(f"  speed-up: {jx['first'] / min(times):.1f}x (first call), {jx['second'] / min(times):.1f}x (second call); "
+        print(f"  speed-up: {jx['first'] / best:.1f}x (first call), {jx['second'] / best:.1f}x (second call); "
               f"loss MFKit - jax = {mf_loss - jx_loss:+.3e} ({(mf_loss - jx_loss) / jx_loss:+.2e} relative); "
               f"max |C_mfkit - C_jax| = {np.abs(C - jx['C']).max():.2e}", flush=True)
 

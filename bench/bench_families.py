@@ -37,33 +37,21 @@ Families and settings (each optimizer's defaults otherwise: banded 100 L-BFGS st
 Prints a long table and the README's compact table; the full run writes
 bench/results_families.json.
 """
-import argparse
 import datetime
-import json
 import math
 import os
 import platform
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
-os.environ.setdefault("MFKIT_LIBRARY", str(ROOT / ".build" / "release" / "libmfkit.so"))
+# _anchors first: it puts this checkout's mfkit on the path
+from _anchors import arguments, repeat, write_results
 
-import mfkit  # noqa: E402
-from mfkit import banded, toeplitz  # noqa: E402
-from mfkit import buffered_toeplitz as bt  # noqa: E402
+import mfkit
+from mfkit import banded, toeplitz
+from mfkit import buffered_toeplitz as bt
 
 BANDED_MAX_N = 16384   # banded.optimize beyond this takes hours (O(n b^2) per step)
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
 
 
 class Families:
@@ -75,14 +63,16 @@ class Families:
     def banded(self, n, b):
         key = ("banded", n, b)
         if key not in self.cache:
-            (C, info), seconds = timed(lambda: banded.optimize(n, bands=b, return_info=True))
+            t = repeat(lambda: banded.optimize(n, bands=b, return_info=True), 1)
+            (C, info), seconds = t.out, t.best
             self.cache[key] = (C, float(np.mean(banded.per_query_error(C))), info, seconds)
         return self.cache[key]
 
     def toeplitz(self, n, b):
         key = ("toeplitz", n, b)
         if key not in self.cache:
-            (coef, info), seconds = timed(lambda: toeplitz.optimize_banded_toeplitz(n, b, return_info=True))
+            t = repeat(lambda: toeplitz.optimize_banded_toeplitz(n, b, return_info=True), 1)
+            (coef, info), seconds = t.out, t.best
             error = float(np.mean(toeplitz.per_query_error(strategy_coef=coef, n=n)))
             self.cache[key] = (coef, error, info, seconds)
         return self.cache[key]
@@ -119,8 +109,8 @@ def case(n, k, families):
     for b in sorted({min(sep, 64), min(sep, 1024)}):
         add_toeplitz(b, "")
 
-    (blt, info), seconds = timed(lambda: bt.optimize(n=n, min_sep=sep, max_participations=k, error="mean",
-                                                     return_info=True))
+    t = repeat(lambda: bt.optimize(n=n, min_sep=sep, max_participations=k, error="mean", return_info=True), 1)
+    (blt, info), seconds = t.out, t.best
     loss_fn = bt.LossFn.build_min_sep(n, "mean", sep, k)
     error, sens2 = loss_fn.error_for_inv(blt.inverse()), loss_fn.sensitivity_squared(blt)
     if n <= 1024:   # the closed forms against the materialized coefficients
@@ -164,19 +154,16 @@ def compact(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="n = 1024 only")
-    args = parser.parse_args()
+    args = arguments(__doc__, quick="n = 1024 only").parse_args()
     sizes = [1024] if args.quick else [1024, 16384, 2 ** 20]
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     print(f"{stamp}; MFKit {mfkit.__version__}, NumPy {np.__version__}, {machine}, "
           f"{mfkit.num_threads()} threads; load average {os.getloadavg()[0]:.2f} at the start")
-    families, rows, start = Families(), [], time.perf_counter()
-    for n in sizes:
-        for k in (1, 4, 16):
-            rows.extend(case(n, k, families))
-    print(f"total {time.perf_counter() - start:.0f} s; load average {os.getloadavg()[0]:.2f} at the end\n")
+    families = Families()
+    t = repeat(lambda: [row for n in sizes for k in (1, 4, 16) for row in case(n, k, families)], 1)
+    rows = t.out
+    print(f"total {t.best:.0f} s; load average {os.getloadavg()[0]:.2f} at the end\n")
     print("| n | k | family | size | state slices | RMSE | RMSE / DP-SGD | optimize s | stop |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -185,8 +172,7 @@ def main():
     print()
     print(compact(rows))
     if not args.quick:
-        (ROOT / "bench" / "results_families.json").write_text(
-            json.dumps({"date": stamp, "machine": machine, "rows": rows}, indent=1) + "\n")
+        write_results("families", {"date": stamp, "machine": machine, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -4,59 +4,28 @@ GmGM's numba loops and bandwidth probes, in one run.
     python3 bench/bench_kron.py            # the cases of the issue (needs ~2.5 GB of memory)
     python3 bench/bench_kron.py --quick    # small sizes, a smoke run
 
-The script creates its own virtual environment bench/.venv-kron (NumPy, SciPy, GmGM from
-PyPI) on first use and re-runs itself inside it; mfkit is taken from this repository
-(python/ and .build/release/libmfkit.so, or $MFKIT_LIBRARY). Times are medians over repeats;
-ratios are MFKit's speed over the other method's (higher is better). "probe %" is the
-probe's time over MFKit's: the share of the probe's bandwidth MFKit reaches on the same bytes.
+The script re-runs itself in its anchor's virtual environment bench/.venv-kron (made by
+bench/_anchors.py on first use: NumPy 2.4.6, SciPy 1.17.1, GmGM 0.5.7 with numba 0.68.1);
+mfkit is taken from this repository (python/ and .build/release/libmfkit.so, or
+$MFKIT_LIBRARY). The quick run takes seconds, the full run a few minutes. Times are medians
+over repeats after one warm-up run; ratios are MFKit's speed over the other method's (higher
+is better). "probe %" is the probe's time over MFKit's: the share of the probe's bandwidth
+MFKit reaches on the same bytes.
 """
-import argparse
 import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / "bench" / ".venv-kron"
-REQUIREMENTS = ["numpy", "scipy", "GmGM==0.5.7"]
+from _anchors import arguments, repeat, run_inside
 
-
-def ensure_venv():
-    """Re-executes this script inside bench/.venv-kron, creating it first if needed."""
-    python = VENV / "bin" / "python"
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    if not python.exists():
-        print(f"creating {VENV} with {', '.join(REQUIREMENTS)} ...", flush=True)
-        subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
-        subprocess.check_call([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *REQUIREMENTS])
-    os.execv(str(python), [str(python), *sys.argv])
-
-
-ensure_venv()
+run_inside("kron")
 
 import numpy as np  # noqa: E402
 from numpy.lib.stride_tricks import as_strided  # noqa: E402
 import scipy  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "python"))
-os.environ.setdefault("MFKIT_LIBRARY", str(ROOT / ".build" / "release" / "libmfkit.so"))
 import mfkit  # noqa: E402
 from mfkit import kron  # noqa: E402
 from GmGM.core import numbafied as gmgm  # noqa: E402
-
-
-def timed(fn, repeats):
-    """Median and minimum seconds of fn() over `repeats` runs after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), float(np.min(times))
 
 
 # ---------------------------------------------------------------- NumPy baselines (stride tricks)
@@ -144,19 +113,19 @@ def bench_kronsum_diag(sizes, repeats):
         vecs = [rng.normal(size=d) for d in dims]
         out = np.empty(n)
         header(f"kronsum_diag {list(dims)} (N = {n:.0e}, float64)")
-        t_mf, _ = timed(lambda: kron.kronsum_diag(*vecs, out=out), repeats)
+        t_mf = repeat(lambda: kron.kronsum_diag(*vecs, out=out), repeats, warmup=True).median
         check = out.copy()
         base = np.empty(n)
-        t_np, _ = timed(lambda: numpy_kronsum_diag(vecs, base), repeats)
+        t_np = repeat(lambda: numpy_kronsum_diag(vecs, base), repeats, warmup=True).median
         assert np.max(np.abs(base - check)) < 1e-12 * np.max(np.abs(check))
         del base
-        t_probe, _ = timed(lambda: out.fill(1.0), repeats)
+        t_probe = repeat(lambda: out.fill(1.0), repeats, warmup=True).median
         case = f"kronsum_diag {list(dims)}"
         row(case, "MFKit kronsum_diag (2 threads)", t_mf, n)
         row(case, "NumPy as_strided + broadcasting adds", t_np, n)
         if n <= 10**6:
             diag = [sp.diags(v) for v in vecs]
-            t_sp, _ = timed(lambda: scipy_kronsum(diag).diagonal(), repeats)
+            t_sp = repeat(lambda: scipy_kronsum(diag).diagonal(), repeats, warmup=True).median
             assert np.max(np.abs(scipy_kronsum(diag).diagonal() - check)) < 1e-12 * np.max(np.abs(check))
             row(case, "scipy.sparse.kronsum(...).diagonal()", t_sp, n)
         else:
@@ -173,11 +142,11 @@ def bench_ks_project_diag(sizes, repeats):
         vec = rng.normal(size=n)
         header(f"ks_project_diag {list(dims)} (N = {n:.1e}, float64)")
         outs = [np.empty(d) for d in dims]
-        t_mf, _ = timed(lambda: kron.ks_project_diag(vec, None, out=outs), repeats)
-        t_np, _ = timed(lambda: numpy_ks_project_diag(vec, dims), repeats)
+        t_mf = repeat(lambda: kron.ks_project_diag(vec, None, out=outs), repeats, warmup=True).median
+        t_np = repeat(lambda: numpy_ks_project_diag(vec, dims), repeats, warmup=True).median
         for a, b in zip(outs, numpy_ks_project_diag(vec, dims)):
             assert np.max(np.abs(a - b)) < 1e-10
-        t_probe, _ = timed(lambda: vec.sum(), repeats)
+        t_probe = repeat(lambda: vec.sum(), repeats, warmup=True).median
         case = f"ks_project_diag {list(dims)}"
         row(case, "MFKit ks_project_diag (2 threads)", t_mf, n)
         row(case, "NumPy means over as_strided views", t_np, n)
@@ -191,15 +160,15 @@ def bench_kronsum_dense(d, repeats):
     n = d * d
     header(f"kronsum dense, two {d} x {d} factors (N = {n}, {n * n:.0e} entries, float64)")
     out = np.empty((n, n))
-    t_mf, _ = timed(lambda: kron.kronsum(a, b, out=out), repeats)
+    t_mf = repeat(lambda: kron.kronsum(a, b, out=out), repeats, warmup=True).median
     check = out.copy() if n <= 2500 else None
     base = np.empty((n, n))
-    t_np, _ = timed(lambda: numpy_kronsum_dense(a, b, base), repeats)
+    t_np = repeat(lambda: numpy_kronsum_dense(a, b, base), repeats, warmup=True).median
     assert np.array_equal(base, out)
     del base
-    t_sp, _ = timed(lambda: scipy_kronsum([a, b]).toarray(), max(1, repeats // 2))
+    t_sp = repeat(lambda: scipy_kronsum([a, b]).toarray(), max(1, repeats // 2), warmup=True).median
     assert check is None or np.array_equal(scipy_kronsum([a, b]).toarray(), check)
-    t_probe, _ = timed(lambda: out.fill(0.0), repeats)
+    t_probe = repeat(lambda: out.fill(0.0), repeats, warmup=True).median
     case = f"kronsum dense {d}x{d} (+) {d}x{d}"
     row(case, "MFKit kronsum (2 threads)", t_mf, n * n)
     row(case, "NumPy fill(0) + 2 as_strided adds", t_np, n * n)
@@ -215,18 +184,18 @@ def bench_fused(sizes, repeats):
         vecs = [rng.uniform(0.5, 2.0, size=d) for d in dims]
         header(f"fused passes {list(dims)} (N = {n:.1e}, float64)")
         case = f"log-det {list(dims)}"
-        t_mf, _ = timed(lambda: kron.kronsum_diag_reduce(vecs, "log"), repeats)
-        t_gm, _ = timed(lambda: gmgm.sum_log_sum(*vecs), repeats)
-        t_np, _ = timed(lambda: numpy_materialize_log_sum(vecs), repeats)
+        t_mf = repeat(lambda: kron.kronsum_diag_reduce(vecs, "log"), repeats, warmup=True).median
+        t_gm = repeat(lambda: gmgm.sum_log_sum(*vecs), repeats, warmup=True).median
+        t_np = repeat(lambda: numpy_materialize_log_sum(vecs), repeats, warmup=True).median
         ours, theirs, numpy_value = kron.kronsum_diag_reduce(vecs, "log"), gmgm.sum_log_sum(*vecs), numpy_materialize_log_sum(vecs)
         assert abs(ours - numpy_value) < 1e-11 * abs(numpy_value) and abs(theirs - numpy_value) < 1e-8 * abs(numpy_value)
         row(case, "MFKit kronsum_diag_reduce(log) (2 threads)", t_mf, n)
         row(case, "GmGM sum_log_sum (numba, 1 thread)", t_gm, n)
         row(case, "NumPy materialize, log, sum", t_np, n)
         case = f"project 1/w {list(dims)}"
-        t_mf, _ = timed(lambda: kron.ks_project_diag_map(vecs, None, "reciprocal"), repeats)
-        t_gm, _ = timed(lambda: gmgm._proj_iks[len(dims)](*vecs), repeats)
-        t_np, _ = timed(lambda: numpy_materialize_project_reciprocal(vecs), repeats)
+        t_mf = repeat(lambda: kron.ks_project_diag_map(vecs, None, "reciprocal"), repeats, warmup=True).median
+        t_gm = repeat(lambda: gmgm._proj_iks[len(dims)](*vecs), repeats, warmup=True).median
+        t_np = repeat(lambda: numpy_materialize_project_reciprocal(vecs), repeats, warmup=True).median
         ours = kron.ks_project_diag_map(vecs, None, "reciprocal")
         theirs = gmgm._proj_iks[len(dims)](*vecs)
         for a, g, r, d in zip(ours, theirs, numpy_materialize_project_reciprocal(vecs), dims):
@@ -237,7 +206,7 @@ def bench_fused(sizes, repeats):
         row(case, "GmGM project_inv_kron_sum (numba, 1 thread)", t_gm, n)
         row(case, "NumPy materialize, 1/w, strided means", t_np, n)
         case = f"project log w {list(dims)}"
-        t_mf, _ = timed(lambda: kron.ks_project_diag_map(vecs, None, "log"), repeats)
+        t_mf = repeat(lambda: kron.ks_project_diag_map(vecs, None, "log"), repeats, warmup=True).median
         row(case, "MFKit ks_project_diag_map(log)", t_mf, n, "(no GmGM counterpart)")
 
 
@@ -254,8 +223,7 @@ def markdown():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke run)")
+    parser = arguments(__doc__, quick="small sizes, few repeats (smoke run)")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args()
     repeats = args.repeats or (2 if args.quick else 7)

@@ -7,12 +7,13 @@ reduction (mean / max / last) and the workload (prefix sum / momentum), plus the
 keeping the columns at unit norm.
 
     python3 bench/bench_optimizer_quality.py             # every case (about 10 minutes)
-    python3 bench/bench_optimizer_quality.py --quick     # three cases
+    python3 bench/bench_optimizer_quality.py --quick     # three cases (about half a minute)
     python3 bench/bench_optimizer_quality.py --write-reference   # also write the test data
 
-jax_privacy and scipy run in bench/.venv-banded (created by bench_banded.py's ensure_venv:
-jax-privacy 2.0.0, jax 0.10.2, which brings scipy), in child processes; scipy's child
-imports MFKit from this repository (it needs only NumPy). MFKit runs in this process.
+jax_privacy and scipy run in the shared anchor bench/.venv-jax-privacy (bench/_anchors.py:
+jax-privacy 2.0.0, jax 0.10.2, scipy 1.17.1; created on first use), in child processes;
+scipy's child imports MFKit from this checkout (it needs only NumPy). MFKit runs in this
+process, from this checkout.
 scipy: `minimize(method="L-BFGS-B", jac=True)` on `banded.loss_and_gradient` with
 maxfun = maxiter = 10 x MFKit's evaluations, ftol = gtol = 0, restarted from where it stopped
 (it stops when a step cannot decrease the loss, or on a line search failure) for as long as a
@@ -26,26 +27,17 @@ The rescaling measurement runs `mfkit.optimization.optimize` on `banded.loss_and
 of params kept at unit norm and the initial inverse Hessian scaled per row, against rows
 left to grow), the same L-BFGS otherwise.
 """
-import argparse
 import datetime
-import json
 import os
 import platform
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("MFKIT_LIBRARY", str(ROOT / ".build" / "release" / "libmfkit.so"))
+# _anchors first: it puts this checkout's mfkit on the path
+from _anchors import ROOT, arguments, repeat, run_worker, write_results
 
-from bench_banded import VENV_PY, ensure_venv  # noqa: E402
-from mfkit import banded, optimization  # noqa: E402
-from mfkit import streaming_matrix as sm  # noqa: E402
+from mfkit import banded, optimization
+from mfkit import streaming_matrix as sm
 
 # (n, bands, reduction, workload, steps)
 CASES = [
@@ -70,31 +62,35 @@ def reduce(e, reduction):
 
 
 JAX_WORKER = r'''
-import json, sys, time
 import numpy as np
 import jax
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 from jax_privacy.matrix_factorization import banded, streaming_matrix
-n, b, red, wl, steps = json.loads(sys.argv[1])
+
+from _anchors import read_task, repeat, reply
+
+n, b, red, wl, steps = read_task()
 A = streaming_matrix.prefix_sum() if wl == "prefix" else streaming_matrix.momentum_sgd_matrix(0.9, jnp.linspace(1.0, 0.1, n))
 fn = {"mean": jnp.mean, "max": jnp.max, "last": lambda v: v[-1]}[red]
-t = time.perf_counter()
-C = banded.optimize(n, bands=b, A=A, max_optimizer_steps=steps, reduction_fn=fn)
-jax.block_until_ready(C.params)
-seconds = time.perf_counter() - t
-e = np.asarray(banded.per_query_error(C, A=A))
+def optimize():
+    C = banded.optimize(n, bands=b, A=A, max_optimizer_steps=steps, reduction_fn=fn)
+    jax.block_until_ready(C.params)
+    return C
+t = repeat(optimize, 1)
+e = np.asarray(banded.per_query_error(t.out, A=A))
 loss = {"mean": e.mean(), "max": e.max(), "last": e[-1]}[red]
-print(json.dumps({"loss": float(loss), "seconds": seconds}))
+reply({"loss": float(loss), "seconds": t.best})
 '''
 
 SCIPY_WORKER = r'''
-import json, sys, time
 import numpy as np
 from scipy.optimize import minimize
-sys.path.insert(0, sys.argv[2])
 from mfkit import banded, streaming_matrix as sm
-n, b, red, wl, budget = json.loads(sys.argv[1])
+
+from _anchors import read_task, repeat, reply
+
+n, b, red, wl, budget = read_task()
 A = sm.prefix_sum() if wl == "prefix" else sm.momentum_sgd_matrix(0.9, np.linspace(1.0, 0.1, n))
 evaluations = [0]
 def fg(v):
@@ -104,36 +100,34 @@ def fg(v):
     except ValueError:
         return np.inf, np.zeros_like(v)
     return loss, g.reshape(-1)
-x = banded.ColumnNormalizedBanded.default(n, b).params.reshape(-1)
-t = time.perf_counter()
-best, runs, message = np.inf, 0, ""
-while evaluations[0] < budget:   # restarted from its end while it still improves
-    left = budget - evaluations[0]
-    r = minimize(fg, x, jac=True, method="L-BFGS-B",
-                 options=dict(maxfun=left, maxiter=left, ftol=0.0, gtol=0.0, maxls=20))
-    runs += 1
-    message = str(r.message)
-    if runs == 1:   # scipy's own run: where it stops by itself
-        e = banded.per_query_error(banded.ColumnNormalizedBanded(r.x.reshape(n, b)), A)
-        single = {"loss": float({"mean": e.mean(), "max": e.max(), "last": e[-1]}[red]),
-                  "evaluations": evaluations[0], "message": message}
-    if not r.fun < best:
-        break
-    best, x = r.fun, r.x
-seconds = time.perf_counter() - t
+def restarted(x):
+    best, runs, message = np.inf, 0, ""
+    while evaluations[0] < budget:   # restarted from its end while it still improves
+        left = budget - evaluations[0]
+        r = minimize(fg, x, jac=True, method="L-BFGS-B",
+                     options=dict(maxfun=left, maxiter=left, ftol=0.0, gtol=0.0, maxls=20))
+        runs += 1
+        message = str(r.message)
+        if runs == 1:   # scipy's own run: where it stops by itself
+            e = banded.per_query_error(banded.ColumnNormalizedBanded(r.x.reshape(n, b)), A)
+            single = {"loss": float({"mean": e.mean(), "max": e.max(), "last": e[-1]}[red]),
+                      "evaluations": evaluations[0], "message": message}
+        if not r.fun < best:
+            break
+        best, x = r.fun, r.x
+    return x, runs, message, single
+start = banded.ColumnNormalizedBanded.default(n, b).params.reshape(-1)
+t = repeat(lambda: restarted(start), 1)
+x, runs, message, single = t.out
 e = banded.per_query_error(banded.ColumnNormalizedBanded(x.reshape(n, b)), A)
 loss = {"mean": e.mean(), "max": e.max(), "last": e[-1]}[red]
-print(json.dumps({"loss": float(loss), "seconds": seconds, "evaluations": evaluations[0], "runs": runs,
-                  "message": message, "single": single}))
+reply({"loss": float(loss), "seconds": t.best, "evaluations": evaluations[0], "runs": runs,
+       "message": message, "single": single})
 '''
 
 
-def child(code, args, timeout=3600):
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    proc = subprocess.run([str(VENV_PY), "-c", code, *args], capture_output=True, text=True, timeout=timeout, env=env)
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def child(code, task, timeout=3600):
+    return run_worker(code, task, anchor="jax-privacy", timeout=timeout, check=False)
 
 
 def quality(cases):
@@ -142,13 +136,13 @@ def quality(cases):
           f"{'scipy 10x':>12s} {'evals':>6s}  {'vs jax':>9s} {'vs scipy1':>9s} {'vs scipy':>9s}  stop", flush=True)
     for n, b, red, wl, steps in cases:
         A = workload(wl, n, sm)
-        t = time.perf_counter()
-        C, info = banded.optimize(n, bands=b, A=A, max_optimizer_steps=steps, reduction_fn=red, return_info=True)
-        seconds = time.perf_counter() - t
+        t = repeat(lambda: banded.optimize(n, bands=b, A=A, max_optimizer_steps=steps, reduction_fn=red,
+                                           return_info=True), 1)
+        (C, info), seconds = t.out, t.best
         loss = reduce(banded.per_query_error(C, A), red)
         case = [n, b, red, wl, steps]
-        jx = child(JAX_WORKER, [json.dumps(case)])
-        sp = child(SCIPY_WORKER, [json.dumps([n, b, red, wl, 10 * info.evaluations]), str(ROOT / "python")])
+        jx = child(JAX_WORKER, case)
+        sp = child(SCIPY_WORKER, [n, b, red, wl, 10 * info.evaluations])
         row = {"n": n, "bands": b, "reduction": red, "workload": wl, "steps": steps, "mfkit_loss": loss,
                "mfkit_evaluations": info.evaluations, "mfkit_steps": info.steps, "mfkit_stop": info.stop,
                "mfkit_seconds": seconds, "jax_loss": jx.get("loss"), "jax_seconds": jx.get("seconds"),
@@ -193,11 +187,11 @@ def rescaling(quick):
                 return float("nan"), np.zeros_like(p)
         row = {"n": n, "bands": b, "steps": steps}
         for label, block in (("unit", b), ("free", None)):
-            t = time.perf_counter()
-            x, info = optimization.optimize(loss_fn, start, max_optimizer_steps=steps, invariant_block_size=block,
-                                            return_info=True)
+            t = repeat(lambda: optimization.optimize(loss_fn, start, max_optimizer_steps=steps,
+                                                     invariant_block_size=block, return_info=True), 1)
+            (x, info), seconds = t.out, t.best
             norms = np.linalg.norm(x, axis=1)
-            row[label] = {"loss": info.loss, "evaluations": info.evaluations, "seconds": time.perf_counter() - t,
+            row[label] = {"loss": info.loss, "evaluations": info.evaluations, "seconds": seconds,
                           "column_norm_max": float(norms.max()), "column_norm_min": float(norms.min())}
         out.append(row)
         print(f"rescaling ({n}, {b}) {steps} steps: unit columns {row['unit']['loss']:.6f} "
@@ -208,12 +202,10 @@ def rescaling(quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="three cases")
+    parser = arguments(__doc__, quick="three cases")
     parser.add_argument("--write-reference", action="store_true",
                         help="write jax_privacy's losses to python/tests/data/jax_privacy/optimized_drawn.npz")
     args = parser.parse_args()
-    ensure_venv()
     cases = QUICK if args.quick else CASES
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -227,7 +219,7 @@ def main():
         print("wrote python/tests/data/jax_privacy/optimized_drawn.npz", flush=True)
     results["rescaling"] = rescaling(args.quick)
     if not args.quick:
-        (ROOT / "bench" / "results_optimizer_quality.json").write_text(json.dumps(results, indent=1))
+        write_results("optimizer_quality", results)
 
 
 if __name__ == "__main__":

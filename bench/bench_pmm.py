@@ -13,13 +13,14 @@ release (and JAX / NumPy probes):
   same batch;
 - alloc: the allocating forward call (`m(x)`) against an `np.empty(shape).fill(v)` probe.
 
-The anchors run in the benchmark's own virtual environment (bench/.venv-pmm: numpy, jax[cpu],
-and the release installed from a checkout of its September 2025 commit bb6b4a06 given with
---release-src, or $MFKIT_PMM_RELEASE_SRC; without one, grad uses a JAX re-statement of the
-release's computation and train is skipped). The script re-runs itself there with
-OPENBLAS_NUM_THREADS=1 (the release's best setting: threaded OpenBLAS made jax's eigh 10-40x
-slower on this machine). MFKit is taken from this checkout (python/ and
-.build/release/libmfkit.so, or $MFKIT_LIBRARY); build it first with `swift build -c release`.
+The anchors run in the benchmark's own virtual environment (bench/.venv-pmm, made by
+bench/_anchors.py: numpy 2.4.6, jax 0.10.2 CPU, and the release installed from a checkout of
+its September 2025 commit bb6b4a06 given with --release-src, or $MFKIT_PMM_RELEASE_SRC; without
+one, grad uses a JAX re-statement of the release's computation and train is skipped). The
+script re-runs itself there with OPENBLAS_NUM_THREADS=1 (the release's best setting: threaded
+OpenBLAS made jax's eigh 10-40x slower on this machine). MFKit is taken from this checkout
+(python/ and .build/release/libmfkit.so, or $MFKIT_LIBRARY); build it first with
+`swift build -c release`. The quick run takes under a minute, the full run a few minutes.
 
 Forward pass, reported per case (best of interleaved rounds, in ms; medians are kept for mfkit and jax):
 - mfkit: a call on a prepared module writing into a preallocated output (`m(x, out=out)`);
@@ -33,75 +34,30 @@ Forward pass, reported per case (best of interleaved rounds, in ms; medians are 
 """
 import os
 import subprocess
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / "bench" / ".venv-pmm"
+from _anchors import ROOT, anchor_python, arguments, interleaved, pip_install, repeat, run_inside, running_in
 
 
-def release_source():
-    if "--release-src" in sys.argv:
-        return sys.argv[sys.argv.index("--release-src") + 1]
-    return os.environ.get("MFKIT_PMM_RELEASE_SRC")
-
-
-def ensure_venv():
-    py = VENV / "bin" / "python"
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    if not py.exists():
-        print(f"creating {VENV} with numpy and jax[cpu] ...", flush=True)
-        subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
-        subprocess.check_call([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                               "numpy", "jax[cpu]"])
-    src = release_source()
-    if src:
-        probe = subprocess.run([str(py), "-c", "import parametricmatrixmodels"], capture_output=True)
+def ensure_venv(src):
+    """Re-runs this script in bench/.venv-pmm (OPENBLAS_NUM_THREADS=1), with the release installed
+    there first from its checkout `src` (None: none given)."""
+    if src and not running_in("pmm"):
+        probe = subprocess.run([str(anchor_python("pmm")), "-c", "import parametricmatrixmodels"], capture_output=True)
         if probe.returncode != 0:
             print(f"installing the parametricmatrixmodels release from {src} ...", flush=True)
             # a source tree without git metadata: setuptools_scm needs the version given; the
             # release imports `packaging` without declaring it
-            subprocess.check_call([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", src,
-                                   "packaging"],
-                                  env=dict(os.environ, SETUPTOOLS_SCM_PRETEND_VERSION="0.0.0+source"))
-    env = dict(os.environ)
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    env["PYTHONPATH"] = str(ROOT / "python") + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("MFKIT_LIBRARY", str(ROOT / ".build" / "release" / "libmfkit.so"))
-    os.execve(str(py), [str(py), __file__] + sys.argv[1:], env)
-
-
-def best_time(fn, *args, reps):
-    fn(*args)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[0], times[len(times) // 2]
-
-
-def interleaved(contenders, reps):
-    """{name: (best, median)} over `reps` rounds, each round timing every contender once."""
-    for fn in contenders.values():
-        fn()
-    times = {name: [] for name in contenders}
-    for _ in range(reps):
-        for name, fn in contenders.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: (min(ts), sorted(ts)[len(ts) // 2]) for name, ts in times.items()}
+            pip_install("pmm", src, "packaging", env=dict(os.environ, SETUPTOOLS_SCM_PRETEND_VERSION="0.0.0+source"))
+    run_inside("pmm", env={"OPENBLAS_NUM_THREADS": "1"})
 
 
 def main():
-    ensure_venv()
-    quick = "--quick" in sys.argv
-    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else \
-        ["forward", "grad", "train", "eigh", "alloc"]
+    parser = arguments(__doc__)
+    parser.add_argument("--only", default="forward,grad,train,eigh,alloc", help="the measurements to run")
+    parser.add_argument("--release-src", metavar="DIR", default=os.environ.get("MFKIT_PMM_RELEASE_SRC"),
+                        help="a checkout of the release to install (default $MFKIT_PMM_RELEASE_SRC)")
+    args = parser.parse_args()
+    ensure_venv(args.release_src)
     import numpy as np
     import jax
     jax.config.update("jax_enable_x64", True)
@@ -109,8 +65,8 @@ def main():
     print(f"mfkit {mfkit.__version__} ({mfkit.num_threads()} threads), jax {jax.__version__}, numpy {np.__version__}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
-    for name in only:
-        globals()["bench_" + name](quick)
+    for name in args.only.split(","):
+        globals()["bench_" + name](args.quick)
 
 
 def bench_forward(quick):
@@ -172,11 +128,11 @@ def bench_forward(quick):
                     "jax": lambda: jf(jl, ju, jx).block_until_ready(),
                     "fill": lambda: out.fill(0.5 + 0.5j),
                 }, reps)
-                t_mf, t_mf_med = t["mfkit"]
-                t_prep, t_alloc = t["prep"][0], t["alloc"][0]
-                t_jax, t_jax_med = t["jax"]
-                t_fill = t["fill"][0]
-                t_np, _ = best_time(nf, lambdas, us, x, reps=max(3, reps // 5))
+                t_mf, t_mf_med = t["mfkit"].best, t["mfkit"].median
+                t_prep, t_alloc = t["prep"].best, t["alloc"].best
+                t_jax, t_jax_med = t["jax"].best, t["jax"].median
+                t_fill = t["fill"].best
+                t_np = repeat(lambda: nf(lambdas, us, x), max(3, reps // 5), warmup=True).best
 
                 m(x, out=out)
                 err = np.abs(out - ref).max() / np.abs(ref).max()
@@ -265,9 +221,10 @@ def bench_grad(quick):
                 "mfkit": lambda: m.value_and_grad(X, Y),
                 "anchor": lambda: jax.block_until_ready(vg(params, Xj, Yj)),
             }, reps)
-            rows.append([str(N), str(n), str(k), np.dtype(cdt).name, f"{t['mfkit'][0] * 1e3:.1f} / {t['mfkit'][1] * 1e3:.1f}",
-                         f"{t['anchor'][0] * 1e3:.1f} / {t['anchor'][1] * 1e3:.1f}",
-                         f"**{t['anchor'][0] / t['mfkit'][0]:.1f}x** / {t['anchor'][1] / t['mfkit'][1]:.1f}x",
+            mf, an = t["mfkit"], t["anchor"]
+            rows.append([str(N), str(n), str(k), np.dtype(cdt).name, f"{mf.best * 1e3:.1f} / {mf.median * 1e3:.1f}",
+                         f"{an.best * 1e3:.1f} / {an.median * 1e3:.1f}",
+                         f"**{an.best / mf.best:.1f}x** / {an.median / mf.median:.1f}x",
                          anchor, f"{err:.1e}"])
             print(" | ".join(rows[-1]), flush=True)
     table("## value_and_grad, MSE, AffineEigenvaluePMM (p = 8)",
@@ -278,7 +235,6 @@ def bench_grad(quick):
 def bench_train(quick):
     """One epoch of Model.train (N = 10^4, p = 8, n = 16, k = 4): (t(6) - t(1)) / 5 for both, after a
     warm-up call (the release compiles its loop in every call; the difference cancels it)."""
-    import time
     import warnings
     import numpy as np
     import jax
@@ -295,9 +251,7 @@ def bench_train(quick):
             times = {}
             for epochs in (1, 6):
                 model = make()
-                t0 = time.perf_counter()
-                train(model, epochs)
-                times[epochs] = time.perf_counter() - t0
+                times[epochs] = repeat(lambda: train(model, epochs), 1).best
             return (times[6] - times[1]) / 5
         kw = dict(lr=1e-3, batch_size=batch, convergence_threshold=0.0, early_stopping_patience=100,
                   early_stopping_tolerance=-1.0, verbose=False, batch_seed=0)
@@ -344,10 +298,11 @@ def bench_eigh(quick):
                 "kvec": lambda: pmm.eigh(a, 4),
                 "numpy": lambda: np.linalg.eigvalsh(a),
             }, reps)
+            t = {name: timing.best for name, timing in t.items()}
             err = np.abs(pmm.eigh(a, n, vectors=False)[0] - np.linalg.eigvalsh(a)).max()
-            rows.append([str(N), str(n), np.dtype(cdt).name, f"{t['k'][0] * 1e3:.1f}", f"{t['kvec'][0] * 1e3:.1f}",
-                         f"{t['all'][0] * 1e3:.1f}", f"{t['numpy'][0] * 1e3:.1f}",
-                         f"**{t['numpy'][0] / t['all'][0]:.2f}x**", f"{t['numpy'][0] / t['k'][0]:.1f}x", f"{err:.0e}"])
+            rows.append([str(N), str(n), np.dtype(cdt).name, f"{t['k'] * 1e3:.1f}", f"{t['kvec'] * 1e3:.1f}",
+                         f"{t['all'] * 1e3:.1f}", f"{t['numpy'] * 1e3:.1f}",
+                         f"**{t['numpy'] / t['all']:.2f}x**", f"{t['numpy'] / t['k']:.1f}x", f"{err:.0e}"])
             print(" | ".join(rows[-1]), flush=True)
     table("## batched eigensolver vs numpy.linalg.eigvalsh (same batch)",
           ["N", "n", "dtype", "mfkit 4 values ms", "4 pairs ms", "all n values ms", "numpy eigvalsh ms",
@@ -372,8 +327,9 @@ def bench_alloc(quick):
                 "alloc": lambda: m(x),
                 "probe": lambda: np.empty((N, n, n), cdt).fill(0.5 + 0.5j),
             }, reps)
-            rows.append([str(N), str(n), np.dtype(cdt).name, f"{t['alloc'][0] * 1e3:.2f}", f"{t['probe'][0] * 1e3:.2f}",
-                         f"**{100 * t['probe'][0] / t['alloc'][0]:.0f}%**"])
+            t = {name: timing.best for name, timing in t.items()}
+            rows.append([str(N), str(n), np.dtype(cdt).name, f"{t['alloc'] * 1e3:.2f}", f"{t['probe'] * 1e3:.2f}",
+                         f"**{100 * t['probe'] / t['alloc']:.0f}%**"])
             print(" | ".join(rows[-1]), flush=True)
     table("## allocating forward call vs np.empty(...).fill() probe",
           ["N", "n", "dtype", "mfkit m(x) ms", "probe ms", "speed of the probe's"], rows)

@@ -9,53 +9,44 @@ lower-triangular C, MFKit against jax_privacy (float64) in the same run.
 grid of min_sep, max_participations and epochs in both libraries, and reports the largest
 relative difference and whether every error case raised the same exception and message.
 
-jax_privacy runs in bench/.venv-sensitivity (created with pip on first use; never a
-dependency of MFKit), in a subprocess that reads the same C from a temporary .npy file.
-MFKit runs in this interpreter (`pip install -e python`, or PYTHONPATH / MFKIT_LIBRARY).
-Times: MFKit the median of 5 runs; jax_privacy the faster of 2 runs (the first includes
-compilation of its small kernels).
+jax_privacy runs in the shared anchor bench/.venv-jax-privacy (bench/_anchors.py: jax-privacy
+2.0.0, jax 0.10.2; created on first use), in a subprocess that reads the same C from a
+temporary .npy file. MFKit runs in this interpreter, from this checkout. Times: MFKit the
+median of 5 runs; jax_privacy the faster of 2 runs (the first includes compilation of its
+small kernels). The full run takes about a minute, --quick seconds, --parity half a minute.
 """
-import argparse
-import json
 import os
-import statistics
-import subprocess
-import sys
 import tempfile
-import time
-import venv
-from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-VENV = HERE / ".venv-sensitivity"
-VENV_PY = VENV / "bin" / "python"
+# _anchors first: it puts this checkout's mfkit on the path
+from _anchors import arguments, repeat, run_worker
 
 JAX_SIDE = r"""
-import json, sys, time
 import numpy as np
 import jax
 jax.config.update("jax_enable_x64", True)
 from jax_privacy.matrix_factorization import sensitivity
-C = np.load(sys.argv[1])
-cases = json.loads(sys.argv[2])
+
+from _anchors import read_task, repeat, reply
+
+path, cases = read_task()
+C = np.load(path)
 out = []
 for min_sep, cap in cases:
-    times = []
-    for _ in range(2):
-        t = time.perf_counter()
-        value = sensitivity.get_min_sep_sensitivity_upper_bound(C, min_sep, cap)
-        times.append(time.perf_counter() - t)
-    out.append({"value": float(value), "seconds": min(times)})
-print(json.dumps(out))
+    t = repeat(lambda: sensitivity.get_min_sep_sensitivity_upper_bound(C, min_sep, cap), 2)
+    out.append({"value": float(t.out), "seconds": t.best})
+reply(out)
 """
 
 
 PARITY = r"""
-import json, sys
 import numpy as np
-if sys.argv[1] == "jax":
+
+from _anchors import read_task, reply
+
+if read_task() == "jax":
     import jax
     jax.config.update("jax_enable_x64", True)
     from jax_privacy.matrix_factorization import sensitivity as s
@@ -83,19 +74,13 @@ for t, n in enumerate([5, 9, 16, 33, 64, 120]):
     for e in [1, 2, 3, 4, 5, n]:
         record(f"epoch{t}_{e}", lambda: s.fixed_epoch_sensitivity(C, e))
         record(f"epochX{t}_{e}", lambda: s.fixed_epoch_sensitivity_for_X(C.T @ C, e))
-print(json.dumps(out))
+reply(out)
 """
 
 
 def parity():
-    ensure_venv()
-    results = {}
-    for side, python in (("jax", str(VENV_PY)), ("mfkit", sys.executable)):
-        run = subprocess.run([python, "-c", PARITY, side], capture_output=True, text=True)
-        if run.returncode != 0:
-            sys.exit(f"{side} side failed:\n" + run.stderr)
-        results[side] = json.loads(run.stdout.strip().splitlines()[-1])
-    ref, got = results["jax"], results["mfkit"]
+    ref = run_worker(PARITY, "jax", anchor="jax-privacy")
+    got = run_worker(PARITY, "mfkit")
     worst, numbers, errors, mismatches = 0.0, 0, 0, []
     for key, want in ref.items():
         have = got[key]
@@ -111,18 +96,8 @@ def parity():
     print("\n".join(mismatches))
 
 
-def ensure_venv():
-    if VENV_PY.exists():
-        return
-    print(f"creating {VENV} with jax_privacy (once)...", flush=True)
-    venv.create(VENV, with_pip=True)
-    subprocess.run([str(VENV_PY), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "numpy", "jax[cpu]", "jax_privacy"], check=True)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="n = 256")
+    parser = arguments(__doc__, quick="n = 256")
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--parity", action="store_true", help="compare every function's values and errors")
     args = parser.parse_args()
@@ -143,22 +118,13 @@ def main():
           f"MFKit {mfkit.__version__} on {mfkit._ffi.lib.mfkit_num_threads()} threads")
 
     def time_mfkit(min_sep, cap):
-        times, value = [], None
-        for _ in range(5):
-            t = time.perf_counter()
-            value = sensitivity.get_min_sep_sensitivity_upper_bound(C, min_sep, cap)
-            times.append(time.perf_counter() - t)
-        return value, statistics.median(times)
+        t = repeat(lambda: sensitivity.get_min_sep_sensitivity_upper_bound(C, min_sep, cap), 5)
+        return t.out, t.median
 
-    ensure_venv()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "C.npy")
         np.save(path, C)
-        run = subprocess.run([str(VENV_PY), "-c", JAX_SIDE, path, json.dumps(cases)],
-                             capture_output=True, text=True)
-    if run.returncode != 0:
-        sys.exit("jax_privacy side failed:\n" + run.stderr)
-    jax_results = json.loads(run.stdout.strip().splitlines()[-1])
+        jax_results = run_worker(JAX_SIDE, [path, cases], anchor="jax-privacy")
 
     print(f"{'min_sep':>7} {'k':>5} {'MFKit s':>9} {'jax_privacy s':>14} {'speed-up':>9} {'rel. diff':>10}")
     for (min_sep, cap), ref in zip(cases, jax_results):

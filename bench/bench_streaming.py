@@ -5,31 +5,22 @@ x is float32 of shape (256, 10^6) (1 GB), multiplied in place by
   - prefix_sum @ momentum_sgd_matrix(0.9) (NumPy: a Python loop over steps for momentum,
     then np.cumsum),
 and the probe np.copyto moves the same bytes (read 1 GB, write 1 GB). Bandwidth ratio =
-probe time / MFKit time. Also times a Stream fed one (10^6,) slice per step.
+probe time / MFKit time. Also times a Stream fed one (10^6,) slice per step. Times are
+medians over the repeats. No anchor beyond NumPy: runs in this interpreter, with MFKit from
+this checkout, in under a minute.
 
     python3 bench/bench_streaming.py [--quick] [--repeats R]
 """
-import argparse
 import os
 import platform
-import time
 
 import numpy as np
 
+# _anchors first: it puts this checkout's mfkit on the path
+from _anchors import arguments, repeat
+
 import mfkit
 from mfkit import streaming_matrix as sm
-
-
-def best_of(fn, repeats, setup=None):
-    """Median wall time of fn() over repeats; setup() runs untimed before each."""
-    times = []
-    for _ in range(repeats):
-        if setup is not None:
-            setup()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def numpy_momentum_then_prefix(x, mu):
@@ -44,8 +35,7 @@ def numpy_momentum_then_prefix(x, mu):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser = arguments(__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     n, m = (32, 10**5) if args.quick else (256, 10**6)
@@ -65,13 +55,11 @@ def main():
     ref = np.cumsum(x.astype(np.float64), axis=0)
     assert np.allclose(P @ x, ref, rtol=1e-3, atol=1e-3)
 
-    rows = []
-    probe = best_of(lambda: np.copyto(dst, x), args.repeats)
-    rows.append(("probe np.copyto (same bytes)", probe, None))
-    t_p = best_of(lambda: sm.multiply_array(P, x, out=x), args.repeats, fresh)
-    t_np_p = best_of(lambda: np.cumsum(x, axis=0, out=x), args.repeats, fresh)
-    t_pm = best_of(lambda: sm.multiply_array(PM, x, out=x), args.repeats, fresh)
-    t_np_pm = best_of(lambda: numpy_momentum_then_prefix(x, 0.9), max(1, args.repeats // 2), fresh)
+    probe = repeat(lambda: np.copyto(dst, x), args.repeats).median
+    t_p = repeat(lambda: sm.multiply_array(P, x, out=x), args.repeats, fresh).median
+    t_np_p = repeat(lambda: np.cumsum(x, axis=0, out=x), args.repeats, fresh).median
+    t_pm = repeat(lambda: sm.multiply_array(PM, x, out=x), args.repeats, fresh).median
+    t_np_pm = repeat(lambda: numpy_momentum_then_prefix(x, 0.9), max(1, args.repeats // 2), fresh).median
     stream = PM.stream((m,), np.float32)
 
     def run_stream():
@@ -79,7 +67,7 @@ def main():
         for t in range(n):
             stream.next(x[t], out=x[t])
 
-    t_stream = best_of(run_stream, args.repeats, fresh)
+    t_stream = repeat(run_stream, args.repeats, fresh).median
 
     def bw(t):
         return 2 * gb / t
