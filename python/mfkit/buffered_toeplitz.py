@@ -55,8 +55,9 @@ Differences on purpose:
 - `inverse` leaves a zero output_scale (or a repeated buf_decay, with skip_checks) as a root
   with zero scale instead of failing, and raises RuntimeError, as jax_privacy's check does,
   when the inverse has complex buf_decay;
-- `optimize_loss` supports the default `Parameterization.buf_decay_pair()` only and runs
-  MFKit's L-BFGS (memory 15, jax_privacy's; strong Wolfe line search) from the same start,
+- `optimize_loss` searches over the decay pair (the default `Parameterization.buf_decay_pair()`)
+  for either parameterization: `strategy_blt()` names the same penalized loss of the same pair
+  (C, C^{-1}), so it gets the same search; it runs MFKit's L-BFGS (memory 15, jax_privacy's; strong Wolfe line search) from the same start,
   600 steps by default; the `optimizer` keyword is accepted and ignored; `callback` receives
   `CallbackArgs(step, loss, grad_norm)` and stops the run by returning a true value; as in
   `mfkit.banded.optimize`, `optimize_loss` and `optimize` also take `progress`, the
@@ -1170,8 +1171,9 @@ class LossFn:
 
 @dataclasses.dataclass(frozen=True)
 class Parameterization:
-    """How `optimize_loss` maps parameters to the pair (C, C^{-1}); MFKit optimizes the
-    `buf_decay_pair()` parameterization (jax_privacy's default).
+    """How parameters map to the pair (C, C^{-1}): `buf_decay_pair()` (jax_privacy's default)
+    or `strategy_blt()`. `optimize_loss` searches over the decay pair for both (the penalized
+    loss of the pair is the same function either way).
 
     Examples
     --------
@@ -1183,7 +1185,7 @@ class Parameterization:
 
     @classmethod
     def strategy_blt(cls) -> "Parameterization":
-        """The strategy BLT itself as the parameters (not supported by MFKit's optimizer).
+        """The strategy BLT itself as the parameters; C^{-1} is its inverse.
 
         Returns
         -------
@@ -1223,6 +1225,105 @@ class Parameterization:
         True
         """
         return cls("buf_decay_pair")
+
+    def params_from_blt(self, blt: BufferedToeplitz) -> Any:
+        """The parameters of `blt` in this parameterization: the pair (blt.buf_decay,
+        blt.inverse().buf_decay) for `buf_decay_pair()`, blt itself for `strategy_blt()`.
+
+        Parameters
+        ----------
+        blt : BufferedToeplitz
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray) or BufferedToeplitz
+
+        Raises
+        ------
+        TypeError
+            blt is not a BufferedToeplitz.
+        ValueError
+            buf_decay_pair: blt's inverse does not exist (see `BufferedToeplitz.inverse`).
+
+        Cost: O(d^2 * 64) for buf_decay_pair (one inverse), O(1) for strategy_blt.
+
+        Examples
+        --------
+        >>> blt = BufferedToeplitz.build([0.9, 0.5], [0.2, 0.1])
+        >>> p = Parameterization.buf_decay_pair()
+        >>> strategy, inverse = p.blt_and_inverse_from_params(p.params_from_blt(blt))
+        >>> bool(np.allclose(strategy.output_scale, blt.output_scale, rtol=1e-10))
+        True
+        """
+        _blt(blt, "params_from_blt", "blt")
+        if self.name == "strategy_blt":
+            return blt
+        return (blt.buf_decay.copy(), blt.inverse().buf_decay.copy())
+
+    def blt_and_inverse_from_params(self, params: Any) -> Tuple[BufferedToeplitz, BufferedToeplitz]:
+        """The pair (C, C^{-1}) that `params` stand for: `blt_pair_from_theta_pair(*params)` for
+        `buf_decay_pair()`, (params, params.inverse(skip_checks=True)) for `strategy_blt()`.
+
+        Parameters
+        ----------
+        params : (array_like, array_like) or BufferedToeplitz
+            As `params_from_blt` returns them.
+
+        Returns
+        -------
+        (BufferedToeplitz, BufferedToeplitz)
+
+        Raises
+        ------
+        TypeError, ValueError
+            params not of this parameterization's form, or decays with no valid pair.
+
+        Cost: O(d^2) for buf_decay_pair, O(d^2 * 64) for strategy_blt (one inverse).
+
+        Examples
+        --------
+        >>> p = Parameterization.strategy_blt()
+        >>> blt, inv = p.blt_and_inverse_from_params(BufferedToeplitz.build([0.9], [0.2]))
+        >>> inv.buf_decay.round(6).tolist()
+        [0.7]
+        """
+        if self.name == "strategy_blt":
+            _blt(params, "blt_and_inverse_from_params", "params")
+            return params, params.inverse(skip_checks=True)
+        if isinstance(params, BufferedToeplitz) or not isinstance(params, (tuple, list)) or len(params) != 2:
+            raise TypeError("blt_and_inverse_from_params: buf_decay_pair params must be a pair "
+                            f"(theta, theta_hat) of decay arrays, got {type(params).__name__}")
+        return blt_pair_from_theta_pair(params[0], params[1])
+
+    def get_loss_fn(self, loss_fn: "LossFn") -> Callable[[Any], float]:
+        """The penalized loss as a function of this parameterization's params:
+        params -> loss_fn.penalized_loss(*self.blt_and_inverse_from_params(params)).
+
+        Parameters
+        ----------
+        loss_fn : LossFn
+
+        Returns
+        -------
+        callable
+
+        Raises
+        ------
+        TypeError
+            loss_fn is not a LossFn.
+
+        Cost: that of `blt_and_inverse_from_params` and `LossFn.penalized_loss` per call.
+
+        Examples
+        --------
+        >>> p = Parameterization.buf_decay_pair()
+        >>> f = p.get_loss_fn(LossFn.build_closed_form_single_participation(100))
+        >>> bool(f(p.params_from_blt(get_init_blt(2))) > 0)
+        True
+        """
+        if not isinstance(loss_fn, LossFn):
+            raise TypeError(f"get_loss_fn: loss_fn must be a LossFn, got {type(loss_fn).__name__}")
+        return lambda params: loss_fn.penalized_loss(*self.blt_and_inverse_from_params(params))
 
 
 def get_init_blt(num_buffers: int = 3, init_blt: Optional[BufferedToeplitz] = None) -> BufferedToeplitz:
@@ -1300,7 +1401,9 @@ def optimize_loss(loss_fn: LossFn, num_buffers: int = 1, init_blt: Optional[Buff
     init_blt : BufferedToeplitz or None
         The start (default `get_init_blt(num_buffers)`).
     parameterization : Parameterization or None
-        `Parameterization.buf_decay_pair()` (the default; the only one supported).
+        `Parameterization.buf_decay_pair()` (the default) or `strategy_blt()`: both minimize the
+        same penalized loss of the pair (C, C^{-1}), and MFKit searches over the decay pair
+        (theta, theta_hat) for both, from the same start.
     max_optimizer_steps : int, default 600
         The most L-BFGS steps.
     callback : callable, optional
@@ -1329,8 +1432,6 @@ def optimize_loss(loss_fn: LossFn, num_buffers: int = 1, init_blt: Optional[Buff
     RuntimeError
         The result has a non-finite loss or, for several participations, coefficients that are
         negative or increasing.
-    NotImplementedError
-        Another parameterization.
     ValueError, TypeError
         Bad arguments (a negative tolerance, a callback that is not callable, ...). Exceptions
         raised by the callback propagate.
@@ -1354,8 +1455,6 @@ def optimize_loss(loss_fn: LossFn, num_buffers: int = 1, init_blt: Optional[Buff
     if parameterization is not None and not isinstance(parameterization, Parameterization):
         raise TypeError(f"{function}: parameterization must be a Parameterization or None, "
                         f"got {type(parameterization).__name__}")
-    if parameterization is not None and parameterization.name != "buf_decay_pair":
-        raise NotImplementedError("optimize_loss: MFKit optimizes the buf_decay_pair parameterization only")
     steps = _args.steps_int(max_optimizer_steps, function)
     kwargs.pop("optimizer", None)
     if kwargs:

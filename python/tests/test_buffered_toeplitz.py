@@ -14,6 +14,7 @@ import pytest
 from conftest import load_reference
 from mfkit import buffered_toeplitz as bt
 from mfkit import streaming_matrix as sm
+from mfkit import toeplitz
 from mfkit.buffered_toeplitz import BufferedToeplitz
 
 EXACT_RTOL = 1e-12   # against the 50-digit values (the brief's bound is 1e-10)
@@ -507,8 +508,8 @@ def test_optimize_loss_start_callback_and_errors():
     assert loss == loss_fn.loss(blt)
     with pytest.raises(ValueError, match="does not match"):
         bt.optimize_loss(loss_fn, num_buffers=2, init_blt=bt.get_init_blt(3))
-    with pytest.raises(NotImplementedError):
-        bt.optimize_loss(loss_fn, num_buffers=2, parameterization=bt.Parameterization.strategy_blt())
+    with pytest.raises(TypeError, match="Parameterization"):
+        bt.optimize_loss(loss_fn, num_buffers=2, parameterization="strategy_blt")
     with pytest.raises(ValueError, match="15"):
         bt.optimize(n=100, max_buffers=16)
     with pytest.raises(ValueError, match="Unknown error"):
@@ -777,3 +778,39 @@ def test_c_abi_refuses_bad_outputs_without_writing():
 def test_docstring_examples_run():
     failures, attempted = doctest.testmod(bt, verbose=False)
     assert attempted > 20 and failures == 0
+
+
+@pytest.mark.parametrize("num_buffers", [1, 2, 3, 4])
+@pytest.mark.parametrize("name", ["buf_decay_pair", "strategy_blt"])
+def test_parameterization_round_trip(num_buffers, name):
+    parameterization = getattr(bt.Parameterization, name)()
+    blt = bt.get_init_blt(num_buffers=num_buffers)
+    params = parameterization.params_from_blt(blt)
+    blt2, inv2 = parameterization.blt_and_inverse_from_params(params)
+    np.testing.assert_allclose(blt2.buf_decay, blt.buf_decay, rtol=1e-7)
+    np.testing.assert_allclose(blt2.output_scale, blt.output_scale, rtol=1e-7)
+    # inv2 is the inverse: the Toeplitz coefficients of C and C^{-1} multiply to the identity
+    n = 40
+    product = toeplitz.multiply(blt2.toeplitz_coefs(n), inv2.toeplitz_coefs(n))
+    np.testing.assert_allclose(product, np.eye(1, n)[0], atol=1e-10)
+    loss_fn = bt.LossFn.build_min_sep(60, "mean", 6, 3)
+    np.testing.assert_allclose(parameterization.get_loss_fn(loss_fn)(params),
+                               loss_fn.penalized_loss(blt, blt.inverse()), rtol=1e-7)
+
+
+def test_parameterization_errors():
+    with pytest.raises(TypeError, match="pair"):
+        bt.Parameterization.buf_decay_pair().blt_and_inverse_from_params(bt.get_init_blt(2))
+    with pytest.raises(TypeError, match="BufferedToeplitz"):
+        bt.Parameterization.strategy_blt().blt_and_inverse_from_params((np.ones(2), np.ones(2)))
+    with pytest.raises(TypeError, match="LossFn"):
+        bt.Parameterization.strategy_blt().get_loss_fn(None)
+
+
+def test_strategy_blt_optimizes_the_same_loss():
+    # both parameterizations name the same penalized loss of (C, C^{-1}); MFKit searches the pair
+    loss_fn = bt.LossFn.build_min_sep(200, "max", 10, 5)
+    pair, pair_loss = bt.optimize_loss(loss_fn, num_buffers=2)
+    blt, loss = bt.optimize_loss(loss_fn, num_buffers=2, parameterization=bt.Parameterization.strategy_blt())
+    assert loss == pair_loss and blt == pair
+    assert loss < loss_fn.loss(bt.get_init_blt(2))
