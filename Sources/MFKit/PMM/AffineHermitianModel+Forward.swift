@@ -140,12 +140,17 @@ extension AffineHermitianModel {
 /// below: out[j][k] = conj(out[k][j]) for k ≥ L_j / 2. Time O(n²) per sample.
 @inline(__always)
 func mirrorLower<T: RealScalar>(_ d: UnsafeMutablePointer<T>, _ n: Int, _ segments: [(start: Int, length: Int)]) {
-    for j in 0..<n {
-        let row = d + 2 * n * j
-        var k = segments[j].length / 2
-        while k < n {
-            T.storeConjugate(row + 2 * k, d + 2 * (n * k + j))
-            k += 1
+    // Pointers advance by whole rows and columns (no index products in the loop).
+    segments.withUnsafeBufferPointer { seg in
+        var row = d, column = d
+        for j in 0..<n {
+            var k = seg[j].length / 2
+            var target = row + 2 * k, source = column + 2 * n * k
+            while k < n {
+                T.storeConjugate(target, source)
+                target += 2; source += 2 * n; k &+= 1
+            }
+            row += 2 * n; column += 2
         }
     }
 }
@@ -188,12 +193,15 @@ func panel4<T: RealScalar, V: SIMD>(_: V.Type, _ b: UnsafePointer<T>, _ panel: U
                                    _ d2: UnsafeMutablePointer<T>, _ d3: UnsafeMutablePointer<T>) where V.Scalar == T {
     let bv = UnsafeRawPointer(b + c).loadUnaligned(as: V.self)
     var (v0, v1, v2, v3) = (bv, bv, bv, bv)
+    let (x1, x2, x3) = (xs + p, xs + 2 * p, xs + 3 * p)
+    var ap = panel   // row i of the panel: advanced by `stride` (no index products in the loop)
     for i in 0..<p {
-        let av = UnsafeRawPointer(panel + i * stride).loadUnaligned(as: V.self)
+        let av = UnsafeRawPointer(ap).loadUnaligned(as: V.self)
         v0 += xs[i] * av
-        v1 += xs[p + i] * av
-        v2 += xs[2 * p + i] * av
-        v3 += xs[3 * p + i] * av
+        v1 += x1[i] * av
+        v2 += x2[i] * av
+        v3 += x3[i] * av
+        ap += stride
     }
     UnsafeMutableRawPointer(d0 + c).storeBytes(of: v0, as: V.self)
     UnsafeMutableRawPointer(d1 + c).storeBytes(of: v1, as: V.self)
@@ -221,9 +229,11 @@ func affineRows4<T: RealScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ 
     }
     while c < width {
         var (v0, v1, v2, v3) = (b[c], b[c], b[c], b[c])
+        var ap = ta + c
         for i in 0..<p {
-            let av = ta[i * tail + c]
-            v0 += xs[i] * av; v1 += xs[p + i] * av; v2 += xs[2 * p + i] * av; v3 += xs[3 * p + i] * av
+            let av = ap.pointee
+            v0 += xs[i] * av; v1 += xs[p &+ i] * av; v2 += xs[2 &* p &+ i] * av; v3 += xs[3 &* p &+ i] * av
+            ap += tail
         }
         d0[c] = v0; d1[c] = v1; d2[c] = v2; d3[c] = v3
         c += 1
@@ -239,15 +249,16 @@ func affineRow<T: RealScalar>(_ b: UnsafePointer<T>, _ a: UnsafePointer<T>, _ p:
     var c = 0
     while c + w <= width {
         var v = UnsafeRawPointer(b + c).loadUnaligned(as: V.self)
-        let panel = a + c * p
-        for i in 0..<p { v += xs[i] * UnsafeRawPointer(panel + i * w).loadUnaligned(as: V.self) }
+        var ap = a + c * p
+        for i in 0..<p { v += xs[i] * UnsafeRawPointer(ap).loadUnaligned(as: V.self); ap += w }
         UnsafeMutableRawPointer(d + c).storeBytes(of: v, as: V.self)
         c += w
     }
     let tail = width - c, ta = a + c * p - c
     while c < width {
         var v = b[c]
-        for i in 0..<p { v += xs[i] * ta[i * tail + c] }
+        var ap = ta + c
+        for i in 0..<p { v += xs[i] * ap.pointee; ap += tail }
         d[c] = v
         c += 1
     }

@@ -83,12 +83,15 @@ struct HermitianLanes<T: RealScalar> {
             // w = p + α v, B −= v w^H + w v^H (lower triangle).
             let tr = taur[k], ti = taui[k]
             for i in 0..<m { pr[i] = zero; pi[i] = zero }
+            // Row i of B and v as base pointers: the inner loops index without products.
+            let (vkr, vki) = (vr + v, vi + v)
             for i in 0..<m {
                 let row = (k + 1 + i) * n + k + 1
-                let xr = vr[v + i], xi = vi[v + i]
-                var sr = re[row + i] * xr, si = re[row + i] * xi   // real diagonal
+                let (rr, ri) = (re + row, im + row)
+                let xr = vkr[i], xi = vki[i]
+                var sr = rr[i] * xr, si = rr[i] * xi   // real diagonal
                 for j in 0..<i {
-                    let br = re[row + j], bi = im[row + j], yr = vr[v + j], yi = vi[v + j]
+                    let br = rr[j], bi = ri[j], yr = vkr[j], yi = vki[j]
                     sr += br * yr - bi * yi                  // B_ij v_j
                     si += br * yi + bi * yr
                     pr[j] += br * xr + bi * xi               // conj(B_ij) v_i
@@ -111,11 +114,12 @@ struct HermitianLanes<T: RealScalar> {
             }
             for i in 0..<m {
                 let row = (k + 1 + i) * n + k + 1
-                let ar = vr[v + i], ai = vi[v + i], wr = pr[i], wi = pi[i]
+                let (rr, ri) = (re + row, im + row)
+                let ar = vkr[i], ai = vki[i], wr = pr[i], wi = pi[i]
                 for j in 0...i {
-                    let br = pr[j], bi = pi[j], cr = vr[v + j], ci = vi[v + j]
-                    re[row + j] -= ar * br + ai * bi + wr * cr + wi * ci
-                    im[row + j] -= ai * br - ar * bi + wi * cr - wr * ci
+                    let br = pr[j], bi = pi[j], cr = vkr[j], ci = vki[j]
+                    rr[j] -= ar * br + ai * bi + wr * cr + wi * ci
+                    ri[j] -= ai * br - ar * bi + wi * cr - wr * ci
                 }
             }
         }
