@@ -15,10 +15,9 @@ import PackageDescription
 // MFKit by version (SwiftPM refuses unsafe flags there); the code is the same either way.
 //
 // No -Ounchecked: kernels index through unsafe pointers and use wrapping arithmetic where a
-// counter is hot, and every argument is validated before a kernel runs. With -O, nine of ten
-// kernels timed by bench/bench_build_flags.py are within 5% of -Ounchecked; the tenth, the
-// eigenvalue PMM's value_and_grad, is 7.5% slower (bench/RESULTS.md, "Build flags"). That is
-// a small price for keeping the overflow traps that turn a wrapped size into an error.
+// counter is hot, and every argument is validated before a kernel runs. With -O, the ten
+// kernels timed by bench/bench_build_flags.py are all within 1.2% of -Ounchecked (bench/RESULTS.md,
+// "Build flags"), so the overflow traps that turn a wrapped size into an error stay on.
 let hostCPUFlags: [String] = {
     guard ProcessInfo.processInfo.environment["MFKIT_PORTABLE"] == nil,
           let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),

@@ -29,7 +29,7 @@ public enum PMMGradient {
         try [(out, "out")].requireDisjoint(from: [(x, "x"), (vectors, "vectors"), (weights, "weights")])
         let tri = n * (n + 1) / 2, q = p + 1
         let workers = Threads.count
-        let perWorker = 2 * q * tri + 2 * tri + 2 * m * n + p
+        let perWorker = 2 * q * tri + 2 * tri + 4 * m * n + p
         let work = try WorkBuffer<Double>(count: try Check.product(workers, perWorker, "gradient work space"),
                                           zeroed: true, "gradient work space")
         let (xs, vs, ws) = (x.elementStrides, vectors.elementStrides, weights.elementStrides)
@@ -42,22 +42,30 @@ public enum PMMGradient {
         }
         parallelFor(count, work: count * (m + q) * tri, threshold: 1 << 16, workers: workers) { worker, range in
             let acc = work.pointer + worker * perWorker, g = acc + 2 * q * tri
-            let vw = g + 2 * tri, feat = vw + 2 * m * n
+            let vw = g + 2 * tri, feat = vw + 2 * m * n, vv = feat + p
             for s in range {
+                // the sample's vectors, staged once as float64 (column c at 2 c n), so the
+                // O(m n²) loop below reads plain memory
+                for c in 0..<m {
+                    for i in 0..<n {
+                        let (a, b) = load(vectors, s * vs[0] + i * vs[1] + c * vs[2])
+                        vv[2 * (c * n + i)] = a; vv[2 * (c * n + i) + 1] = b
+                    }
+                }
                 // u_c = Σ_d v_d W_dc (u = v w_c for a diagonal W); G = Σ_c u_c v_c^H (lower part)
                 for c in 0..<m {
                     for i in 0..<n {
                         var (ur, ui) = (0.0, 0.0)
                         if full {
                             for d in 0..<m {
-                                let (a, b) = load(vectors, s * vs[0] + i * vs[1] + d * vs[2])
+                                let (a, b) = (vv[2 * (d * n + i)], vv[2 * (d * n + i) + 1])
                                 var (wr, wi) = load(weights, s * ws[0] + min(d, c) * ws[1] + max(d, c) * ws[2])
                                 if d > c { wi = -wi }
                                 if d == c { wi = 0 }
                                 ur += a * wr - b * wi; ui += a * wi + b * wr
                             }
                         } else {
-                            let (a, b) = load(vectors, s * vs[0] + i * vs[1] + c * vs[2])
+                            let (a, b) = (vv[2 * (c * n + i)], vv[2 * (c * n + i) + 1])
                             let w = real(weights, s * ws[0] + c * ws[1])
                             ur = a * w; ui = b * w
                         }
@@ -66,13 +74,15 @@ public enum PMMGradient {
                 }
                 for t in 0..<(2 * tri) { g[t] = 0 }
                 for c in 0..<m {
+                    let vc = vv + 2 * c * n
                     for i in 0..<n {
                         let (ur, ui) = (vw[2 * (c * n + i)], vw[2 * (c * n + i) + 1])
-                        let row = g + i * (i + 1)
-                        for j in 0...i {
-                            let (a, b) = load(vectors, s * vs[0] + j * vs[1] + c * vs[2])
-                            row[2 * j] += ur * a + ui * b        // u_i conj(v_j)
-                            row[2 * j + 1] += ui * a - ur * b
+                        var row = g + i * (i + 1), v = vc
+                        for _ in 0...i {
+                            let (a, b) = (v[0], v[1])
+                            row[0] += ur * a + ui * b            // u_i conj(v_j)
+                            row[1] += ui * a - ur * b
+                            row += 2; v += 2
                         }
                     }
                 }
