@@ -4,7 +4,24 @@
 #define MFKIT_TEST_CHECK_H
 
 #include <stdio.h>
+#include <string.h>
 #include "mfkit.h"
+
+/* A C-order descriptor of `data`: ndim dimensions of `shape`, items of `item` bytes. */
+static inline mfkit_array view(void *data, mfkit_dtype dtype, int ndim, const int64_t *shape, int64_t item) {
+    mfkit_array a;
+    memset(&a, 0, sizeof a);
+    a.data = data;
+    a.dtype = dtype;
+    a.ndim = ndim;
+    int64_t step = item;
+    for (int k = ndim - 1; k >= 0; k--) {
+        a.shape[k] = shape[k];
+        a.strides[k] = step;
+        step *= shape[k];
+    }
+    return a;
+}
 
 static int failures = 0;
 

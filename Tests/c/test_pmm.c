@@ -15,21 +15,6 @@
 #define S 7 /* samples */
 
 
-static mfkit_array view(void *data, mfkit_dtype dtype, int ndim, const int64_t *shape, int64_t item) {
-    mfkit_array a;
-    memset(&a, 0, sizeof a);
-    a.data = data;
-    a.dtype = dtype;
-    a.ndim = ndim;
-    int64_t step = item;
-    for (int k = ndim - 1; k >= 0; k--) {
-        a.shape[k] = shape[k];
-        a.strides[k] = step;
-        step *= shape[k];
-    }
-    return a;
-}
-
 static double rnd(unsigned *state) {
     *state = *state * 1103515245u + 12345u;
     return ((*state >> 8) & 0xffff) / 32768.0 - 1.0;

@@ -8,21 +8,6 @@
 
 #include "check.h"
 
-static mfkit_array view(void *data, mfkit_dtype dtype, int ndim, const int64_t *shape, int64_t item) {
-    mfkit_array a;
-    memset(&a, 0, sizeof a);
-    a.data = data;
-    a.dtype = dtype;
-    a.ndim = ndim;
-    int64_t step = item;
-    for (int k = ndim - 1; k >= 0; k--) {
-        a.shape[k] = shape[k];
-        a.strides[k] = step;
-        step *= shape[k];
-    }
-    return a;
-}
-
 int main(void) {
     /* batch of 3: c * [[2, i], [-i, 2]] has eigenvalues c, 3c with eigenvectors (1, -i)/√2, (1, i)/√2 */
     double complex a[3][2][2];

@@ -17,24 +17,7 @@ extension LAPACK {
     /// MFError.numerical when A is not positive definite (the triangle then holds a partial
     /// factor). Time n³/3, no work space for a view with a unit stride.
     public static func potrf<T: LinearAlgebraScalar>(_ a: StridedMatrix<T>, lower: Bool = true) throws {
-        try requireSquare(a, "potrf")
-        guard a.rows > 0 else { return }
-        let library = try BLASLibrary.shared()
-        let fn = unsafeBitCast(try library.routine(T.blasLetter + "potrf"),
-                               to: (@convention(c) (FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer, Int) -> Void).self)
-        let op = try BLASOperand(a)
-        // A row-major view holds Aᵀ = conj(A): its lower triangle is M's upper one, and the
-        // factor lands where the caller expects it.
-        let info = try library.withThreads(BLASLibrary.threads(forFlops: Double(a.rows) * Double(a.rows) * Double(a.rows) / 3)) {
-            try FortranArguments.with(library) { args in
-                let info = args.output()
-                fn(args.char(uploCharacter(lower != op.transposed)), try args.int(a.rows), FortranPointer(op.pointer),
-                   try args.int(op.ld), info, 1)
-                return args.integer(at: info)
-            }
-        }
-        try requireValidArguments(info, "potrf")
-        op.writeBack()
+        let info = try uploInPlace("potrf", a, lower: lower)
         if info > 0 {
             throw MFError.numerical("the matrix is not positive definite (its leading minor of order \(info) is not)")
         }
@@ -68,12 +51,21 @@ extension LAPACK {
     /// lower triangle (`lower`) or U Uᴴ into the upper one. With the inverse Cholesky factor
     /// L = chol(X)⁻¹ (lower), this gives X⁻¹ = Lᴴ L. Time n³/3.
     public static func lauum<T: LinearAlgebraScalar>(_ a: StridedMatrix<T>, lower: Bool = true) throws {
-        try requireSquare(a, "lauum")
-        guard a.rows > 0 else { return }
+        _ = try uploInPlace("lauum", a, lower: lower)
+    }
+
+    /// Runs the LAPACK routine `name` (potrf, lauum: arguments uplo, n, A, lda, info) on the
+    /// triangle of `a` that `lower` names, in place, on as many OpenBLAS threads as n³/3 flops
+    /// earn; returns its info (> 0: the routine's numerical failure), after rejecting a
+    /// negative one. A row-major view holds Aᵀ = conj(A), so its lower triangle is the
+    /// routine's upper one: the factor lands where the caller expects it.
+    private static func uploInPlace<T: LinearAlgebraScalar>(_ name: String, _ a: StridedMatrix<T>,
+                                                            lower: Bool) throws -> Int {
+        try requireSquare(a, name)
+        guard a.rows > 0 else { return 0 }
         let library = try BLASLibrary.shared()
-        let fn = unsafeBitCast(try library.routine(T.blasLetter + "lauum"),
+        let fn = unsafeBitCast(try library.routine(T.blasLetter + name),
                                to: (@convention(c) (FortranPointer, FortranPointer, FortranPointer, FortranPointer, FortranPointer, Int) -> Void).self)
-        // Row-major: M = Aᵀ is upper for lower A, and M Mᴴ = (Aᴴ A)ᵀ is the result's storage.
         let op = try BLASOperand(a)
         let info = try library.withThreads(BLASLibrary.threads(forFlops: Double(a.rows) * Double(a.rows) * Double(a.rows) / 3)) {
             try FortranArguments.with(library) { args in
@@ -83,8 +75,9 @@ extension LAPACK {
                 return args.integer(at: info)
             }
         }
-        try requireValidArguments(info, "lauum")
+        try requireValidArguments(info, name)
         op.writeBack()
+        return info
     }
 
     /// Solves A X = B in place of B (gesv: LU with partial pivoting; A is overwritten by its
